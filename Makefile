@@ -1,0 +1,37 @@
+# irsa-webhook: `make run` (dev mode) and `make test` (the whole suite) are the quick start.
+SHELL := /bin/bash
+SWIFT ?= swift
+# Debian packages the build and the tests need; installed when missing (as root).
+DEB_PACKAGES := pkg-config libssl-dev libsystemd-dev openssl curl python3 systemd
+BENCH_PACKAGES := wrk nginx-light
+
+.PHONY: deps bench-deps build release run test clean
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES) $(EXTRA_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "missing Debian packages:$$missing (run as root, or: sudo apt-get install$$missing)"; exit 1; \
+	  fi; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+run: release
+	.build/release/irsa-webhook --dev
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+clean:
+	rm -rf .build

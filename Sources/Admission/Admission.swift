@@ -1,0 +1,1 @@
+/// Admission: AdmissionReview handling (filled by the Admission issue).
