@@ -1,1 +1,0 @@
-/// Admission: AdmissionReview handling (filled by the Admission issue).

@@ -1,0 +1,57 @@
+/// The parts of a Kubernetes ServiceAccount the webhook uses: its identity and its annotations.
+///
+/// Sources keep only the annotations the mutation reads (those under the configured prefix and
+/// the legacy `api.vultr.com/` alias), so a cache entry stays small.
+public struct ServiceAccount: Sendable, Hashable {
+    /// The namespace the ServiceAccount lives in.
+    public var namespace: String
+    /// The ServiceAccount's name.
+    public var name: String
+    /// Annotation key to value.
+    public var annotations: [String: String]
+
+    public init(namespace: String, name: String, annotations: [String: String] = [:]) {
+        self.namespace = namespace
+        self.name = name
+        self.annotations = annotations
+    }
+
+    /// The key this ServiceAccount is found under.
+    public var key: ServiceAccountKey { ServiceAccountKey(namespace: namespace, name: name) }
+}
+
+/// Identifies a ServiceAccount: namespace and name.
+public struct ServiceAccountKey: Sendable, Hashable, CustomStringConvertible {
+    public var namespace: String
+    public var name: String
+
+    public init(namespace: String, name: String) {
+        self.namespace = namespace
+        self.name = name
+    }
+
+    public var description: String { "\(namespace)/\(name)" }
+}
+
+/// Somewhere ServiceAccounts can be looked up: the Kubernetes API, a static file, or a cache in front of either.
+public protocol ServiceAccountSource: Sendable {
+    /// The ServiceAccount, or nil when it does not exist. Throws when the source cannot answer
+    /// (API down, timeout, forbidden); callers then fail open or closed as configured.
+    func serviceAccount(_ key: ServiceAccountKey) async throws -> ServiceAccount?
+}
+
+/// A fixed set of ServiceAccounts held in memory: dev mode, tests and benchmarks.
+public struct StaticServiceAccountSource: ServiceAccountSource {
+    /// The accounts, by key.
+    public let accounts: [ServiceAccountKey: ServiceAccount]
+
+    public init(_ accounts: [ServiceAccount]) {
+        var byKey: [ServiceAccountKey: ServiceAccount] = [:]
+        for account in accounts { byKey[account.key] = account }
+        self.accounts = byKey
+    }
+
+    public func serviceAccount(_ key: ServiceAccountKey) async throws -> ServiceAccount? {
+        accounts[key]
+    }
+}
