@@ -1,0 +1,113 @@
+import ArgumentParser
+
+/// The command line of `irsa-webhook`, as parsed; `Configuration` validates it.
+///
+/// Options marked with an environment variable in their help also read it when the flag is
+/// absent; a flag on the command line wins over the environment.
+struct CommandLineOptions: ParsableArguments {
+    // MARK: Serving
+    @Option(help: "Address to listen on [BIND_ADDR].")
+    var host: String = "0.0.0.0"
+
+    @Option(help: "HTTPS port for /mutate, /healthz, /readyz and /metrics [PORT].")
+    var port: Int = 8443
+
+    @Option(help: "PEM certificate chain served to the API server [TLS_CERT_PATH]. Reloaded when the file changes.")
+    var tlsCertFile: String = "/etc/webhook/certs/tls.crt"
+
+    @Option(help: "PEM private key (RSA or ECDSA) of the certificate [TLS_KEY_PATH].")
+    var tlsKeyFile: String = "/etc/webhook/certs/tls.key"
+
+    @Option(help: "PEM CA bundle: when set, clients must present a certificate it signed (mTLS).")
+    var clientCaFile: String?
+
+    // MARK: ServiceAccount source
+    @Option(help: "kubeconfig for the Kubernetes API [KUBECONFIG]. Absent: in-cluster configuration.")
+    var kubeconfig: String?
+
+    @Option(help: "Static ServiceAccounts (YAML or JSON List, or multi-document YAML) instead of the Kubernetes API.")
+    var serviceAccountsFile: String?
+
+    @Option(help: "Timeout of one ServiceAccount lookup at the Kubernetes API, e.g. 2s or 500ms.")
+    var apiTimeout: String = "2s"
+
+    @Flag(help: "Deny pods whose ServiceAccount cannot be looked up, instead of admitting them unmutated with a warning.")
+    var failClosed: Bool = false
+
+    // MARK: Mutation
+    @Option(help: "Annotation prefix: <prefix>/role-arn, <prefix>/audience, ...")
+    var annotationPrefix: String = "vultr.com"
+
+    @Option(help: "Default audience of the projected token.")
+    var tokenAudience: String = "vultr"
+
+    @Option(help: "Default token lifetime in seconds (600 at least).")
+    var tokenExpiration: Int = 86400
+
+    @Option(help: "Where the token volume is mounted in each container.")
+    var tokenMountPath: String = "/var/run/secrets/vultr.com/serviceaccount"
+
+    @Option(help: "AWS_ENDPOINT_URL_STS injected into containers [STS_ENDPOINT]; empty disables it.")
+    var stsEndpoint: String = "https://api.vultr.com/v2/assumed-roles/compatibility/aws/sts"
+
+    @Option(help: "AWS_REGION and AWS_DEFAULT_REGION injected into containers; absent: not injected.")
+    var region: String?
+
+    // MARK: Cache
+    @Option(help: "How long a found ServiceAccount is cached, e.g. 60s.")
+    var cacheTtl: String = "60s"
+
+    @Option(help: "How long a missing ServiceAccount is remembered, e.g. 2s.")
+    var negativeCacheTtl: String = "2s"
+
+    @Option(help: "Most ServiceAccounts kept in the cache (least recently used evicted).")
+    var cacheMaxEntries: Int = 10_000
+
+    // MARK: Server limits
+    @Option(help: "Event loop threads; default: one per core.")
+    var threads: Int?
+
+    @Option(help: "Most concurrent connections; accepting pauses at the limit.")
+    var maxConnections: Int = 10_000
+
+    @Option(help: "Largest accepted request body in bytes (413 above).")
+    var maxBodyBytes: Int = 8 * 1024 * 1024
+
+    @Option(help: "Plain-HTTP port serving /metrics, /healthz and /readyz; 0 disables it.")
+    var metricsPort: Int = 9090
+
+    @Option(help: "Time allowed for in-flight requests after SIGTERM, e.g. 25s.")
+    var shutdownGrace: String = "25s"
+
+    // MARK: Logging
+    @Option(help: "trace, debug, info, notice, warning, error or critical. Per-request lines are logged at debug.")
+    var logLevel: String = "info"
+
+    @Option(help: "json (one object per line) or text.")
+    var logFormat: String?
+
+    // MARK: Development
+    @Flag(help: "Dev mode: 127.0.0.1:8443, a self-signed certificate made at start, ServiceAccounts from deploy/dev/serviceaccounts.yaml, text logs.")
+    var dev: Bool = false
+
+    /// Environment variables that stand in for absent flags.
+    static let environmentFlags: [(variable: String, flag: String)] = [
+        ("BIND_ADDR", "--host"),
+        ("PORT", "--port"),
+        ("TLS_CERT_PATH", "--tls-cert-file"),
+        ("TLS_KEY_PATH", "--tls-key-file"),
+        ("KUBECONFIG", "--kubeconfig"),
+        ("STS_ENDPOINT", "--sts-endpoint"),
+    ]
+
+    /// The arguments with the environment's values placed before them, so the command line wins.
+    static func arguments(_ arguments: [String], environment: [String: String]) -> [String] {
+        var merged: [String] = []
+        for (variable, flag) in environmentFlags {
+            guard let value = environment[variable] else { continue }
+            let named = arguments.contains { $0 == flag || $0.hasPrefix(flag + "=") }
+            if !named { merged.append("\(flag)=\(value)") }
+        }
+        return merged + arguments
+    }
+}
