@@ -1,0 +1,128 @@
+import CoreMetrics
+import Prometheus
+import Synchronization
+
+/// Every metric the webhook exports, created once at start through swift-metrics and rendered
+/// in the Prometheus text format by swift-prometheus. Hot-path updates are a lookup-free call on
+/// a stored handle.
+final class WebhookMetrics: Sendable {
+    /// Outcome label values of `irsa_admissions_total`.
+    enum AdmissionResult: String, CaseIterable, Sendable {
+        case mutated, skipped, error, denied, invalid
+    }
+
+    private let registry: PrometheusCollectorRegistry
+    private let admissions: [AdmissionResult: CoreMetrics.Counter]
+    private let admissionDuration: CoreMetrics.Timer
+    let lookupFailures: CoreMetrics.Counter
+    let openConnections: CoreMetrics.Gauge
+    let connectionsAccepted: CoreMetrics.Counter
+    let tlsHandshakeFailures: CoreMetrics.Counter
+    let certificateReloads: CoreMetrics.Counter
+    let certificateReloadFailures: CoreMetrics.Counter
+    private let apiDuration: CoreMetrics.Timer
+    private let apiRequestsByStatus: PrometheusLabelledCounters
+
+    /// Creates the metrics in a fresh registry and bootstraps swift-metrics with it (once per process).
+    init(version: String) {
+        let registry = PrometheusCollectorRegistry()
+        self.registry = registry
+        var factory = PrometheusMetricsFactory(registry: registry)
+        let latencyBuckets: [Duration] = [
+            .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500),
+            .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+            .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
+            .seconds(2), .seconds(5),
+        ]
+        factory.defaultDurationHistogramBuckets = latencyBuckets
+        MetricsSystem.bootstrap(factory)
+
+        var admissions: [AdmissionResult: CoreMetrics.Counter] = [:]
+        for result in AdmissionResult.allCases {
+            admissions[result] = Counter(label: "irsa_admissions_total", dimensions: [("result", result.rawValue)])
+        }
+        self.admissions = admissions
+        admissionDuration = Timer(label: "irsa_admission_duration_seconds")
+        lookupFailures = Counter(label: "irsa_serviceaccount_lookup_failures_total")
+        openConnections = Gauge(label: "irsa_open_connections")
+        connectionsAccepted = Counter(label: "irsa_connections_accepted_total")
+        tlsHandshakeFailures = Counter(label: "irsa_tls_handshake_failures_total")
+        certificateReloads = Counter(label: "irsa_certificate_reloads_total", dimensions: [("result", "success")])
+        certificateReloadFailures = Counter(label: "irsa_certificate_reloads_total", dimensions: [("result", "failure")])
+        apiDuration = Timer(label: "irsa_kubernetes_api_request_duration_seconds")
+        apiRequestsByStatus = PrometheusLabelledCounters(label: "irsa_kubernetes_api_requests_total", dimension: "code")
+        Gauge(label: "irsa_build_info", dimensions: [("version", version)]).record(1)
+    }
+
+    /// Counts one admission and its latency.
+    func recordAdmission(_ result: AdmissionResult, duration: Duration) {
+        admissions[result]?.increment()
+        admissionDuration.recordNanoseconds(duration.totalNanoseconds)
+    }
+
+    /// Counts one Kubernetes API request by status code ("error" when none came back).
+    func recordAPIRequest(status: String, duration: Duration) {
+        apiRequestsByStatus.increment(status)
+        apiDuration.recordNanoseconds(duration.totalNanoseconds)
+    }
+
+    /// Brings counters whose source keeps its own running totals (the ServiceAccount cache) up to
+    /// those totals: each is incremented by what it grew since the last call.
+    func catchUp(_ counter: String, to total: Int) {
+        totals.catchUp(counter, to: total)
+    }
+
+    private let totals = PrometheusLabelledCounters(label: "irsa_serviceaccount_cache_total", dimension: "event")
+
+    /// The Prometheus text exposition of every metric.
+    func render() -> [UInt8] {
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(registry.internalBufferCapacity())
+        registry.emit(into: &buffer)
+        return buffer
+    }
+}
+
+/// Counters with one label whose values appear at run time (HTTP status codes), made on first use.
+final class PrometheusLabelledCounters: Sendable {
+    private let label: String
+    private let dimension: String
+    private let counters = Mutex<[String: (counter: CoreMetrics.Counter, total: Int)]>([:])
+
+    init(label: String, dimension: String) {
+        self.label = label
+        self.dimension = dimension
+    }
+
+    /// Adds one to the counter labelled `value`.
+    func increment(_ value: String) {
+        counters.withLock { counters in
+            var entry = counters[value] ?? (CoreMetrics.Counter(label: label, dimensions: [(dimension, value)]), 0)
+            entry.counter.increment()
+            entry.total += 1
+            counters[value] = entry
+        }
+    }
+
+    /// Raises the counter labelled `value` to `total` (never lowers it).
+    func catchUp(_ value: String, to total: Int) {
+        counters.withLock { counters in
+            var entry = counters[value] ?? (CoreMetrics.Counter(label: label, dimensions: [(dimension, value)]), 0)
+            if total > entry.total {
+                entry.counter.increment(by: total - entry.total)
+                entry.total = total
+            }
+            counters[value] = entry
+        }
+    }
+}
+
+extension Duration {
+    /// The whole duration in nanoseconds, saturating at Int64's bounds.
+    var totalNanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow { return seconds < 0 ? .min : .max }
+        return scaled &+ attoseconds / 1_000_000_000
+    }
+}
