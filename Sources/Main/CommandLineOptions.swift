@@ -4,12 +4,18 @@ import ArgumentParser
 ///
 /// Options marked with an environment variable in their help also read it when the flag is
 /// absent; a flag on the command line wins over the environment.
-struct CommandLineOptions: ParsableArguments {
+struct CommandLineOptions: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "irsa-webhook",
+        abstract: "IAM Roles for Service Accounts for Vultr Kubernetes: a mutating admission webhook.",
+        discussion: "Bad values print one line on standard error and exit with code 2."
+    )
+
     // MARK: Serving
     @Option(help: "Address to listen on [BIND_ADDR].")
     var host: String = "0.0.0.0"
 
-    @Option(help: "HTTPS port for /mutate, /healthz, /readyz and /metrics [PORT].")
+    @Option(help: "HTTPS port for /mutate, /healthz, /readyz and /metrics [PORT]; 0 picks a free port (logged).")
     var port: Int = 8443
 
     @Option(help: "PEM certificate chain served to the API server [TLS_CERT_PATH]. Reloaded when the file changes.")

@@ -46,7 +46,7 @@ struct Configuration: Sendable {
         dev = options.dev
         host = dev && options.host == "0.0.0.0" ? "127.0.0.1" : options.host
         guard !host.isEmpty else { throw ConfigurationError("--host must not be empty") }
-        port = try Self.port(options.port, flag: "--port", allowZero: false)
+        port = try Self.port(options.port, flag: "--port", allowZero: true)
         tlsCertFile = options.tlsCertFile
         tlsKeyFile = options.tlsKeyFile
         clientCAFile = options.clientCaFile
@@ -101,7 +101,7 @@ struct Configuration: Sendable {
         maxBodyBytes = options.maxBodyBytes
         let metrics = try Self.port(options.metricsPort, flag: "--metrics-port", allowZero: true)
         metricsPort = metrics == 0 ? nil : metrics
-        if metricsPort == port { throw ConfigurationError("--metrics-port must differ from --port (\(port))") }
+        if metricsPort == port, port != 0 { throw ConfigurationError("--metrics-port must differ from --port (\(port))") }
         shutdownGrace = try Self.duration(options.shutdownGrace, flag: "--shutdown-grace")
 
         guard let level = Logger.Level(rawValue: options.logLevel.lowercased()) else {
