@@ -60,6 +60,7 @@ let package = Package(
             dependencies: ["Admission", "EventLoop", .product(name: "Yams", package: "Yams")],
             resources: [.copy("Fixtures")]
         ),
+        .testTarget(name: "IntegrationTests", dependencies: [.product(name: "Yams", package: "Yams")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,350 @@
+import Foundation
+import Testing
+import Yams
+
+/// The Kubernetes manifests in deploy/: each parses as Kubernetes objects, carries the settings
+/// the deployment depends on, and refers to the others by the right names.
+@Suite("deploy/ manifests")
+struct DeployManifestTests {
+    static let clusterScopedKinds: Set = [
+        "Namespace", "ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration",
+    ]
+    static let namespacedKinds: Set = [
+        "ServiceAccount", "Deployment", "Service", "PodDisruptionBudget", "Secret", "Pod",
+        "Issuer", "Certificate",
+    ]
+
+    @Test("every document is a Kubernetes object", arguments: Deploy.manifestFiles)
+    func everyDocumentIsAnObject(file: String) throws {
+        let documents = try Deploy.documents(file)
+        #expect(!documents.isEmpty, "\(file) has no documents")
+        for document in documents {
+            let kind = try #require(document["kind"]?.string, "\(file): a document without kind")
+            let apiVersion = document["apiVersion"]?.string ?? ""
+            let name = document["metadata"]?["name"]?.string ?? ""
+            #expect(apiVersion.range(of: #"^([a-z0-9.-]+/)?v1(beta1)?$"#, options: .regularExpression) != nil,
+                    "\(file): \(kind) apiVersion '\(apiVersion)'")
+            #expect(name.range(of: #"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$"#, options: .regularExpression) != nil,
+                    "\(file): \(kind) metadata.name '\(name)'")
+            let namespace = document["metadata"]?["namespace"]?.string
+            if Self.clusterScopedKinds.contains(kind) {
+                #expect(namespace == nil, "\(file): cluster-scoped \(kind) \(name) has a namespace")
+            } else {
+                #expect(Self.namespacedKinds.contains(kind), "\(file): unexpected kind \(kind)")
+                #expect(namespace != nil, "\(file): \(kind) \(name) has no namespace")
+            }
+        }
+    }
+
+    @Test("the namespace enforces Pod Security restricted")
+    func namespace() throws {
+        let namespace = try Deploy.object("namespace.yaml", kind: "Namespace", name: "irsa-system")
+        #expect(namespace["metadata"]?["labels"]?.stringMap["pod-security.kubernetes.io/enforce"] == "restricted")
+    }
+
+    @Test("RBAC grants exactly get, list and watch on serviceaccounts to the webhook's account")
+    func rbac() throws {
+        let account = try Deploy.object("rbac.yaml", kind: "ServiceAccount", name: "irsa-webhook")
+        #expect(account["metadata"]?["namespace"]?.string == "irsa-system")
+
+        let role = try Deploy.object("rbac.yaml", kind: "ClusterRole", name: "irsa-webhook")
+        let rules = try #require(role["rules"]?.sequence)
+        #expect(rules.count == 1)
+        #expect(rules.first?["apiGroups"]?.array(of: String.self) == [""])
+        #expect(rules.first?["resources"]?.array(of: String.self) == ["serviceaccounts"])
+        #expect(rules.first?["verbs"]?.array(of: String.self).sorted() == ["get", "list", "watch"])
+        #expect(rules.first?["resourceNames"] == nil && rules.first?["nonResourceURLs"] == nil)
+
+        let binding = try Deploy.object("rbac.yaml", kind: "ClusterRoleBinding", name: "irsa-webhook")
+        #expect(binding["roleRef"]?["kind"]?.string == "ClusterRole")
+        #expect(binding["roleRef"]?["name"]?.string == "irsa-webhook")
+        let subjects = try #require(binding["subjects"]?.sequence)
+        #expect(subjects.count == 1)
+        #expect(subjects.first?["kind"]?.string == "ServiceAccount")
+        #expect(subjects.first?["name"]?.string == "irsa-webhook")
+        #expect(subjects.first?["namespace"]?.string == "irsa-system")
+    }
+
+    @Test("the Deployment runs two hardened replicas")
+    func deploymentSecurity() throws {
+        let deployment = try Deploy.object("deployment.yaml", kind: "Deployment", name: "irsa-webhook")
+        #expect(deployment["spec"]?["replicas"]?.int == 2)
+        let pod = try #require(deployment["spec"]?["template"]?["spec"])
+        #expect(pod["serviceAccountName"]?.string == "irsa-webhook")
+        let podSecurity = try #require(pod["securityContext"])
+        #expect(podSecurity["runAsNonRoot"]?.bool == true)
+        #expect(podSecurity["runAsUser"]?.int == 65532)
+        #expect(podSecurity["runAsGroup"]?.int == 65532)
+        #expect(podSecurity["seccompProfile"]?["type"]?.string == "RuntimeDefault")
+
+        let containers = try #require(pod["containers"]?.sequence)
+        #expect(containers.count == 1)
+        let container = try #require(containers.first)
+        #expect(container["image"]?.string == "irsa-webhook:0.1.0")
+        let security = try #require(container["securityContext"])
+        #expect(security["allowPrivilegeEscalation"]?.bool == false)
+        #expect(security["readOnlyRootFilesystem"]?.bool == true)
+        #expect(security["privileged"]?.bool != true)
+        #expect(security["capabilities"]?["drop"]?.array(of: String.self) == ["ALL"])
+        #expect(security["capabilities"]?["add"] == nil)
+        // Container-level settings override the pod's: none may undo them.
+        #expect(security["runAsUser"]?.int ?? 65532 == 65532)
+        #expect(security["runAsNonRoot"]?.bool ?? true == true)
+        #expect(pod["hostNetwork"]?.bool != true && pod["hostPID"]?.bool != true)
+
+        for section in ["requests", "limits"] {
+            for resource in ["cpu", "memory"] {
+                #expect(container["resources"]?[section]?[resource]?.string != nil,
+                        "resources.\(section).\(resource) missing")
+            }
+        }
+    }
+
+    @Test("probes, ports, certificate volume and flags agree with each other")
+    func deploymentWiring() throws {
+        let deployment = try Deploy.object("deployment.yaml", kind: "Deployment", name: "irsa-webhook")
+        let pod = try #require(deployment["spec"]?["template"]?["spec"])
+        let container = try #require(pod["containers"]?[0])
+        var ports: [String: Int] = [:]
+        for port in container["ports"]?.sequence ?? [] {
+            if let name = port["name"]?.string, let number = port["containerPort"]?.int { ports[name] = number }
+        }
+        #expect(ports == ["webhook": 8443, "metrics": 9090])
+
+        let flags = Self.flags(container)
+        #expect(flags["--port"] == "8443")
+        #expect(flags["--metrics-port"] == "9090")
+
+        for (probe, path) in [("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")] {
+            let get = try #require(container[probe]?["httpGet"], "\(probe) is not an httpGet probe")
+            #expect(get["path"]?.string == path)
+            #expect(get["scheme"]?.string == "HTTPS")
+            #expect(get["port"]?.string == "webhook")
+        }
+
+        // The TLS files live on the mounted Secret.
+        let mount = try #require(container["volumeMounts"]?.sequence?.first { $0["name"]?.string == "certs" })
+        #expect(mount["readOnly"]?.bool == true)
+        let mountPath = try #require(mount["mountPath"]?.string)
+        #expect(flags["--tls-cert-file"] == mountPath + "/tls.crt")
+        #expect(flags["--tls-key-file"] == mountPath + "/tls.key")
+        let volume = try #require(pod["volumes"]?.sequence?.first { $0["name"]?.string == "certs" })
+        #expect(volume["secret"]?["secretName"]?.string == "irsa-webhook-tls")
+
+        // Every $(VAR) in the arguments is an env var the container defines.
+        let envNames = Set((container["env"]?.sequence ?? []).compactMap { $0["name"]?.string })
+        for argument in container["args"]?.array(of: String.self) ?? [] {
+            for match in argument.matches(of: /\$\(([A-Za-z_][A-Za-z0-9_]*)\)/) {
+                #expect(envNames.contains(String(match.1)), "\(argument) refers to an undefined variable")
+            }
+        }
+    }
+
+    @Test("shutdown: preStop sleep, then --shutdown-grace, fit in terminationGracePeriodSeconds")
+    func deploymentShutdown() throws {
+        let deployment = try Deploy.object("deployment.yaml", kind: "Deployment", name: "irsa-webhook")
+        let pod = try #require(deployment["spec"]?["template"]?["spec"])
+        let container = try #require(pod["containers"]?[0])
+        let preStop = try #require(container["lifecycle"]?["preStop"]?["sleep"]?["seconds"]?.int,
+                                   "preStop is not a sleep action")
+        #expect(preStop >= 3)
+        let grace = try #require(pod["terminationGracePeriodSeconds"]?.int)
+        // The binary's default is 25 s unless the manifest passes another value.
+        let shutdownGrace = Self.flags(container)["--shutdown-grace"].flatMap { Int($0.prefix { $0.isNumber }) } ?? 25
+        #expect(grace > preStop + shutdownGrace)
+    }
+
+    @Test("replicas spread over nodes, and the PodDisruptionBudget keeps one")
+    func availability() throws {
+        let deployment = try Deploy.object("deployment.yaml", kind: "Deployment", name: "irsa-webhook")
+        let template = try #require(deployment["spec"]?["template"])
+        let podLabels = template["metadata"]?["labels"]?.stringMap ?? [:]
+        #expect(try LabelSelector(node: #require(deployment["spec"]?["selector"])).matches(podLabels))
+
+        let terms = template["spec"]?["affinity"]?["podAntiAffinity"]?["preferredDuringSchedulingIgnoredDuringExecution"]?.sequence
+        let term = try #require(terms?.first?["podAffinityTerm"], "no podAntiAffinity term")
+        #expect(term["topologyKey"]?.string == "kubernetes.io/hostname")
+        #expect(try LabelSelector(node: #require(term["labelSelector"])).matches(podLabels))
+
+        let budget = try Deploy.object("pdb.yaml", kind: "PodDisruptionBudget", name: "irsa-webhook")
+        #expect(budget["apiVersion"]?.string == "policy/v1")
+        #expect(budget["spec"]?["minAvailable"]?.int == 1)
+        #expect(try LabelSelector(node: #require(budget["spec"]?["selector"])).matches(podLabels))
+    }
+
+    @Test("the Service sends 443 to the webhook port and 9090 to metrics")
+    func service() throws {
+        let service = try Deploy.object("service.yaml", kind: "Service", name: "irsa-webhook")
+        #expect(service["metadata"]?["namespace"]?.string == "irsa-system")
+        let deployment = try Deploy.object("deployment.yaml", kind: "Deployment", name: "irsa-webhook")
+        let podLabels = deployment["spec"]?["template"]?["metadata"]?["labels"]?.stringMap ?? [:]
+        let selector = service["spec"]?["selector"]?.stringMap ?? [:]
+        #expect(!selector.isEmpty && selector.allSatisfy { podLabels[$0.key] == $0.value })
+
+        var targets: [Int: String] = [:]
+        for port in service["spec"]?["ports"]?.sequence ?? [] {
+            if let number = port["port"]?.int { targets[number] = port["targetPort"]?.string }
+        }
+        #expect(targets == [443: "webhook", 9090: "metrics"])
+    }
+
+    @Test("the webhook configuration")
+    func webhook() throws {
+        let configuration = try Deploy.object("webhook.yaml", kind: "MutatingWebhookConfiguration", name: "irsa-webhook")
+        #expect(configuration["apiVersion"]?.string == "admissionregistration.k8s.io/v1")
+        let hooks = try #require(configuration["webhooks"]?.sequence)
+        #expect(hooks.count == 1)
+        let hook = try #require(hooks.first)
+        // A webhook name must be a fully qualified name of three or more labels.
+        #expect((hook["name"]?.string ?? "").split(separator: ".").count >= 3)
+
+        let client = try #require(hook["clientConfig"])
+        #expect(client["service"]?["name"]?.string == "irsa-webhook")
+        #expect(client["service"]?["namespace"]?.string == "irsa-system")
+        #expect(client["service"]?["port"]?.int == 443)
+        #expect(client["service"]?["path"]?.string == "/mutate")
+        #expect(client["url"] == nil)
+        #expect(client["caBundle"]?.string == "", "caBundle must be an empty placeholder")
+
+        #expect(hook["admissionReviewVersions"]?.array(of: String.self) == ["v1"])
+        #expect(hook["sideEffects"]?.string == "None")
+        #expect(hook["reinvocationPolicy"]?.string == "IfNeeded")
+        #expect(hook["timeoutSeconds"]?.int == 10)
+        #expect(hook["failurePolicy"]?.string == "Ignore")
+
+        let rules = try #require(hook["rules"]?.sequence)
+        #expect(rules.count == 1)
+        #expect(rules.first?["operations"]?.array(of: String.self) == ["CREATE"])
+        #expect(rules.first?["apiGroups"]?.array(of: String.self) == [""])
+        #expect(rules.first?["apiVersions"]?.array(of: String.self) == ["v1"])
+        #expect(rules.first?["resources"]?.array(of: String.self) == ["pods"])
+
+        let text = try Deploy.text("webhook.yaml")
+        #expect(text.contains("failurePolicy Ignore:") && text.contains("Use Fail when"),
+                "the failurePolicy choice is explained in a comment")
+    }
+
+    @Test("the webhook's selectors skip its own namespace, kube-system and opted-out Pods")
+    func webhookSelectors() throws {
+        let configuration = try Deploy.object("webhook.yaml", kind: "MutatingWebhookConfiguration", name: "irsa-webhook")
+        let hook = try #require(configuration["webhooks"]?[0])
+        let namespaces = try LabelSelector(node: #require(hook["namespaceSelector"]))
+        let objects = try LabelSelector(node: #require(hook["objectSelector"]))
+        let name = "kubernetes.io/metadata.name"
+        #expect(try namespaces.matches([name: "default"]))
+        #expect(try namespaces.matches([name: "payments"]))
+        #expect(try !namespaces.matches([name: "irsa-system"]))
+        #expect(try !namespaces.matches([name: "kube-system"]))
+
+        let optOut = "vultr.com/skip-irsa-webhook"
+        #expect(try objects.matches([:]))
+        #expect(try objects.matches(["app": "web"]))
+        #expect(try objects.matches([optOut: "false"]))
+        #expect(try !objects.matches([optOut: "true"]))
+
+        // The webhook's own Pods are opted out too.
+        let deployment = try Deploy.object("deployment.yaml", kind: "Deployment", name: "irsa-webhook")
+        let podLabels = deployment["spec"]?["template"]?["metadata"]?["labels"]?.stringMap ?? [:]
+        #expect(try !objects.matches(podLabels))
+    }
+
+    @Test("the test pod prints its token's claims, and fails loudly without a token")
+    func oidcTestPod() throws {
+        let account = try Deploy.object("test-oidc-issuer.yaml", kind: "ServiceAccount")
+        #expect(account["metadata"]?["annotations"]?.stringMap["vultr.com/role-arn"]?.hasPrefix("arn:") == true)
+        let pod = try Deploy.object("test-oidc-issuer.yaml", kind: "Pod")
+        #expect(pod["spec"]?["serviceAccountName"]?.string == account["metadata"]?["name"]?.string)
+        let container = try #require(pod["spec"]?["containers"]?[0])
+        let script = try #require(container["args"]?[0]?.string)
+        let envNames = Set((container["env"]?.sequence ?? []).compactMap { $0["name"]?.string })
+        for match in script.matches(of: /\$\(([A-Za-z_][A-Za-z0-9_]*)\)/) {
+            #expect(!envNames.contains(String(match.1)), "the kubelet would expand $(\(match.1)) in the script")
+        }
+
+        let directory = try Deploy.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let shell = Deploy.which("busybox").map { [$0, "sh"] } ?? ["sh"]
+        // Subjects of growing length put the base64url payload through every padding case.
+        var payloads: [String] = []
+        for suffix in ["", "x", "xy", "xyz"] {
+            let subject = "system:serviceaccount:default:irsa-oidc-check\(suffix)"
+            let claims = #"{"aud":["vultr"],"exp":1764300000,"iat":1764213600,"iss":"https://oidc.vke.example/v1/abc?~~","#
+                + #""kubernetes.io":{"namespace":"default"},"sub":"\#(subject)"}"#
+            let token = directory.appendingPathComponent("token\(suffix.count)")
+            payloads.append(Self.base64url(claims))
+            try (Self.base64url(#"{"alg":"RS256"}"#) + "." + payloads.last! + ".c2ln")
+                .write(to: token, atomically: true, encoding: .utf8)
+            let result = try Deploy.run(shell + ["-c", script], environment: [
+                "PATH": "/usr/bin:/bin", "HOLD_SECONDS": "0",
+                "AWS_ROLE_ARN": "arn:aws:iam::111122223333:role/irsa-oidc-check",
+                "AWS_WEB_IDENTITY_TOKEN_FILE": token.path,
+            ], timeout: .seconds(20))
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.stdout.contains(#"iss: "https://oidc.vke.example/v1/abc?~~""#))
+            #expect(result.stdout.contains(#"aud: ["vultr"]"#))
+            #expect(result.stdout.contains(#"sub: "\#(subject)""#))
+            #expect(result.stdout.contains("exp: 1764300000"))
+            #expect(result.stdout.contains("lifetime: 86400 s"))
+            #expect(result.stdout.contains("AWS_ROLE_ARN=arn:aws:iam::111122223333:role/irsa-oidc-check"))
+            #expect(!result.stdout.contains(".c2ln"), "the log must not show the token")
+        }
+        #expect(Set(payloads.map { $0.count % 4 }) == [0, 2, 3], "padding cases covered")
+        #expect(payloads.contains { $0.contains("-") || $0.contains("_") }, "base64url alphabet covered")
+
+        let unmutated = try Deploy.run(shell + ["-c", script], environment: [
+            "PATH": "/usr/bin:/bin", "HOLD_SECONDS": "0",
+            "AWS_WEB_IDENTITY_TOKEN_FILE": directory.appendingPathComponent("absent").path,
+        ], timeout: .seconds(20))
+        #expect(unmutated.status == 1)
+        #expect(unmutated.stderr.contains("no token"))
+        #expect(unmutated.stdout.contains("AWS_ROLE_ARN=<unset>"))
+    }
+
+    @Test("dev samples: one account per annotation case, and a review of a Pod of app-sa")
+    func devSamples() throws {
+        let accounts = try Deploy.documents("dev/serviceaccounts.yaml")
+        var byKey: [String: [String: String]] = [:]
+        for account in accounts {
+            #expect(account["kind"]?.string == "ServiceAccount")
+            let key = "\(account["metadata"]?["namespace"]?.string ?? "")/\(account["metadata"]?["name"]?.string ?? "")"
+            byKey[key] = account["metadata"]?["annotations"]?.stringMap ?? [:]
+        }
+        #expect(byKey["default/app-sa"]?["vultr.com/role-arn"]?.hasPrefix("arn:") == true)
+        #expect(byKey.values.contains { $0["api.vultr.com/role"] != nil && $0["vultr.com/role-arn"] == nil })
+        #expect(byKey.values.contains {
+            $0["vultr.com/role-arn"] != nil && $0["vultr.com/audience"] != nil
+                && $0["vultr.com/token-expiration"].flatMap { Int($0) } != nil
+        })
+        #expect(byKey.values.contains { $0.isEmpty })
+
+        let review = try JSONSerialization.jsonObject(with: Data(contentsOf: Deploy.url("dev/review.json"))) as? [String: Any]
+        #expect(review?["apiVersion"] as? String == "admission.k8s.io/v1")
+        #expect(review?["kind"] as? String == "AdmissionReview")
+        let request = try #require(review?["request"] as? [String: Any])
+        #expect((request["uid"] as? String)?.isEmpty == false)
+        #expect(request["operation"] as? String == "CREATE")
+        #expect((request["kind"] as? [String: Any])?["kind"] as? String == "Pod")
+        let namespace = try #require(request["namespace"] as? String)
+        let spec = (request["object"] as? [String: Any])?["spec"] as? [String: Any]
+        let accountName = try #require(spec?["serviceAccountName"] as? String)
+        #expect("\(namespace)/\(accountName)" == "default/app-sa")
+        #expect(byKey["\(namespace)/\(accountName)"] != nil, "review.json's account is in serviceaccounts.yaml")
+    }
+
+    /// `--flag=value` arguments of a container, by flag.
+    static func flags(_ container: Node) -> [String: String] {
+        var flags: [String: String] = [:]
+        for argument in container["args"]?.array(of: String.self) ?? [] {
+            let parts = argument.split(separator: "=", maxSplits: 1)
+            if parts.count == 2 { flags[String(parts[0])] = String(parts[1]) }
+        }
+        return flags
+    }
+
+    static func base64url(_ text: String) -> String {
+        Data(text.utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+}
