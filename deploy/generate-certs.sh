@@ -32,7 +32,12 @@ apply=false
 extra_sans=()
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit "$1"; }
-need_value() { [ "$#" -ge 2 ] && [ -n "$2" ] || { echo "generate-certs.sh: $1 needs a value" >&2; exit 2; }; }
+need_value() {
+    if [ "$#" -lt 2 ] || [ -z "$2" ]; then
+        echo "generate-certs.sh: $1 needs a value" >&2
+        exit 2
+    fi
+}
 
 while [ "$#" -gt 0 ]; do
     case "$1" in

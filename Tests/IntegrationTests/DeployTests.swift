@@ -181,4 +181,21 @@ struct DeployDirectoryTests {
     func scriptsAreExecutable(script: String) {
         #expect(FileManager.default.isExecutableFile(atPath: Deploy.url(script).path))
     }
+
+    @Test("shell scripts, and the test pod's script, pass shellcheck",
+          .enabled(if: Deploy.which("shellcheck") != nil, "shellcheck is not installed (Debian package shellcheck)"))
+    func shellcheck() throws {
+        let scripts = ["build-deploy-yaml.sh", "generate-certs.sh"].map { Deploy.url($0).path }
+        let bash = try Deploy.run(["shellcheck", "--shell=bash"] + scripts, timeout: .seconds(60))
+        #expect(bash.status == 0, "\(bash.stdout)")
+
+        let pod = try Deploy.object("test-oidc-issuer.yaml", kind: "Pod")
+        let script = try #require(pod["spec"]?["containers"]?[0]?["args"]?[0]?.string)
+        let directory = try Deploy.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("show-token.sh")
+        try script.write(to: file, atomically: true, encoding: .utf8)
+        let sh = try Deploy.run(["shellcheck", "--shell=sh", file.path], timeout: .seconds(60))
+        #expect(sh.status == 0, "\(sh.stdout)")
+    }
 }
