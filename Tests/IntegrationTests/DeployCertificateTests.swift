@@ -151,6 +151,12 @@ struct DeployCertificateTests {
                     #expect(patched[other] == original[other])
                 }
             }
+
+            if Deploy.which("kubernetes-validate") != nil {
+                let files = ["secret.yaml", "webhook.yaml", "deploy.yaml"].map { out.appendingPathComponent($0).path }
+                let schema = try Deploy.run(["kubernetes-validate", "--strict", "--quiet"] + files, timeout: .seconds(120))
+                #expect(schema.status == 0, "\(schema.stdout)\(schema.stderr)")
+            }
         }
     }
 

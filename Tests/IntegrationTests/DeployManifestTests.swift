@@ -36,6 +36,19 @@ struct DeployManifestTests {
         }
     }
 
+    @Test("every manifest validates strictly against the Kubernetes 1.30 and latest schemas",
+          .enabled(if: Deploy.which("kubernetes-validate") != nil,
+                   "kubernetes-validate is not installed (PyPI package kubernetes-validate)"),
+          arguments: ["1.30.0", "latest"])
+    func schemas(version: String) throws {
+        // 1.30 is the oldest release with the preStop sleep action enabled by default.
+        let paths = Deploy.manifestFiles.map { Deploy.url($0).path }
+        let versionArguments = version == "latest" ? [] : ["--kubernetes-version", version]
+        let result = try Deploy.run(["kubernetes-validate", "--strict", "--quiet", "--no-warn"] + versionArguments + paths,
+                                    timeout: .seconds(120))
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+    }
+
     @Test("the namespace enforces Pod Security restricted")
     func namespace() throws {
         let namespace = try Deploy.object("namespace.yaml", kind: "Namespace", name: "irsa-system")
