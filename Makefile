@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 # Debian packages the build and the tests need; installed when missing (as root).
-DEB_PACKAGES := pkg-config libssl-dev libsystemd-dev openssl curl python3 systemd
+DEB_PACKAGES := pkg-config libssl-dev libsystemd-dev openssl curl python3 systemd shellcheck
 BENCH_PACKAGES := wrk nginx-light
 
 .PHONY: deps bench-deps build release run test clean
