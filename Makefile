@@ -5,7 +5,7 @@ SWIFT ?= swift
 DEB_PACKAGES := pkg-config libssl-dev libsystemd-dev openssl curl python3 systemd shellcheck
 BENCH_PACKAGES := wrk nginx-light
 
-.PHONY: deps bench-deps build release run test clean
+.PHONY: deps python-deps build release run test clean
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES) $(EXTRA_PACKAGES); do \
@@ -20,6 +20,14 @@ deps:
 	  fi; \
 	fi
 
+# Python tools some tests use (Kubernetes schema validation); installed when missing.
+PIP_PACKAGES := kubernetes-validate
+python-deps:
+	@for p in $(PIP_PACKAGES); do \
+	  command -v $$p >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check $$p \
+	    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages $$p; \
+	done
+
 build: deps
 	$(SWIFT) build
 
@@ -29,7 +37,7 @@ release: deps
 run: release
 	.build/release/irsa-webhook --dev
 
-test: deps
+test: deps python-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
