@@ -25,6 +25,9 @@ public struct HTTPTimeouts: Sendable {
     public var idle: Duration = .seconds(120)
     /// For writing one response.
     public var write: Duration = .seconds(30)
+    /// How long, after answering an error, the connection reads and discards what the client
+    /// still sends before closing (so that the close does not reset the answer away).
+    public var lingerAfterError: Duration = .milliseconds(500)
 
     public init() {}
 }

@@ -83,6 +83,7 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
                 into: writeBuffer, version: .http1_1, keepAlive: false, includeBody: true,
                 date: configuration.sendsDate ? dateCache.current() : nil)
             try? await writeResponseBuffer()
+            await lingerBeforeClose()
         } catch {
             // Exit.close or an I/O error: the peer is gone or the stream was closed.
         }
@@ -184,6 +185,16 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
                 case .respondAndClose(let status): throw Exit.respond(status, reason: "request too slow")
                 }
             }
+        }
+    }
+
+    /// After an error answer, reads and discards what the client still sends for a short
+    /// while: closing with unread bytes makes the kernel send a reset, which can destroy the
+    /// answer before the client reads it.
+    private func lingerBeforeClose() async {
+        stream.readDeadline = machine.clock.now() + configuration.timeouts.lingerAfterError
+        while let count = try? await stream.read(into: readBuffer.writableSpace(minimum: 2048)), count > 0 {
+            readBuffer.clear()
         }
     }
 
