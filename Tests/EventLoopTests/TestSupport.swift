@@ -62,7 +62,7 @@ func openDescriptorCount() -> Int {
 }
 
 /// Heap memory for socket reads and writes (they may suspend, so no `withUnsafeBytes` scopes).
-final class TestBuffer {
+final class TestBuffer: @unchecked Sendable {
     let bytes: UnsafeMutableRawBufferPointer
 
     init(count: Int) {
