@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Accepts TCP connections on every loop of a group and runs a handler task per connection.
 ///
 /// Listeners are spread over loops in one of two ways: one listener per loop (SO_REUSEPORT,
@@ -30,6 +32,8 @@ public final class TCPServer: @unchecked Sendable {
     /// The limits this server was created with.
     public let configuration: Configuration
     let limit: ConnectionLimit
+    /// Any thread: times an accept loop paused after an accept error (metrics, tests).
+    let pauses = Atomic<Int>(0)
     private let listeners: [ListeningSocket]
     private let onConnection: @Sendable (Socket) async -> Void
     private let lock = Lock()
@@ -78,6 +82,10 @@ public final class TCPServer: @unchecked Sendable {
 
     /// Connections currently open (including one being accepted).
     public var openConnections: Int { limit.current }
+
+    /// How often accepting paused for `acceptPauseOnResourceExhaustion` after EMFILE, ENFILE,
+    /// ENOBUFS, ENOMEM or an unexpected accept error.
+    public var acceptPauses: Int { pauses.load(ordering: .relaxed) }
 
     /// Starts accepting on every loop. Calling it again does nothing.
     public func start() {
