@@ -177,7 +177,7 @@ func openServerSideSockets(port: Int) -> Int {
 }
 
 /// Waits until `condition` holds, polling for at most `timeout`; returns whether it held.
-func eventually(timeout: Duration = .seconds(5), _ condition: () -> Bool) async -> Bool {
+func waitUntil(timeout: Duration = .seconds(5), _ condition: () -> Bool) async -> Bool {
     let deadline = Deadline.after(timeout)
     while Deadline.now() < deadline {
         if condition() { return true }
