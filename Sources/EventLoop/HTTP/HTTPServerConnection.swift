@@ -190,8 +190,10 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
 
     /// After an error answer, reads and discards what the client still sends for a short
     /// while: closing with unread bytes makes the kernel send a reset, which can destroy the
-    /// answer before the client reads it.
+    /// answer before the client reads it. A plain socket half-closes first, so the client sees
+    /// the end at once and closes its side, which ends the wait.
     private func lingerBeforeClose() async {
+        (stream as? Socket)?.shutdownWrite()
         stream.readDeadline = machine.clock.now() + configuration.timeouts.lingerAfterError
         while let count = try? await stream.read(into: readBuffer.writableSpace(minimum: 2048)), count > 0 {
             readBuffer.clear()
