@@ -157,8 +157,13 @@ struct TCPServerTests {
             await server.stopAccepting()
             do {
                 let late = try await Socket.connect(to: server.localAddress, on: loop, deadline: .after(.seconds(5)))
+                var local = sockaddr_storage()
+                var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+                _ = withUnsafeMutablePointer(to: &local) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(late.descriptor, $0, &length) }
+                }
                 late.close()
-                log.append("late connection accepted")
+                log.append("late connection accepted from \(SocketAddress(&local).map(String.init(describing:)) ?? "?") to \(server.localAddress)")
             } catch let error as IOError {
                 log.append(error.errorNumber == ECONNREFUSED ? "refused" : "\(error)")
             }
