@@ -226,7 +226,9 @@ struct ExhaustionChild {
         #expect(setrlimit(Int32(RLIMIT_NOFILE.rawValue), &lowered) == 0)
         let start = Deadline.now()
         server.start()
-        try await Task.sleep(for: .milliseconds(300))
+        // Not Task.sleep: libdispatch traps when it cannot get a descriptor; the loop's timer needs none.
+        let loop = group.loops[0]
+        try await withTaskExecutorPreference(loop) { try await loop.sleep(until: .after(.milliseconds(300))) }
         let pausesWhileExhausted = server.acceptPauses
         let exhaustedFor = Deadline.now().duration(since: start)
         #expect(setrlimit(Int32(RLIMIT_NOFILE.rawValue), &original) == 0)
