@@ -61,6 +61,7 @@ public final class EventLoopGroup: Sendable {
     /// Stops every loop after its current iteration and joins its thread. Idempotent; must not
     /// be called from one of the loops. Jobs still queued are dropped.
     public func shutdown() {
+        precondition(!loops.contains { $0.inEventLoop }, "EventLoopGroup.shutdown called on one of its loops: it would join itself")
         guard !isShutDown.exchange(true, ordering: .acquiringAndReleasing) else { return }
         for loop in loops { loop.stop() }
         for thread in threads { pthread_join(thread, nil) }
