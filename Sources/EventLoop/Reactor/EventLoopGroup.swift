@@ -44,7 +44,13 @@ public final class EventLoopGroup: Sendable {
     }
 
     deinit {
-        shutdown()
+        if loops.contains(where: { $0.inEventLoop }) {
+            // Released on one of its own loops: stop them, but a thread cannot join itself.
+            guard !isShutDown.exchange(true, ordering: .acquiringAndReleasing) else { return }
+            for loop in loops { loop.stop() }
+        } else {
+            shutdown()
+        }
     }
 
     /// The number of online cores (`sysconf(_SC_NPROCESSORS_ONLN)`), at least 1.
