@@ -200,6 +200,11 @@ struct ExhaustionChild {
     @Test func acceptPausesOnEMFILEWithoutBusyLoopingAndResumes() async throws {
         let group = EventLoopGroup(threads: 1)
         defer { group.shutdown() }
+        // Alone in this process, so the whole descriptor table can be checked for leaks
+        // (after libdispatch has created the timerfd its first Task.sleep needs).
+        try await Task.sleep(for: .milliseconds(1))
+        let descriptorsBefore = openDescriptorCount()
+        let targetsBefore = openDescriptorTargets()
         let listener = try ListeningSocket.bind(loopback, reusePort: false)
         // Connected clients wait in the backlog before the server starts.
         var clients: [Int32] = []
@@ -247,5 +252,6 @@ struct ExhaustionChild {
         }
         #expect(await eventually { served.current == 3 })
         await server.stopAccepting()
+        #expect(await eventually { openDescriptorCount() == descriptorsBefore }, "now \(openDescriptorTargets()), before \(targetsBefore)")
     }
 }

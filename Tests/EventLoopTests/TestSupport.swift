@@ -82,6 +82,21 @@ final class TestBuffer: @unchecked Sendable {
     }
 }
 
+/// What each entry of /proc/self/fd points to (for leak diagnostics).
+func openDescriptorTargets() -> [String] {
+    guard let directory = opendir("/proc/self/fd") else { return [] }
+    defer { closedir(directory) }
+    var targets: [String] = []
+    while let entry = readdir(directory) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        guard name != ".", name != ".." else { continue }
+        var buffer = [CChar](repeating: 0, count: 256)
+        let count = readlink("/proc/self/fd/\(name)", &buffer, 255)
+        targets.append("\(name)=\(count > 0 ? String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self) : "?")")
+    }
+    return targets.sorted()
+}
+
 /// Reads until `count` bytes arrived or end of stream.
 func readFully(_ socket: Socket, count: Int) async throws -> [UInt8] {
     var result: [UInt8] = []
