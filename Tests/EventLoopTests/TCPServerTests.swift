@@ -173,6 +173,10 @@ struct TCPServerTests {
         }
         #expect(log == ["a", "refused", "b"])
         #expect(await expectAllClosed(probes.all))
+        // Ending the accept loops gave back exactly the slots they held.
+        #expect(await eventually { server.openConnections == 0 })
+        try await Task.sleep(for: .milliseconds(20))
+        #expect(server.openConnections == 0)
     }
 
     /// Runs `ExhaustionChild` in a child process: it lowers RLIMIT_NOFILE, which would

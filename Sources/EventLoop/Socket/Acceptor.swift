@@ -53,22 +53,27 @@ final class Acceptor: @unchecked Sendable {
                 server.limit.release()
                 return
             }
+            let socket: Socket?
             do {
-                if let socket = try acceptOne() {
-                    server.launch(socket)
-                    acceptedInBatch += 1
-                    continue
-                }
-                acceptedInBatch = 0
-                server.limit.release()
-                try await registration.wait(.read, deadline: .distantFuture)
-            } catch let error as IOError where Self.isRetryable(error) {
-                server.limit.release()
+                socket = try acceptOne()
             } catch {
                 server.limit.release()
-                guard !isStopped else { return }
+                if Self.isRetryable(error) { continue }
                 server.pauses.add(1, ordering: .relaxed)
                 guard (try? await loop.sleep(until: .after(pause))) != nil else { return }
+                continue
+            }
+            if let socket {
+                server.launch(socket)
+                acceptedInBatch += 1
+                continue
+            }
+            acceptedInBatch = 0
+            server.limit.release()
+            do {
+                try await registration.wait(.read, deadline: .distantFuture)
+            } catch {
+                return  // unregistered by stop()
             }
         }
     }
