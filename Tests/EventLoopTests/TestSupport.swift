@@ -52,15 +52,6 @@ func expectAllClosed(_ probes: [DescriptorProbe], within duration: Duration = .s
     return probes.allSatisfy { !$0.isOpen }
 }
 
-/// The number of entries in /proc/self/fd (for tests that run alone in a child process).
-func openDescriptorCount() -> Int {
-    guard let directory = opendir("/proc/self/fd") else { return -1 }
-    defer { closedir(directory) }
-    var count = 0
-    while readdir(directory) != nil { count += 1 }
-    return count - 3  // ".", "..", and the directory's own descriptor
-}
-
 /// Heap memory for socket reads and writes (they may suspend, so no `withUnsafeBytes` scopes).
 final class TestBuffer: @unchecked Sendable {
     let bytes: UnsafeMutableRawBufferPointer
