@@ -191,4 +191,54 @@ struct SocketTests {
         }
         #expect(errorNumber == ECONNREFUSED)
     }
+
+    @Test func writeDeadlineFailsAWriteThePeerNeverDrains() async throws {
+        let probes = ProbeList()
+        let release = Shared(false)
+        let server = try startServer(probes: probes) { socket in
+            // Never reads until the client gave up.
+            _ = await eventually(within: .seconds(10)) { release.current }
+        }
+        let size = 64 << 20
+        let payload = TestBuffer(count: size)
+        let start = Deadline.now()
+        let error = try await withClient(of: server, probes: probes) { client, _ in
+            client.writeDeadline = .after(.milliseconds(100))
+            do {
+                try await client.write(payload.prefix(size))
+                return "write completed"
+            } catch let error as IOError {
+                return error.code.description
+            }
+        }
+        release.withValue { $0 = true }
+        #expect(error == IOError.Code.timedOut.description)
+        #expect(Deadline.now().duration(since: start) < .seconds(5))
+        await server.stopAccepting()
+        #expect(await expectAllClosed(probes.all))
+    }
+
+    /// A listener that never accepts, with its backlog full: the kernel drops further SYNs.
+    @Test func connectFailsWithTimedOutAtItsDeadline() async throws {
+        let listener = try ListeningSocket.bind(loopback, backlog: 0, reusePort: false)
+        defer { listener.close() }
+        let loop = sharedGroup.next()
+        let start = Deadline.now()
+        let outcome = await withTaskExecutorPreference(loop) { () async -> String in
+            var held: [Socket] = []
+            defer { for socket in held { socket.close() } }
+            for _ in 0..<16 {
+                do {
+                    held.append(try await Socket.connect(to: listener.localAddress, on: loop, deadline: .after(.milliseconds(200))))
+                } catch let error as IOError {
+                    return error.code == .timedOut && error.call == "connect" ? "timed out" : "\(error)"
+                } catch {
+                    return "\(error)"
+                }
+            }
+            return "every connect succeeded"
+        }
+        #expect(outcome == "timed out")
+        #expect(Deadline.now().duration(since: start) < .seconds(10))
+    }
 }

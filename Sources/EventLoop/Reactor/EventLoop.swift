@@ -47,12 +47,6 @@ public final class EventLoop: @unchecked Sendable {
         enqueue(.closure(work))
     }
 
-    /// Runs `work` in a later iteration, after the jobs already queued. Loop thread only.
-    func executeSoon(_ work: @escaping () -> Void) {
-        precondition(inEventLoop)
-        jobs.append(.closure(work))
-    }
-
     /// Runs `work` at `deadline` (at most about a millisecond late). Loop thread only.
     public func scheduleTimer(at deadline: Deadline, _ work: @escaping () -> Void) -> TimerHandle {
         precondition(inEventLoop, "scheduleTimer called off its event loop")

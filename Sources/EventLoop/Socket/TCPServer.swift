@@ -117,10 +117,16 @@ public final class TCPServer: @unchecked Sendable {
             }
             return (self.acceptors, acceptorTasks)
         }
-        limit.close()
+        // Unregister every listener on its loop before closing it: epoll_ctl(DEL) needs the open descriptor.
         for acceptor in acceptors {
-            acceptor.loop.execute { acceptor.stop() }
+            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                acceptor.loop.execute {
+                    acceptor.stop()
+                    done.resume()
+                }
+            }
         }
+        limit.close()
         for task in tasks { task.cancel() }
         for task in tasks { await task.value }
         for listener in listeners { listener.close() }
