@@ -15,7 +15,7 @@ import COpenSSLShims
 /// WANT_READ/WANT_WRITE are `incomplete`, never errors. After a failure every verb fails with
 /// the same error (any alert OpenSSL queued is still in `takeCiphertext()`).
 ///
-/// Ciphertext goes through `CiphertextBIO`, straight into and out of this connection's own
+/// Ciphertext goes through `TLSCiphertextBIO`, straight into and out of this connection's own
 /// buffers (see there for why not memory BIOs). Every SSL I/O call is preceded by
 /// `ERR_clear_error()` and followed immediately by `SSL_get_error`, on the same thread.
 /// Not thread-safe: confine it to one event loop.
@@ -55,7 +55,7 @@ public final class TLSConnection {
     /// The context this connection was created from (kept alive with it).
     public let context: TLSContext
     private let ssl: OpaquePointer
-    private let buffers: CiphertextBuffers
+    private let buffers: TLSCiphertextBuffers
     private var state = State.handshaking
 
     /// A connection playing `context`'s role. Clients pass the `serverName` they dialled: a DNS
@@ -66,8 +66,8 @@ public final class TLSConnection {
         guard let ssl = SSL_new(context.pointer) else {
             throw TLSError.drainingErrorQueue(.invalidConfiguration, operation: "SSL_new")
         }
-        let buffers = CiphertextBuffers()
-        guard let bio = CiphertextBIO.make(over: buffers) else {
+        let buffers = TLSCiphertextBuffers()
+        guard let bio = TLSCiphertextBIO.make(over: buffers) else {
             SSL_free(ssl)
             throw TLSError.drainingErrorQueue(.invalidConfiguration, operation: "create ciphertext BIO")
         }
