@@ -244,6 +244,44 @@ import Testing
         #expect(try pair.transfer(message, from: pair.client, to: pair.server) == message)
     }
 
+    @Test func inPlaceDecryptionHandlesSeveralAndPartialRecords() async throws {
+        let pair = try await Self.establishedPair()
+        let messages = (0..<3).map { index in [UInt8](repeating: UInt8(65 + index), count: 5_000) }
+        for message in messages {
+            #expect(message.withUnsafeBytes { pair.client.write($0) }.isComplete)
+        }
+        let ciphertext = Array(pair.client.takeCiphertext())
+        pair.client.didSendCiphertext(ciphertext.count)
+        var buffer = [UInt8](repeating: 0, count: 32_768)
+
+        // All three records arrive in one transport read: the first decrypts in place, the rest
+        // are kept in the inbound buffer.
+        buffer.replaceSubrange(0..<ciphertext.count, with: ciphertext)
+        var outcome = buffer.withUnsafeMutableBytes { pair.server.read(into: $0, decryptingInPlace: ciphertext.count) }
+        guard case .bytes(let first) = outcome else { Issue.record("\(outcome)"); return }
+        #expect(Array(buffer[0..<first]) == messages[0])
+        #expect(pair.server.hasBufferedCiphertext)
+        for message in messages.dropFirst() {
+            outcome = buffer.withUnsafeMutableBytes { pair.server.read(into: $0) }
+            guard case .bytes(let count) = outcome else { Issue.record("\(outcome)"); return }
+            #expect(Array(buffer[0..<count]) == message)
+        }
+        #expect(!pair.server.hasBufferedCiphertext)
+
+        // One record split across two transport reads.
+        #expect(messages[0].withUnsafeBytes { pair.client.write($0) }.isComplete)
+        let record = Array(pair.client.takeCiphertext())
+        pair.client.didSendCiphertext(record.count)
+        let half = record.count / 2
+        buffer.replaceSubrange(0..<half, with: record[0..<half])
+        outcome = buffer.withUnsafeMutableBytes { pair.server.read(into: $0, decryptingInPlace: half) }
+        guard case .incomplete = outcome else { Issue.record("\(outcome)"); return }
+        buffer.replaceSubrange(0..<(record.count - half), with: record[half...])
+        outcome = buffer.withUnsafeMutableBytes { pair.server.read(into: $0, decryptingInPlace: record.count - half) }
+        guard case .bytes(let count) = outcome else { Issue.record("\(outcome)"); return }
+        #expect(Array(buffer[0..<count]) == messages[0])
+    }
+
     static func mutualTLSServer(_ certificates: TestCertificates) -> TLSConfiguration {
         .server(certificateChain: .file(certificates.ecdsaServerCertificate),
                 privateKey: .file(certificates.ecdsaServerKey),
@@ -258,5 +296,42 @@ import Testing
         let (client, server) = pair.handshake()
         try #require(client.isComplete && server.isComplete, "\(client) \(server)")
         return pair
+    }
+}
+
+@Suite struct TLSConnectionMemoryTests {
+    /// Heap per idle server connection after a handshake and one request/response, measured over
+    /// 200 connections. Other suites allocate concurrently, so the smallest of three rounds counts.
+    @Test func idleServerConnectionStaysUnderTwentyKilobytes() async throws {
+        let certificates = try await TestCertificates.shared()
+        let clientContext = try TLSContext(configuration: certificates.clientConfiguration())
+        let serverContext = try TLSContext(configuration: certificates.serverConfiguration())
+        _ = try await TLSConnectionTests.establishedPair(serverContext: serverContext)  // warm up
+        var rounds: [Int] = []
+        for _ in 0..<3 {
+            rounds.append(try Self.bytesPerIdleServer(count: 200, clientContext: clientContext, serverContext: serverContext))
+        }
+        print("idle TLS server connection: \(rounds) bytes")
+        #expect(rounds.min()! < 20_000, "\(rounds)")
+    }
+
+    private static func bytesPerIdleServer(count: Int, clientContext: TLSContext, serverContext: TLSContext) throws -> Int {
+        var servers: [TLSConnection] = []
+        servers.reserveCapacity(count)
+        let before = try TLSTestHeap.bytesInUse()
+        for _ in 0..<count {
+            let pair = try TLSTestPair(clientContext: clientContext, serverContext: serverContext)
+            let (client, server) = pair.handshake()
+            try #require(client.isComplete && server.isComplete)
+            let request = Array("GET / HTTP/1.1\r\n\r\n".utf8)
+            _ = try pair.transfer(request, from: pair.client, to: pair.server)
+            _ = try pair.transfer(request, from: pair.server, to: pair.client)
+            // As TLSStream does once a read or write finished.
+            pair.server.releaseIdleBuffers(retainingUpTo: 4_096)
+            servers.append(pair.server)
+        }
+        let perConnection = (try TLSTestHeap.bytesInUse() - before) / count
+        withExtendedLifetime(servers) {}
+        return perConnection
     }
 }

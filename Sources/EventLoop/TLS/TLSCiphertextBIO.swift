@@ -4,10 +4,13 @@ import COpenSSLShims
 /// The two ciphertext queues of one TLS connection, shared with OpenSSL through `TLSCiphertextBIO`.
 ///
 /// `inbound` holds bytes received from the transport that OpenSSL has not read yet; `outbound`
-/// holds records OpenSSL produced that the transport has not sent yet.
+/// holds records OpenSSL produced that the transport has not sent yet. `borrowed` is ciphertext
+/// in the caller's buffer, lent for the duration of one read (see `TLSConnection.read(into:decryptingInPlace:)`).
 final class TLSCiphertextBuffers {
-    /// Received ciphertext, consumed by OpenSSL's reads.
+    /// Received ciphertext, consumed by OpenSSL's reads before `borrowed`.
     var inbound = TLSCiphertextBuffer()
+    /// Received ciphertext in memory we do not own; OpenSSL's reads advance past what they copy.
+    var borrowed = UnsafeRawBufferPointer(start: nil, count: 0)
     /// Produced ciphertext, consumed by the transport.
     var outbound = TLSCiphertextBuffer()
     /// The transport reported end of stream: once `inbound` is drained, reads report EOF
@@ -72,7 +75,13 @@ enum TLSCiphertextBIO {
     ) -> Int32 = { bio, destination, count, readCount in
         COpenSSLShims_BIO_clear_retry_flags(bio)
         let buffers = TLSCiphertextBIO.buffers(of: bio)
-        let copied = buffers.inbound.consume(into: UnsafeMutableRawBufferPointer(start: destination, count: count))
+        let destination = UnsafeMutableRawBufferPointer(start: destination, count: count)
+        var copied = buffers.inbound.consume(into: destination)
+        if copied == 0, buffers.borrowed.count > 0 {
+            copied = min(count, buffers.borrowed.count)
+            destination.baseAddress!.copyMemory(from: buffers.borrowed.baseAddress!, byteCount: copied)
+            buffers.borrowed = UnsafeRawBufferPointer(rebasing: buffers.borrowed[copied...])
+        }
         readCount?.pointee = copied
         if copied > 0 { return 1 }
         if !buffers.inboundEnded {
@@ -93,12 +102,13 @@ enum TLSCiphertextBIO {
             BIO_set_shutdown(bio, Int32(truncatingIfNeeded: argument))
             return 1
         case BIO_CTRL_PENDING:
-            return TLSCiphertextBIO.buffers(of: bio).inbound.readableCount
+            let buffers = TLSCiphertextBIO.buffers(of: bio)
+            return buffers.inbound.readableCount + buffers.borrowed.count
         case BIO_CTRL_WPENDING:
             return TLSCiphertextBIO.buffers(of: bio).outbound.readableCount
         case BIO_CTRL_EOF:
             let buffers = TLSCiphertextBIO.buffers(of: bio)
-            return buffers.inboundEnded && buffers.inbound.readableCount == 0 ? 1 : 0
+            return buffers.inboundEnded && buffers.inbound.readableCount == 0 && buffers.borrowed.isEmpty ? 1 : 0
         default:
             return 0
         }

@@ -68,9 +68,10 @@ struct TLSCiphertextBuffer: ~Copyable {
         return count
     }
 
-    /// Frees the storage when nothing is readable, so an idle connection holds no buffer.
-    mutating func releaseIfEmpty() {
-        guard readableCount == 0, let storage else { return }
+    /// Frees the storage when nothing is readable and it is larger than `retainedCapacity`, so
+    /// an idle connection holds no (or only a small) buffer.
+    mutating func releaseIfEmpty(retainingUpTo retainedCapacity: Int = 0) {
+        guard readableCount == 0, capacity > retainedCapacity, let storage else { return }
         storage.deallocate()
         self.storage = nil
         capacity = 0

@@ -148,11 +148,14 @@ public final class TLSConnection {
         buffers.outbound.consume(count)
     }
 
-    /// Frees whichever ciphertext buffers are empty, so an idle connection holds as little
-    /// memory as possible (the next use allocates them again).
-    public func releaseIdleBuffers() {
-        buffers.inbound.releaseIfEmpty()
-        buffers.outbound.releaseIfEmpty()
+    /// Whether received ciphertext is waiting in the inbound buffer (OpenSSL has not read it).
+    public var hasBufferedCiphertext: Bool { buffers.inbound.readableCount > 0 }
+
+    /// Frees whichever ciphertext buffers are empty and larger than `retainedCapacity`, so an
+    /// idle connection holds as little memory as possible (the next use allocates them again).
+    public func releaseIdleBuffers(retainingUpTo retainedCapacity: Int = 0) {
+        buffers.inbound.releaseIfEmpty(retainingUpTo: retainedCapacity)
+        buffers.outbound.releaseIfEmpty(retainingUpTo: retainedCapacity)
     }
 
     // MARK: Handshake and shutdown
@@ -245,6 +248,24 @@ public final class TLSConnection {
         case .failure(let error):
             return .failed(fail(error))
         }
+    }
+
+    /// Decrypts ciphertext that the caller read into the first `ciphertextCount` bytes of
+    /// `buffer`, writing the plaintext into the same `buffer`: no inbound buffer, no extra copy.
+    ///
+    /// Safe because OpenSSL copies each record out of the BIO before decrypting it and never
+    /// emits more plaintext than the ciphertext it has consumed, so plaintext only overwrites
+    /// ciphertext already read. Ciphertext OpenSSL did not read (further records) is copied into
+    /// the inbound buffer before returning. Requires `hasBufferedCiphertext == false`.
+    public func read(into buffer: UnsafeMutableRawBufferPointer, decryptingInPlace ciphertextCount: Int) -> ReadOutcome {
+        precondition(!hasBufferedCiphertext, "in-place decryption needs an empty inbound buffer")
+        precondition(ciphertextCount <= buffer.count, "more ciphertext than buffer")
+        buffers.borrowed = UnsafeRawBufferPointer(rebasing: buffer[0..<ciphertextCount])
+        defer {
+            buffers.inbound.append(buffers.borrowed)
+            buffers.borrowed = UnsafeRawBufferPointer(start: nil, count: 0)
+        }
+        return read(into: buffer)
     }
 
     /// Encrypts all of `bytes` into `takeCiphertext()`. Up to 16 KB becomes a single TLS record;

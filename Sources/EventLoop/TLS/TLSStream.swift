@@ -20,6 +20,10 @@ public final class TLSStream<Transport: ByteStream>: ByteStream {
     private static var receiveChunk: Int { 16_384 + 2_048 + 5 }
     /// Plaintext encrypted per transport write when a write is larger than this.
     private static var maximumFlush: Int { 65_536 }
+    /// Caller buffers at least this large receive ciphertext directly (see `read(into:)`).
+    private static var inPlaceMinimum: Int { 2_048 }
+    /// An idle connection keeps an outbound buffer up to this size for its next response.
+    private static var retainedOutboundCapacity: Int { 4_096 }
 
     /// Wraps `transport` in a new TLS connection from `context`. Clients pass the `serverName`
     /// they dialled (DNS name or IP literal) for SNI and verification.
@@ -46,6 +50,7 @@ public final class TLSStream<Transport: ByteStream>: ByteStream {
             switch outcome {
             case .complete:
                 try await flush()
+                connection.releaseIdleBuffers()
                 return
             case .failed(let error):
                 try? await flush()
@@ -59,15 +64,21 @@ public final class TLSStream<Transport: ByteStream>: ByteStream {
 
     /// Reads and decrypts at least one byte into `buffer`; returns 0 after the peer's close_notify.
     /// A transport EOF without close_notify throws `TLSError.unexpectedEOF`.
+    ///
+    /// When nothing is buffered and `buffer` is large enough, ciphertext is read from the
+    /// transport straight into `buffer` and decrypted in place, so an idle connection waiting
+    /// for its next request holds no ciphertext buffer of its own.
     public func read(into buffer: UnsafeMutableRawBufferPointer) async throws -> Int {
         if !connection.isHandshakeComplete {
             try await handshake()
         }
+        var outcome = connection.read(into: buffer)
         while true {
-            switch connection.read(into: buffer) {
+            switch outcome {
             case .bytes(let count):
                 // Reading can queue records of our own (a TLS 1.3 KeyUpdate reply).
                 if !connection.takeCiphertext().isEmpty { try await flush() }
+                connection.releaseIdleBuffers(retainingUpTo: Self.retainedOutboundCapacity)
                 return count
             case .closed:
                 return 0
@@ -76,7 +87,15 @@ public final class TLSStream<Transport: ByteStream>: ByteStream {
                 throw error
             case .incomplete:
                 try await flush()
-                try await receive()
+                if !connection.hasBufferedCiphertext, buffer.count >= Self.inPlaceMinimum {
+                    let count = try await readTransport(into: buffer)
+                    outcome = count == 0
+                        ? connection.read(into: buffer)
+                        : connection.read(into: buffer, decryptingInPlace: count)
+                } else {
+                    try await receive()
+                    outcome = connection.read(into: buffer)
+                }
             }
         }
     }
@@ -93,6 +112,7 @@ public final class TLSStream<Transport: ByteStream>: ByteStream {
             case .complete:
                 offset += count
                 try await flush()
+                connection.releaseIdleBuffers(retainingUpTo: Self.retainedOutboundCapacity)
             case .failed(let error):
                 try? await flush()
                 throw error
@@ -137,15 +157,18 @@ public final class TLSStream<Transport: ByteStream>: ByteStream {
 
     /// Reads one chunk of ciphertext from the transport into the connection's inbound buffer.
     private func receive() async throws {
+        let space = connection.receiveSpace(minimumCount: Self.receiveChunk)
+        connection.didReceiveCiphertext(try await readTransport(into: space))
+    }
+
+    /// Reads ciphertext from the transport into `space`; at end of stream tells the connection
+    /// and returns 0. A second end of stream means the connection ignored the first: fail.
+    private func readTransport(into space: UnsafeMutableRawBufferPointer) async throws -> Int {
         guard !connection.hasInputEnded else {
             throw TLSError(code: .unexpectedEOF, operation: "read", details: ["the transport already ended"])
         }
-        let space = connection.receiveSpace(minimumCount: Self.receiveChunk)
         let count = try await transport.read(into: space)
-        if count == 0 {
-            connection.feedEndOfInput()
-        } else {
-            connection.didReceiveCiphertext(count)
-        }
+        if count == 0 { connection.feedEndOfInput() }
+        return count
     }
 }
