@@ -21,42 +21,61 @@ final class TLSTestServer: Sendable {
     let group: EventLoopGroup
     let server: TCPServer
     let contexts: ReloadableTLSContext
-    private let events: Mutex<[Event]>
+    /// The accepted sockets, to check that all were closed.
+    let probes = ProbeList()
+    private let log = EventLog()
+
+    private final class EventLog: Sendable {
+        let events = Mutex<[Event]>([])
+    }
 
     var port: UInt16 { server.localAddress.port }
 
     /// The body every response carries.
     static let body = "hello over TLS from irsa-webhook\n"
 
-    /// Starts serving; `responseSize` pads the whole response (head + body) to that many bytes.
+    /// Runs `body` with a server built from `configuration`, stopping it afterwards (also when
+    /// `body` throws).
+    static func serving<Result>(
+        _ configuration: TLSConfiguration, responseSize: Int? = nil, _ body: (TLSTestServer) async throws -> Result
+    ) async throws -> Result {
+        let server = try TLSTestServer(contexts: ReloadableTLSContext(configuration: configuration), responseSize: responseSize)
+        do {
+            let result = try await body(server)
+            await server.stop()
+            return result
+        } catch {
+            await server.stop()
+            throw error
+        }
+    }
+
+    /// Starts serving on the shared group; `responseSize` pads the whole response (head + body)
+    /// to that many bytes.
     init(contexts: ReloadableTLSContext, responseSize: Int? = nil) throws {
-        let group = EventLoopGroup(threads: 1)
-        let events = Mutex<[Event]>([])
+        let group = sharedGroup
+        let log = self.log
+        let probes = self.probes
         self.group = group
         self.contexts = contexts
-        self.events = events
         self.server = try TCPServer.bind(group: group, address: SocketAddress(host: "127.0.0.1", port: 0)) { socket in
+            probes.add(socket.descriptor)
             let event = await Self.serve(socket, context: contexts.current, responseSize: responseSize)
-            events.withLock { $0.append(event) }
+            log.events.withLock { $0.append(event) }
         }
         server.start()
     }
 
-    convenience init(configuration: TLSConfiguration, responseSize: Int? = nil) throws {
-        try self.init(contexts: ReloadableTLSContext(configuration: configuration), responseSize: responseSize)
-    }
-
-    /// Stops accepting and stops the loop.
+    /// Stops accepting (connections already accepted finish on their own).
     func stop() async {
         await server.stopAccepting()
-        group.shutdown()
     }
 
     /// Waits (bounded) until `count` connections have ended and returns all events so far.
     func waitForEvents(count: Int, timeout: Duration = .seconds(10)) async throws -> [Event] {
         let deadline = ContinuousClock.now + timeout
         while true {
-            let current = events.withLock { $0 }
+            let current = log.events.withLock { $0 }
             if current.count >= count { return current }
             guard ContinuousClock.now < deadline else {
                 throw TLSTestProcess.Failure(description: "only \(current.count) of \(count) connections ended: \(current)")
@@ -92,7 +111,7 @@ final class TLSTestServer: Sendable {
             }
             let response = Array(Self.response(size: responseSize).utf8)
             counting.startCounting()
-            try await response.withUnsafeBytes { try await stream.write($0) }
+            try await stream.writeArray(response)
             event.responseWrites = counting.writes
             event.responseRecords = counting.records
             await stream.shutdown()
@@ -166,5 +185,15 @@ final class TLSTestCountingTransport<Base: ByteStream>: ByteStream {
 extension Array where Element == UInt8 {
     func ends(with suffix: [UInt8]) -> Bool {
         count >= suffix.count && Array(self[(count - suffix.count)...]) == suffix
+    }
+}
+
+extension ByteStream {
+    /// Writes `bytes` from a heap copy (array storage cannot be borrowed across an await).
+    func writeArray(_ bytes: [UInt8]) async throws {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 16)
+        defer { buffer.deallocate() }
+        buffer.copyBytes(from: bytes)
+        try await write(UnsafeRawBufferPointer(rebasing: buffer[0..<bytes.count]))
     }
 }

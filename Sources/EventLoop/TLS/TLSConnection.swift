@@ -250,15 +250,22 @@ public final class TLSConnection {
         }
     }
 
+    /// Whether `read(into:decryptingInPlace:)` may be used now: no ciphertext is buffered, neither
+    /// here nor inside OpenSSL (such as the first part of a record).
+    public var canDecryptInPlace: Bool {
+        !hasBufferedCiphertext && SSL_has_pending(ssl) == 0
+    }
+
     /// Decrypts ciphertext that the caller read into the first `ciphertextCount` bytes of
     /// `buffer`, writing the plaintext into the same `buffer`: no inbound buffer, no extra copy.
     ///
-    /// Safe because OpenSSL copies each record out of the BIO before decrypting it and never
-    /// emits more plaintext than the ciphertext it has consumed, so plaintext only overwrites
-    /// ciphertext already read. Ciphertext OpenSSL did not read (further records) is copied into
-    /// the inbound buffer before returning. Requires `hasBufferedCiphertext == false`.
+    /// Safe only when `canDecryptInPlace`: then every record OpenSSL decrypts in this call was
+    /// read whole from `buffer` (OpenSSL copies it out of the BIO before decrypting, and without
+    /// read-ahead reads no further than the record it needs), and its plaintext is shorter than
+    /// its ciphertext, so plaintext only overwrites ciphertext already consumed. Ciphertext
+    /// OpenSSL did not read (further records) is copied into the inbound buffer before returning.
     public func read(into buffer: UnsafeMutableRawBufferPointer, decryptingInPlace ciphertextCount: Int) -> ReadOutcome {
-        precondition(!hasBufferedCiphertext, "in-place decryption needs an empty inbound buffer")
+        precondition(canDecryptInPlace, "in-place decryption with ciphertext already buffered")
         precondition(ciphertextCount <= buffer.count, "more ciphertext than buffer")
         buffers.borrowed = UnsafeRawBufferPointer(rebasing: buffer[0..<ciphertextCount])
         defer {

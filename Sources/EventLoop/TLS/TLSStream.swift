@@ -15,6 +15,8 @@ public final class TLSStream<Transport: ByteStream>: ByteStream {
     public let transport: Transport
     /// The TLS state machine (for inspection: ALPN, version, peer certificate).
     public let connection: TLSConnection
+    /// Set by `close()` or `shutdown()`: no close_notify after either.
+    private var isClosed = false
 
     /// Room requested for each transport read: one maximal TLS record (2^14 + 2048 + header).
     private static var receiveChunk: Int { 16_384 + 2_048 + 5 }
@@ -87,7 +89,7 @@ public final class TLSStream<Transport: ByteStream>: ByteStream {
                 throw error
             case .incomplete:
                 try await flush()
-                if !connection.hasBufferedCiphertext, buffer.count >= Self.inPlaceMinimum {
+                if connection.canDecryptInPlace, buffer.count >= Self.inPlaceMinimum {
                     let count = try await readTransport(into: buffer)
                     outcome = count == 0
                         ? connection.read(into: buffer)
@@ -126,15 +128,20 @@ public final class TLSStream<Transport: ByteStream>: ByteStream {
 
     /// Sends close_notify (within `writeDeadline`, errors ignored), then closes the transport.
     public func shutdown() async {
+        guard !isClosed else { return }
+        isClosed = true
         if case .complete = connection.shutdown() {
             try? await flush()
         }
         transport.close()
     }
 
-    /// Closes the transport at once, without close_notify (use `shutdown()` for a clean close).
+    /// Closes the transport at once, without close_notify: `ByteStream.close()` cannot wait for
+    /// a write, and a close_notify sent later could race with whoever closes the socket next
+    /// (`TCPServer` closes it as soon as the handler returns). Use `shutdown()` for a clean close.
     /// Calling it twice is harmless.
     public func close() {
+        isClosed = true
         transport.close()
     }
 
