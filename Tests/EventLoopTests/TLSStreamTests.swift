@@ -28,9 +28,10 @@ import Testing
         }
     }
 
-    @Test func sixteenKilobyteResponseLeavesAsOneRecordInOneWrite() async throws {
+    @Test(arguments: [false, true])
+    func sixteenKilobyteResponseLeavesAsOneRecordInOneWrite(gathered: Bool) async throws {
         let certificates = try await TestCertificates.shared()
-        try await TLSTestServer.serving(certificates.serverConfiguration(), responseSize: 16_384) { server in
+        try await TLSTestServer.serving(certificates.serverConfiguration(), responseSize: 16_384, gathered: gathered) { server in
             let output = FileManager.default.temporaryDirectory.appendingPathComponent("tls-16k-\(getpid())").path
             defer { try? FileManager.default.removeItem(atPath: output) }
             let result = try await TLSTestProcess.run("curl", [

@@ -37,9 +37,11 @@ final class TLSTestServer: Sendable {
     /// Runs `body` with a server built from `configuration`, stopping it afterwards (also when
     /// `body` throws).
     static func serving<Result>(
-        _ configuration: TLSConfiguration, responseSize: Int? = nil, _ body: (TLSTestServer) async throws -> Result
+        _ configuration: TLSConfiguration, responseSize: Int? = nil, gathered: Bool = false,
+        _ body: (TLSTestServer) async throws -> Result
     ) async throws -> Result {
-        let server = try TLSTestServer(contexts: ReloadableTLSContext(configuration: configuration), responseSize: responseSize)
+        let server = try TLSTestServer(
+            contexts: ReloadableTLSContext(configuration: configuration), responseSize: responseSize, gathered: gathered)
         do {
             let result = try await body(server)
             await server.stop()
@@ -51,8 +53,9 @@ final class TLSTestServer: Sendable {
     }
 
     /// Starts serving on the shared group; `responseSize` pads the whole response (head + body)
-    /// to that many bytes.
-    init(contexts: ReloadableTLSContext, responseSize: Int? = nil) throws {
+    /// to that many bytes; `gathered` writes head and body with one `writev` instead of one
+    /// `write` of the whole response.
+    init(contexts: ReloadableTLSContext, responseSize: Int? = nil, gathered: Bool = false) throws {
         let group = sharedGroup
         let log = self.log
         let probes = self.probes
@@ -60,7 +63,7 @@ final class TLSTestServer: Sendable {
         self.contexts = contexts
         self.server = try TCPServer.bind(group: group, address: SocketAddress(host: "127.0.0.1", port: 0)) { socket in
             probes.add(socket.descriptor)
-            let event = await Self.serve(socket, context: contexts.current, responseSize: responseSize)
+            let event = await Self.serve(socket, context: contexts.current, responseSize: responseSize, gathered: gathered)
             log.events.withLock { $0.append(event) }
         }
         server.start()
@@ -84,7 +87,7 @@ final class TLSTestServer: Sendable {
         }
     }
 
-    private static func serve(_ socket: Socket, context: TLSContext, responseSize: Int?) async -> Event {
+    private static func serve(_ socket: Socket, context: TLSContext, responseSize: Int?, gathered: Bool) async -> Event {
         var event = Event()
         let counting = TLSTestCountingTransport(socket)
         let stream: TLSStream<TLSTestCountingTransport<Socket>>
@@ -111,7 +114,17 @@ final class TLSTestServer: Sendable {
             }
             let response = Array(Self.response(size: responseSize).utf8)
             counting.startCounting()
-            try await stream.writeArray(response)
+            if gathered {
+                let split = (0..<response.count).first { Array(response[..<$0]).ends(with: [13, 10, 13, 10]) }!
+                let head = UnsafeMutableRawBufferPointer.allocate(byteCount: split, alignment: 1)
+                let body = UnsafeMutableRawBufferPointer.allocate(byteCount: response.count - split, alignment: 1)
+                defer { head.deallocate(); body.deallocate() }
+                head.copyBytes(from: response[..<split])
+                body.copyBytes(from: response[split...])
+                try await stream.writev([UnsafeRawBufferPointer(head), UnsafeRawBufferPointer(body)])
+            } else {
+                try await stream.writeArray(response)
+            }
             event.responseWrites = counting.writes
             event.responseRecords = counting.records
             await stream.shutdown()

@@ -126,6 +126,25 @@ public final class TLSStream<Transport: ByteStream>: ByteStream {
         }
     }
 
+    /// Encrypts and sends `buffers` as if they were one: up to 64 KB in total are gathered first,
+    /// so a response head and body of up to 16 KB together still leave as one TLS record in one
+    /// transport write. Larger totals are written buffer by buffer.
+    public func writev(_ buffers: [UnsafeRawBufferPointer]) async throws {
+        let total = buffers.reduce(0) { $0 + $1.count }
+        guard buffers.count > 1, total <= Self.maximumFlush else {
+            for buffer in buffers { try await write(buffer) }
+            return
+        }
+        let gathered = UnsafeMutableRawBufferPointer.allocate(byteCount: total, alignment: 16)
+        defer { gathered.deallocate() }
+        var offset = 0
+        for buffer in buffers where buffer.count > 0 {
+            (gathered.baseAddress! + offset).copyMemory(from: buffer.baseAddress!, byteCount: buffer.count)
+            offset += buffer.count
+        }
+        try await write(UnsafeRawBufferPointer(gathered))
+    }
+
     /// Sends close_notify (within `writeDeadline`, errors ignored), then closes the transport.
     public func shutdown() async {
         guard !isClosed else { return }
