@@ -31,7 +31,7 @@ import Testing
     @Test(arguments: [false, true])
     func sixteenKilobyteResponseLeavesAsOneRecordInOneWrite(gathered: Bool) async throws {
         let certificates = try await TestCertificates.shared()
-        try await TLSTestServer.serving(certificates.serverConfiguration(), responseSize: 16_384, gathered: gathered) { server in
+        try await TLSTestServer.serving(certificates.serverConfiguration(), options: .init(responseSize: 16_384, gathered: gathered)) { server in
             let output = FileManager.default.temporaryDirectory.appendingPathComponent("tls-16k-\(getpid())").path
             defer { try? FileManager.default.removeItem(atPath: output) }
             let result = try await TLSTestProcess.run("curl", [
@@ -131,6 +131,37 @@ import Testing
             for event in events {
                 #expect(event.error?.code == .unexpectedEOF, "\(event)")
             }
+        }
+    }
+
+    @Test func silentClientTimesOutDuringHandshake() async throws {
+        let certificates = try await TestCertificates.shared()
+        try await TLSTestServer.serving(certificates.serverConfiguration(), options: .init(timeout: .milliseconds(200))) { server in
+            let loop = sharedGroup.loops[0]
+            let started = ContinuousClock.now
+            let socket = try await withTaskExecutorPreference(loop) {
+                try await Socket.connect(to: SocketAddress(host: "127.0.0.1", port: server.port), on: loop, deadline: .after(.seconds(5)))
+            }
+            let event = try #require(try await server.waitForEvents(count: 1).first)
+            #expect(event.otherError?.contains("timed out") == true, "\(event)")
+            #expect(ContinuousClock.now - started < .seconds(5))
+            socket.close()
+        }
+    }
+
+    @Test func sessionTicketResumesTheSession() async throws {
+        let certificates = try await TestCertificates.shared()
+        try await TLSTestServer.serving(certificates.serverConfiguration()) { server in
+            let sessionFile = FileManager.default.temporaryDirectory.appendingPathComponent("tls-session-\(getpid())").path
+            defer { try? FileManager.default.removeItem(atPath: sessionFile) }
+            let common = ["s_client", "-connect", "127.0.0.1:\(server.port)", "-servername", "localhost",
+                          "-CAfile", certificates.caCertificate, "-ign_eof"]
+            let request = "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"
+            let first = try await TLSTestProcess.run("openssl", common + ["-sess_out", sessionFile], input: request)
+            #expect(first.standardOutput.contains("New, TLSv1.3"), "\(first.standardOutput)")
+            let second = try await TLSTestProcess.run("openssl", common + ["-sess_in", sessionFile], input: request)
+            #expect(second.standardOutput.contains("Reused, TLSv1.3"), "\(second.standardOutput)")
+            #expect(second.standardOutput.contains(TLSTestServer.body))
         }
     }
 

@@ -37,11 +37,10 @@ final class TLSTestServer: Sendable {
     /// Runs `body` with a server built from `configuration`, stopping it afterwards (also when
     /// `body` throws).
     static func serving<Result>(
-        _ configuration: TLSConfiguration, responseSize: Int? = nil, gathered: Bool = false,
+        _ configuration: TLSConfiguration, options: Options = Options(),
         _ body: (TLSTestServer) async throws -> Result
     ) async throws -> Result {
-        let server = try TLSTestServer(
-            contexts: ReloadableTLSContext(configuration: configuration), responseSize: responseSize, gathered: gathered)
+        let server = try TLSTestServer(contexts: ReloadableTLSContext(configuration: configuration), options: options)
         do {
             let result = try await body(server)
             await server.stop()
@@ -52,10 +51,18 @@ final class TLSTestServer: Sendable {
         }
     }
 
-    /// Starts serving on the shared group; `responseSize` pads the whole response (head + body)
-    /// to that many bytes; `gathered` writes head and body with one `writev` instead of one
-    /// `write` of the whole response.
-    init(contexts: ReloadableTLSContext, responseSize: Int? = nil, gathered: Bool = false) throws {
+    /// How the server answers.
+    struct Options: Sendable {
+        /// Pads the whole response (head + body) to this many bytes.
+        var responseSize: Int?
+        /// Writes head and body with one `writev` instead of one `write` of the whole response.
+        var gathered = false
+        /// Read and write deadline of each connection, from its start.
+        var timeout: Duration = .seconds(10)
+    }
+
+    /// Starts serving on the shared group.
+    init(contexts: ReloadableTLSContext, options: Options = Options()) throws {
         let group = sharedGroup
         let log = self.log
         let probes = self.probes
@@ -63,7 +70,7 @@ final class TLSTestServer: Sendable {
         self.contexts = contexts
         self.server = try TCPServer.bind(group: group, address: SocketAddress(host: "127.0.0.1", port: 0)) { socket in
             probes.add(socket.descriptor)
-            let event = await Self.serve(socket, context: contexts.current, responseSize: responseSize, gathered: gathered)
+            let event = await Self.serve(socket, context: contexts.current, options: options)
             log.events.withLock { $0.append(event) }
         }
         server.start()
@@ -87,7 +94,7 @@ final class TLSTestServer: Sendable {
         }
     }
 
-    private static func serve(_ socket: Socket, context: TLSContext, responseSize: Int?, gathered: Bool) async -> Event {
+    private static func serve(_ socket: Socket, context: TLSContext, options: Options) async -> Event {
         var event = Event()
         let counting = TLSTestCountingTransport(socket)
         let stream: TLSStream<TLSTestCountingTransport<Socket>>
@@ -97,8 +104,8 @@ final class TLSTestServer: Sendable {
             event.otherError = "\(error)"
             return event
         }
-        stream.readDeadline = .after(.seconds(10))
-        stream.writeDeadline = .after(.seconds(10))
+        stream.readDeadline = .after(options.timeout)
+        stream.writeDeadline = .after(options.timeout)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 16_384, alignment: 16)
         defer { buffer.deallocate() }
         do {
@@ -112,9 +119,9 @@ final class TLSTestServer: Sendable {
                 if count == 0 { throw TLSTestProcess.Failure(description: "request ended early") }
                 head.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
             }
-            let response = Array(Self.response(size: responseSize).utf8)
+            let response = Array(Self.response(size: options.responseSize).utf8)
             counting.startCounting()
-            if gathered {
+            if options.gathered {
                 let split = (0..<response.count).first { Array(response[..<$0]).ends(with: [13, 10, 13, 10]) }!
                 let head = UnsafeMutableRawBufferPointer.allocate(byteCount: split, alignment: 1)
                 let body = UnsafeMutableRawBufferPointer.allocate(byteCount: response.count - split, alignment: 1)
