@@ -305,18 +305,20 @@ import Testing
 
 @Suite struct TLSConnectionMemoryTests {
     /// Heap per idle server connection after a handshake and one request/response, measured over
-    /// 200 connections. Other suites allocate concurrently, so the smallest of three rounds counts.
+    /// 200 connections. Other suites allocate and free concurrently, which skews single rounds
+    /// either way, so the median of seven rounds counts.
     @Test func idleServerConnectionStaysUnderTwentyKilobytes() async throws {
         let certificates = try await TestCertificates.shared()
         let clientContext = try TLSContext(configuration: certificates.clientConfiguration())
         let serverContext = try TLSContext(configuration: certificates.serverConfiguration())
         _ = try await TLSConnectionTests.establishedPair(serverContext: serverContext)  // warm up
         var rounds: [Int] = []
-        for _ in 0..<3 {
+        for _ in 0..<7 {
             rounds.append(try Self.bytesPerIdleServer(count: 200, clientContext: clientContext, serverContext: serverContext))
         }
         print("idle TLS server connection: \(rounds) bytes")
-        #expect(rounds.min()! < 20_000, "\(rounds)")
+        let median = rounds.sorted()[rounds.count / 2]
+        #expect(median < 20_000, "\(rounds)")
     }
 
     private static func bytesPerIdleServer(count: Int, clientContext: TLSContext, serverContext: TLSContext) throws -> Int {
