@@ -9,7 +9,8 @@ import COpenSSLShims
 ///
 /// Six verbs, as in nio-ssl's SSLConnection: `handshake()`, `shutdown()`, `feedCiphertext(_:)`
 /// (or `receiveSpace`/`didReceiveCiphertext` to read the transport straight into the inbound
-/// buffer), `takeCiphertext()`/`didSendCiphertext(_:)`, `read(into:)` and `write(_:)`.
+/// buffer), `takeCiphertext()`/`didSendCiphertext(_:)`, `read(into:)` (or
+/// `read(into:decryptingInPlace:)` for ciphertext already in the caller's buffer) and `write(_:)`.
 /// Call order: call a verb; then send everything `takeCiphertext()` returns; if the verb was
 /// `incomplete`, feed more ciphertext (or `feedEndOfInput()` at transport EOF) and call it again.
 /// WANT_READ/WANT_WRITE are `incomplete`, never errors. After a failure every verb fails with
@@ -231,7 +232,7 @@ public final class TLSConnection {
         case .handshaking, .established:
             break
         }
-        guard buffer.count > 0 else { return .bytes(0) }
+        precondition(!buffer.isEmpty, "read into an empty buffer")
         var count = 0
         ERR_clear_error()
         let result = SSL_read_ex(ssl, buffer.baseAddress, buffer.count, &count)

@@ -1,9 +1,12 @@
 /// TLS over a transport `ByteStream` (normally the reactor's `Socket`), itself a `ByteStream`.
 ///
-/// `read` decrypts into the caller's buffer; `write` encrypts the caller's bytes into the
-/// connection's reused ciphertext buffer and sends them with one transport write: a write of up to
-/// 16 KB leaves as one TLS record in one transport write (writes over 64 KB are flushed in 64 KB
-/// pieces). Ciphertext is read from the transport straight into the connection's inbound buffer.
+/// `read` decrypts into the caller's buffer, normally in place: ciphertext is read from the
+/// transport into that same buffer, so a connection waiting for its next request holds no
+/// ciphertext buffer (partial records and handshakes use the connection's inbound buffer).
+/// `write` encrypts the caller's bytes into the connection's outbound buffer (kept while small)
+/// and sends them with one transport write: up to 16 KB leave as one TLS record in one transport
+/// write, and writes over 64 KB are flushed in 64 KB pieces. `writev` does the same for a head
+/// and body given separately.
 ///
 /// The handshake runs explicitly with `handshake()`, or implicitly on the first `read` or
 /// `write` (a server can simply start reading). Deadlines are the transport's.
@@ -71,6 +74,7 @@ public final class TLSStream<Transport: ByteStream>: ByteStream {
     /// transport straight into `buffer` and decrypted in place, so an idle connection waiting
     /// for its next request holds no ciphertext buffer of its own.
     public func read(into buffer: UnsafeMutableRawBufferPointer) async throws -> Int {
+        precondition(!buffer.isEmpty, "read into an empty buffer")
         if !connection.isHandshakeComplete {
             try await handshake()
         }
