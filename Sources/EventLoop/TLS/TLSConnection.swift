@@ -104,6 +104,8 @@ public final class TLSConnection {
             throw TLSError.drainingErrorQueue(.invalidConfiguration, operation: "set SNI \(serverName)")
         }
         guard verifying else { return }
+        // As Go's crypto/tls: a wildcard only stands for a whole left-most label.
+        SSL_set_hostflags(ssl, UInt32(X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS))
         let accepted = isIPAddress
             ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), serverName)
             : SSL_set1_host(ssl, serverName)
