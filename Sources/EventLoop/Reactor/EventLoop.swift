@@ -79,7 +79,7 @@ public final class EventLoop: @unchecked Sendable {
         thread = pthread_self()
         hasStarted.store(true, ordering: .releasing)
         var collectRemote = true
-        while !stopRequested {
+        while true {
             if collectRemote {
                 remoteLock.withLock {
                     jobs.append(contentsOf: remoteJobs)
@@ -87,6 +87,7 @@ public final class EventLoop: @unchecked Sendable {
                 }
             }
             runJobs()
+            if stopRequested { return }
             var timeout: Int32 = 0
             if !timers.isEmpty {
                 let now = Deadline.now()
