@@ -9,13 +9,14 @@ import COpenSSLShims
 ///
 /// Six verbs, as in nio-ssl's SSLConnection: `handshake()`, `shutdown()`, `feedCiphertext(_:)`
 /// (or `receiveSpace`/`didReceiveCiphertext` to read the transport straight into the inbound
-/// buffer), `takeCiphertext()`/`didSendCiphertext(_:)`, `read(into:)` and `write(_:)`.
+/// buffer), `takeCiphertext()`/`didSendCiphertext(_:)`, `read(into:)` (or
+/// `read(into:decryptingInPlace:)` for ciphertext already in the caller's buffer) and `write(_:)`.
 /// Call order: call a verb; then send everything `takeCiphertext()` returns; if the verb was
 /// `incomplete`, feed more ciphertext (or `feedEndOfInput()` at transport EOF) and call it again.
 /// WANT_READ/WANT_WRITE are `incomplete`, never errors. After a failure every verb fails with
 /// the same error (any alert OpenSSL queued is still in `takeCiphertext()`).
 ///
-/// Ciphertext goes through `CiphertextBIO`, straight into and out of this connection's own
+/// Ciphertext goes through `TLSCiphertextBIO`, straight into and out of this connection's own
 /// buffers (see there for why not memory BIOs). Every SSL I/O call is preceded by
 /// `ERR_clear_error()` and followed immediately by `SSL_get_error`, on the same thread.
 /// Not thread-safe: confine it to one event loop.
@@ -55,7 +56,7 @@ public final class TLSConnection {
     /// The context this connection was created from (kept alive with it).
     public let context: TLSContext
     private let ssl: OpaquePointer
-    private let buffers: CiphertextBuffers
+    private let buffers: TLSCiphertextBuffers
     private var state = State.handshaking
 
     /// A connection playing `context`'s role. Clients pass the `serverName` they dialled: a DNS
@@ -66,8 +67,8 @@ public final class TLSConnection {
         guard let ssl = SSL_new(context.pointer) else {
             throw TLSError.drainingErrorQueue(.invalidConfiguration, operation: "SSL_new")
         }
-        let buffers = CiphertextBuffers()
-        guard let bio = CiphertextBIO.make(over: buffers) else {
+        let buffers = TLSCiphertextBuffers()
+        guard let bio = TLSCiphertextBIO.make(over: buffers) else {
             SSL_free(ssl)
             throw TLSError.drainingErrorQueue(.invalidConfiguration, operation: "create ciphertext BIO")
         }
@@ -103,6 +104,8 @@ public final class TLSConnection {
             throw TLSError.drainingErrorQueue(.invalidConfiguration, operation: "set SNI \(serverName)")
         }
         guard verifying else { return }
+        // As Go's crypto/tls: a wildcard only stands for a whole left-most label.
+        SSL_set_hostflags(ssl, UInt32(X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS))
         let accepted = isIPAddress
             ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), serverName)
             : SSL_set1_host(ssl, serverName)
@@ -148,11 +151,14 @@ public final class TLSConnection {
         buffers.outbound.consume(count)
     }
 
-    /// Frees whichever ciphertext buffers are empty, so an idle connection holds as little
-    /// memory as possible (the next use allocates them again).
-    public func releaseIdleBuffers() {
-        buffers.inbound.releaseIfEmpty()
-        buffers.outbound.releaseIfEmpty()
+    /// Whether received ciphertext is waiting in the inbound buffer (OpenSSL has not read it).
+    public var hasBufferedCiphertext: Bool { buffers.inbound.readableCount > 0 }
+
+    /// Frees whichever ciphertext buffers are empty and larger than `retainedCapacity`, so an
+    /// idle connection holds as little memory as possible (the next use allocates them again).
+    public func releaseIdleBuffers(retainingUpTo retainedCapacity: Int = 0) {
+        buffers.inbound.releaseIfEmpty(retainingUpTo: retainedCapacity)
+        buffers.outbound.releaseIfEmpty(retainingUpTo: retainedCapacity)
     }
 
     // MARK: Handshake and shutdown
@@ -228,7 +234,7 @@ public final class TLSConnection {
         case .handshaking, .established:
             break
         }
-        guard buffer.count > 0 else { return .bytes(0) }
+        precondition(!buffer.isEmpty, "read into an empty buffer")
         var count = 0
         ERR_clear_error()
         let result = SSL_read_ex(ssl, buffer.baseAddress, buffer.count, &count)
@@ -245,6 +251,31 @@ public final class TLSConnection {
         case .failure(let error):
             return .failed(fail(error))
         }
+    }
+
+    /// Whether `read(into:decryptingInPlace:)` may be used now: no ciphertext is buffered, neither
+    /// here nor inside OpenSSL (such as the first part of a record).
+    public var canDecryptInPlace: Bool {
+        !hasBufferedCiphertext && SSL_has_pending(ssl) == 0
+    }
+
+    /// Decrypts ciphertext that the caller read into the first `ciphertextCount` bytes of
+    /// `buffer`, writing the plaintext into the same `buffer`: no inbound buffer, no extra copy.
+    ///
+    /// Safe only when `canDecryptInPlace`: then every record OpenSSL decrypts in this call was
+    /// read whole from `buffer` (OpenSSL copies it out of the BIO before decrypting, and without
+    /// read-ahead reads no further than the record it needs), and its plaintext is shorter than
+    /// its ciphertext, so plaintext only overwrites ciphertext already consumed. Ciphertext
+    /// OpenSSL did not read (further records) is copied into the inbound buffer before returning.
+    public func read(into buffer: UnsafeMutableRawBufferPointer, decryptingInPlace ciphertextCount: Int) -> ReadOutcome {
+        precondition(canDecryptInPlace, "in-place decryption with ciphertext already buffered")
+        precondition(ciphertextCount <= buffer.count, "more ciphertext than buffer")
+        buffers.borrowed = UnsafeRawBufferPointer(rebasing: buffer[0..<ciphertextCount])
+        defer {
+            buffers.inbound.append(buffers.borrowed)
+            buffers.borrowed = UnsafeRawBufferPointer(start: nil, count: 0)
+        }
+        return read(into: buffer)
     }
 
     /// Encrypts all of `bytes` into `takeCiphertext()`. Up to 16 KB becomes a single TLS record;

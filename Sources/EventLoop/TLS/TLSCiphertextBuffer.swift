@@ -1,10 +1,10 @@
 /// A growable byte queue over one heap allocation: bytes are appended at the writer index and
-/// consumed from the reader index. Owned by exactly one `CiphertextBuffers`; not copyable.
+/// consumed from the reader index. Owned by exactly one `TLSCiphertextBuffers`; not copyable.
 ///
 /// The storage is reused for the life of the connection (no allocation per record) and is
 /// compacted only when the free tail is too small, so appends and consumption never copy
 /// the readable bytes except to make room.
-struct CiphertextBuffer: ~Copyable {
+struct TLSCiphertextBuffer: ~Copyable {
     private var storage: UnsafeMutableRawPointer?
     private(set) var capacity = 0
     private var readerIndex = 0
@@ -68,9 +68,10 @@ struct CiphertextBuffer: ~Copyable {
         return count
     }
 
-    /// Frees the storage when nothing is readable, so an idle connection holds no buffer.
-    mutating func releaseIfEmpty() {
-        guard readableCount == 0, let storage else { return }
+    /// Frees the storage when nothing is readable and it is larger than `retainedCapacity`, so
+    /// an idle connection holds no (or only a small) buffer.
+    mutating func releaseIfEmpty(retainingUpTo retainedCapacity: Int = 0) {
+        guard readableCount == 0, capacity > retainedCapacity, let storage else { return }
         storage.deallocate()
         self.storage = nil
         capacity = 0
