@@ -94,7 +94,8 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
             let head = try await readHead()
             let headEnd = machine.clock.now()
             machine.headCompleted(hasBody: head.framing != .none)
-            let rejection = router.rejection(head.method, path: head.path)
+            let route = router.match(head.method, path: head.path)
+            let rejection = Router.rejection(for: route)
             if head.expectsContinue {
                 if let rejection {
                     // The client holds the body back: answer now and close rather than read it.
@@ -108,10 +109,10 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
             let body = try await readBody(head.framing)
             machine.bodyCompleted()
             let response: HTTPResponse
-            if let rejection {
-                response = rejection
+            if case .handler(let handler) = route {
+                response = await handler(HTTPRequest(head: head, body: body))
             } else {
-                response = await router.respond(to: HTTPRequest(head: head, body: body))
+                response = rejection!
             }
             let keepAlive = machine.mayKeepAlive(requestKeepAlive: head.keepAlive)
             try await send(response, for: head, keepAlive: keepAlive, since: headEnd)
