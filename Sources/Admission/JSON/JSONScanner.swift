@@ -1,0 +1,276 @@
+import Glibc
+
+/// Why a byte sequence is not an acceptable JSON document, and where the scanner stopped.
+struct JSONSyntaxError: Error, Equatable, CustomStringConvertible {
+    /// Byte offset of the offending input.
+    var offset: Int
+    /// What was wrong, in a few words.
+    var reason: String
+
+    var description: String { "invalid JSON at byte \(offset): \(reason)" }
+}
+
+/// A strict, single-pass, non-allocating JSON cursor over borrowed bytes (RFC 8259).
+///
+/// The caller walks the document top-down: `beginObject`/`nextMember` and
+/// `beginArray`/`nextElement` step through containers, `readString` returns a
+/// lazily decoded `JSONString`, and `skipValue` validates and steps over anything the caller
+/// does not need. `finish` rejects trailing bytes. Nesting deeper than `maximumDepth` is an error,
+/// so hostile input cannot exhaust the stack. The bytes must stay valid while the scanner and
+/// the `JSONString`s it returned are used.
+struct JSONScanner {
+    /// The deepest nesting of objects and arrays accepted.
+    static let maximumDepth = 64
+
+    /// Progress through one object or array: whether the next member is the first.
+    struct Container {
+        fileprivate var isFirst = true
+    }
+
+    /// What the next value is, judged by its first byte.
+    enum ValueKind {
+        case object, array, string, number, bool, null
+    }
+
+    let bytes: UnsafeRawBufferPointer
+    /// Index of the next byte to look at.
+    private(set) var offset = 0
+    private var depth = 0
+
+    init(_ bytes: UnsafeRawBufferPointer) {
+        self.bytes = bytes
+    }
+
+    // MARK: - Structure
+
+    /// Consumes `{` and enters the object.
+    mutating func beginObject() throws(JSONSyntaxError) -> Container {
+        try expectOpening(UInt8(ascii: "{"), "expected an object")
+        return Container()
+    }
+
+    /// The key of the next member (the cursor is then on its value), or nil after consuming `}`.
+    mutating func nextMember(_ container: inout Container) throws(JSONSyntaxError) -> JSONString? {
+        guard try continueContainer(&container, closing: UInt8(ascii: "}")) else { return nil }
+        let key = try readString()
+        skipWhitespace()
+        guard offset < bytes.count, bytes[offset] == UInt8(ascii: ":") else { throw error("expected ':'") }
+        offset += 1
+        return key
+    }
+
+    /// Consumes `[` and enters the array.
+    mutating func beginArray() throws(JSONSyntaxError) -> Container {
+        try expectOpening(UInt8(ascii: "["), "expected an array")
+        return Container()
+    }
+
+    /// True when another element follows (the cursor is then on it), false after consuming `]`.
+    mutating func nextElement(_ container: inout Container) throws(JSONSyntaxError) -> Bool {
+        try continueContainer(&container, closing: UInt8(ascii: "]"))
+    }
+
+    /// The kind of the next value, without consuming it.
+    mutating func peekKind() throws(JSONSyntaxError) -> ValueKind {
+        skipWhitespace()
+        guard offset < bytes.count else { throw error("unexpected end of input") }
+        switch bytes[offset] {
+        case UInt8(ascii: "{"): return .object
+        case UInt8(ascii: "["): return .array
+        case UInt8(ascii: "\""): return .string
+        case UInt8(ascii: "t"), UInt8(ascii: "f"): return .bool
+        case UInt8(ascii: "n"): return .null
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number
+        default: throw error("unexpected character")
+        }
+    }
+
+    /// Consumes a `null` if one is next and says so.
+    mutating func consumeNull() throws(JSONSyntaxError) -> Bool {
+        guard try peekKind() == .null else { return false }
+        try expectLiteral("null")
+        return true
+    }
+
+    /// Validates and steps over the next value of any kind.
+    mutating func skipValue() throws(JSONSyntaxError) {
+        switch try peekKind() {
+        case .object:
+            var container = try beginObject()
+            while try nextMember(&container) != nil { try skipValue() }
+        case .array:
+            var container = try beginArray()
+            while try nextElement(&container) { try skipValue() }
+        case .string: _ = try readString()
+        case .number: try skipNumber()
+        case .bool: try expectLiteral(bytes[offset] == UInt8(ascii: "t") ? "true" : "false")
+        case .null: try expectLiteral("null")
+        }
+    }
+
+    /// Requires that only whitespace is left.
+    mutating func finish() throws(JSONSyntaxError) {
+        skipWhitespace()
+        guard offset == bytes.count else { throw error("trailing characters after the document") }
+    }
+
+    /// A syntax error at the current offset.
+    func error(_ reason: String) -> JSONSyntaxError {
+        JSONSyntaxError(offset: offset, reason: reason)
+    }
+
+    // MARK: - Strings
+
+    /// Reads a string, validating its escapes, without decoding it.
+    mutating func readString() throws(JSONSyntaxError) -> JSONString {
+        skipWhitespace()
+        guard offset < bytes.count, bytes[offset] == UInt8(ascii: "\"") else { throw error("expected a string") }
+        offset += 1
+        let start = offset
+        var hasEscapes = false
+        let count = bytes.count
+        while true {
+            skipPlainStringBytes()
+            guard offset < count else { throw error("unterminated string") }
+            let byte = bytes[offset]
+            if byte == UInt8(ascii: "\"") {
+                let string = JSONString(bytes: UnsafeRawBufferPointer(rebasing: bytes[start..<offset]), hasEscapes: hasEscapes)
+                offset += 1
+                return string
+            } else if byte == UInt8(ascii: "\\") {
+                hasEscapes = true
+                try skipEscape()
+            } else {
+                throw error("control character in string")
+            }
+        }
+    }
+
+    /// Reads a string, or nil for `null`.
+    mutating func readOptionalString() throws(JSONSyntaxError) -> JSONString? {
+        if try consumeNull() { return nil }
+        return try readString()
+    }
+
+    /// Advances over bytes that need no attention inside a string: eight at a time while no byte
+    /// of the word is a quote, a backslash or a control character.
+    private mutating func skipPlainStringBytes() {
+        let count = bytes.count
+        guard let base = bytes.baseAddress else { return }
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        while offset + 8 <= count {
+            let word = base.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+            let quotes = word ^ (ones &* 0x22)
+            let backslashes = word ^ (ones &* 0x5C)
+            let special = ((quotes &- ones) & ~quotes)
+                | ((backslashes &- ones) & ~backslashes)
+                | ((word &- ones &* 0x20) & ~word)
+            if special & highs != 0 { break }
+            offset += 8
+        }
+        while offset < count {
+            let byte = bytes[offset]
+            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { return }
+            offset += 1
+        }
+    }
+
+    /// Validates one escape sequence starting at the backslash.
+    private mutating func skipEscape() throws(JSONSyntaxError) {
+        guard offset + 1 < bytes.count else { throw error("unterminated escape") }
+        switch bytes[offset + 1] {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"),
+             UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+            offset += 2
+        case UInt8(ascii: "u"):
+            guard offset + 6 <= bytes.count else { throw error("unterminated \\u escape") }
+            for index in offset + 2..<offset + 6 where JSONString.hexValue(bytes[index]) == nil {
+                offset = index
+                throw error("bad hex digit in \\u escape")
+            }
+            offset += 6
+        default:
+            throw error("bad escape")
+        }
+    }
+
+    // MARK: - Scalars
+
+    private mutating func skipNumber() throws(JSONSyntaxError) {
+        if bytes[offset] == UInt8(ascii: "-") { offset += 1 }
+        guard offset < bytes.count, isDigit(bytes[offset]) else { throw error("bad number") }
+        if bytes[offset] == UInt8(ascii: "0") {
+            offset += 1
+        } else {
+            skipDigits()
+        }
+        if offset < bytes.count, bytes[offset] == UInt8(ascii: ".") {
+            offset += 1
+            guard offset < bytes.count, isDigit(bytes[offset]) else { throw error("bad number fraction") }
+            skipDigits()
+        }
+        if offset < bytes.count, bytes[offset] | 0x20 == UInt8(ascii: "e") {
+            offset += 1
+            if offset < bytes.count, bytes[offset] == UInt8(ascii: "+") || bytes[offset] == UInt8(ascii: "-") {
+                offset += 1
+            }
+            guard offset < bytes.count, isDigit(bytes[offset]) else { throw error("bad number exponent") }
+            skipDigits()
+        }
+    }
+
+    private mutating func skipDigits() {
+        while offset < bytes.count, isDigit(bytes[offset]) { offset += 1 }
+    }
+
+    private func isDigit(_ byte: UInt8) -> Bool {
+        byte &- UInt8(ascii: "0") < 10
+    }
+
+    private mutating func expectLiteral(_ literal: StaticString) throws(JSONSyntaxError) {
+        let length = literal.utf8CodeUnitCount
+        guard offset + length <= bytes.count,
+              memcmp(bytes.baseAddress! + offset, literal.utf8Start, length) == 0
+        else { throw error("bad literal") }
+        offset += length
+    }
+
+    // MARK: - Helpers
+
+    private mutating func skipWhitespace() {
+        while offset < bytes.count {
+            switch bytes[offset] {
+            case 0x20, 0x0A, 0x0D, 0x09: offset += 1
+            default: return
+            }
+        }
+    }
+
+    private mutating func expectOpening(_ opening: UInt8, _ reason: String) throws(JSONSyntaxError) {
+        skipWhitespace()
+        guard offset < bytes.count, bytes[offset] == opening else { throw error(reason) }
+        guard depth < Self.maximumDepth else { throw error("nesting deeper than \(Self.maximumDepth)") }
+        depth += 1
+        offset += 1
+    }
+
+    private mutating func continueContainer(_ container: inout Container, closing: UInt8) throws(JSONSyntaxError) -> Bool {
+        skipWhitespace()
+        guard offset < bytes.count else { throw error("unexpected end of input") }
+        if bytes[offset] == closing {
+            offset += 1
+            depth -= 1
+            return false
+        }
+        if container.isFirst {
+            container.isFirst = false
+            return true
+        }
+        guard bytes[offset] == UInt8(ascii: ",") else { throw error("expected ',' or a closing bracket") }
+        offset += 1
+        skipWhitespace()
+        guard offset < bytes.count, bytes[offset] != closing else { throw error("trailing comma") }
+        return true
+    }
+}
