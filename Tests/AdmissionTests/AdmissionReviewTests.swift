@@ -77,6 +77,16 @@ import Testing
         #expect(text.count < 200)
     }
 
+    @Test func invalidUTF8Is400() async {
+        var body = Array(Self.review().utf8)
+        let name = body.indices.first { body[$0...].starts(with: Array(#""p""#.utf8)) }!
+        body[name + 1] = 0xFF
+        let handler = AdmissionHandler(configuration: PatchConfig(), serviceAccounts: StaticServiceAccountSource([]), failClosed: false)
+        let outcome = await handler.review(body)
+        #expect(outcome.httpStatus == 400)
+        #expect(String(decoding: outcome.body, as: UTF8.self).contains("invalid UTF-8"))
+    }
+
     /// Valid JSON the webhook need not understand is accepted: huge numbers, exotic whitespace,
     /// escaped keys, unknown fields, duplicate-free reordering.
     @Test(arguments: [

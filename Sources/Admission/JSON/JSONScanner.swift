@@ -130,7 +130,7 @@ struct JSONScanner {
         var hasEscapes = false
         let count = bytes.count
         while true {
-            skipPlainStringBytes()
+            try skipPlainStringBytes()
             guard offset < count else { throw error("unterminated string") }
             let byte = bytes[offset]
             if byte == UInt8(ascii: "\"") {
@@ -152,28 +152,60 @@ struct JSONScanner {
         return try readString()
     }
 
-    /// Advances over bytes that need no attention inside a string: eight at a time while no byte
-    /// of the word is a quote, a backslash or a control character.
-    private mutating func skipPlainStringBytes() {
+    /// Advances over bytes that need no attention inside a string, validating UTF-8: eight at a
+    /// time while a word is all printable ASCII other than a quote or a backslash.
+    private mutating func skipPlainStringBytes() throws(JSONSyntaxError) {
         let count = bytes.count
         guard let base = bytes.baseAddress else { return }
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highs: UInt64 = 0x8080_8080_8080_8080
-        while offset + 8 <= count {
-            let word = base.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
-            let quotes = word ^ (ones &* 0x22)
-            let backslashes = word ^ (ones &* 0x5C)
-            let special = ((quotes &- ones) & ~quotes)
-                | ((backslashes &- ones) & ~backslashes)
-                | ((word &- ones &* 0x20) & ~word)
-            if special & highs != 0 { break }
-            offset += 8
+        while true {
+            while offset + 8 <= count {
+                let word = base.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+                let quotes = word ^ (ones &* 0x22)
+                let backslashes = word ^ (ones &* 0x5C)
+                let special = ((quotes &- ones) & ~quotes)
+                    | ((backslashes &- ones) & ~backslashes)
+                    | ((word &- ones &* 0x20) & ~word)
+                    | word
+                if special & highs != 0 { break }
+                offset += 8
+            }
+            let wordEnd = min(offset + 8, count)
+            while offset < wordEnd {
+                let byte = bytes[offset]
+                if byte >= 0x80 {
+                    try skipUTF8Sequence()
+                    continue
+                }
+                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { return }
+                offset += 1
+            }
+            if offset >= count { return }
         }
-        while offset < count {
-            let byte = bytes[offset]
-            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { return }
-            offset += 1
+    }
+
+    /// Validates one multi-byte UTF-8 sequence (RFC 3629: no overlong forms, no surrogates,
+    /// nothing above U+10FFFF) and steps over it.
+    private mutating func skipUTF8Sequence() throws(JSONSyntaxError) {
+        let lead = bytes[offset]
+        let length: Int
+        var secondRange: ClosedRange<UInt8> = 0x80...0xBF
+        switch lead {
+        case 0xC2...0xDF: length = 2
+        case 0xE0: length = 3; secondRange = 0xA0...0xBF
+        case 0xE1...0xEC, 0xEE...0xEF: length = 3
+        case 0xED: length = 3; secondRange = 0x80...0x9F
+        case 0xF0: length = 4; secondRange = 0x90...0xBF
+        case 0xF1...0xF3: length = 4
+        case 0xF4: length = 4; secondRange = 0x80...0x8F
+        default: throw error("invalid UTF-8")
         }
+        guard offset + length <= bytes.count, secondRange.contains(bytes[offset + 1]) else { throw error("invalid UTF-8") }
+        for index in offset + 2..<offset + length where bytes[index] & 0xC0 != 0x80 {
+            throw error("invalid UTF-8")
+        }
+        offset += length
     }
 
     /// Validates one escape sequence starting at the backslash.
