@@ -15,9 +15,13 @@ struct JSONSyntaxError: Error, Equatable, CustomStringConvertible {
 /// The caller walks the document top-down: `beginObject`/`nextMember` and
 /// `beginArray`/`nextElement` step through containers, `readString` returns a
 /// lazily decoded `JSONString`, and `skipValue` validates and steps over anything the caller
-/// does not need. `finish` rejects trailing bytes. Nesting deeper than `maximumDepth` is an error,
-/// so hostile input cannot exhaust the stack. The bytes must stay valid while the scanner and
-/// the `JSONString`s it returned are used.
+/// does not need. Strings are checked for valid escapes, control characters and UTF-8; `finish`
+/// rejects trailing bytes. Nesting deeper than `maximumDepth` is an error, so hostile input cannot
+/// exhaust the stack. The bytes must stay valid while the scanner and the `JSONString`s it
+/// returned are used.
+///
+/// Hot loops copy `offset` into a local and store it back once: the compiler cannot keep a
+/// field of an `inout` struct in a register across the loop.
 struct JSONScanner {
     /// The deepest nesting of objects and arrays accepted.
     static let maximumDepth = 64
@@ -32,13 +36,16 @@ struct JSONScanner {
         case object, array, string, number, bool, null
     }
 
-    let bytes: UnsafeRawBufferPointer
+    private let base: UnsafePointer<UInt8>
+    private let end: Int
     /// Index of the next byte to look at.
     private(set) var offset = 0
     private var depth = 0
 
     init(_ bytes: UnsafeRawBufferPointer) {
-        self.bytes = bytes
+        // An empty buffer may have no address; nothing is ever read from it then.
+        base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? UnsafePointer(bitPattern: 1)!
+        end = bytes.count
     }
 
     // MARK: - Structure
@@ -54,7 +61,7 @@ struct JSONScanner {
         guard try continueContainer(&container, closing: UInt8(ascii: "}")) else { return nil }
         let key = try readString()
         skipWhitespace()
-        guard offset < bytes.count, bytes[offset] == UInt8(ascii: ":") else { throw error("expected ':'") }
+        guard offset < end, base[offset] == UInt8(ascii: ":") else { throw error("expected ':'") }
         offset += 1
         return key
     }
@@ -73,11 +80,11 @@ struct JSONScanner {
     /// The kind of the next value, without consuming it.
     mutating func peekKind() throws(JSONSyntaxError) -> ValueKind {
         skipWhitespace()
-        guard offset < bytes.count else { throw error("unexpected end of input") }
-        switch bytes[offset] {
+        guard offset < end else { throw error("unexpected end of input") }
+        switch base[offset] {
+        case UInt8(ascii: "\""): return .string
         case UInt8(ascii: "{"): return .object
         case UInt8(ascii: "["): return .array
-        case UInt8(ascii: "\""): return .string
         case UInt8(ascii: "t"), UInt8(ascii: "f"): return .bool
         case UInt8(ascii: "n"): return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number
@@ -95,15 +102,21 @@ struct JSONScanner {
     /// Validates and steps over the next value of any kind.
     mutating func skipValue() throws(JSONSyntaxError) {
         switch try peekKind() {
+        case .string: try skipString()
         case .object:
             var container = try beginObject()
-            while try nextMember(&container) != nil { try skipValue() }
+            while try continueContainer(&container, closing: UInt8(ascii: "}")) {
+                try skipString()
+                skipWhitespace()
+                guard offset < end, base[offset] == UInt8(ascii: ":") else { throw error("expected ':'") }
+                offset += 1
+                try skipValue()
+            }
         case .array:
             var container = try beginArray()
             while try nextElement(&container) { try skipValue() }
-        case .string: _ = try readString()
         case .number: try skipNumber()
-        case .bool: try expectLiteral(bytes[offset] == UInt8(ascii: "t") ? "true" : "false")
+        case .bool: try expectLiteral(base[offset] == UInt8(ascii: "t") ? "true" : "false")
         case .null: try expectLiteral("null")
         }
     }
@@ -111,7 +124,7 @@ struct JSONScanner {
     /// Requires that only whitespace is left.
     mutating func finish() throws(JSONSyntaxError) {
         skipWhitespace()
-        guard offset == bytes.count else { throw error("trailing characters after the document") }
+        guard offset == end else { throw error("trailing characters after the document") }
     }
 
     /// A syntax error at the current offset.
@@ -121,29 +134,10 @@ struct JSONScanner {
 
     // MARK: - Strings
 
-    /// Reads a string, validating its escapes, without decoding it.
+    /// Reads a string, validating it, without decoding it.
     mutating func readString() throws(JSONSyntaxError) -> JSONString {
-        skipWhitespace()
-        guard offset < bytes.count, bytes[offset] == UInt8(ascii: "\"") else { throw error("expected a string") }
-        offset += 1
-        let start = offset
-        var hasEscapes = false
-        let count = bytes.count
-        while true {
-            try skipPlainStringBytes()
-            guard offset < count else { throw error("unterminated string") }
-            let byte = bytes[offset]
-            if byte == UInt8(ascii: "\"") {
-                let string = JSONString(bytes: UnsafeRawBufferPointer(rebasing: bytes[start..<offset]), hasEscapes: hasEscapes)
-                offset += 1
-                return string
-            } else if byte == UInt8(ascii: "\\") {
-                hasEscapes = true
-                try skipEscape()
-            } else {
-                throw error("control character in string")
-            }
-        }
+        let (start, hasEscapes) = try scanString()
+        return JSONString(bytes: UnsafeRawBufferPointer(start: base + start, count: offset - 1 - start), hasEscapes: hasEscapes)
     }
 
     /// Reads a string, or nil for `null`.
@@ -152,43 +146,89 @@ struct JSONScanner {
         return try readString()
     }
 
-    /// Advances over bytes that need no attention inside a string, validating UTF-8: eight at a
-    /// time while a word is all printable ASCII other than a quote or a backslash.
-    private mutating func skipPlainStringBytes() throws(JSONSyntaxError) {
-        let count = bytes.count
-        guard let base = bytes.baseAddress else { return }
+    private mutating func skipString() throws(JSONSyntaxError) {
+        _ = try scanString()
+    }
+
+    /// Validates the string at the cursor and steps past its closing quote. Returns the index of
+    /// its first content byte and whether it contains escapes.
+    ///
+    /// Eight bytes at a time: a word is skipped when none of its bytes is a quote, a backslash,
+    /// a control character or non-ASCII; otherwise the lowest flagged byte is exact (borrows
+    /// only propagate towards higher bytes) and is handled on its own.
+    private mutating func scanString() throws(JSONSyntaxError) -> (start: Int, hasEscapes: Bool) {
+        skipWhitespace()
+        guard offset < end, base[offset] == UInt8(ascii: "\"") else { throw error("expected a string") }
+        let start = offset + 1
+        var index = start
+        var hasEscapes = false
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highs: UInt64 = 0x8080_8080_8080_8080
+        let raw = UnsafeRawPointer(base)
         while true {
-            while offset + 8 <= count {
-                let word = base.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+            while index + 8 <= end {
+                let word = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: index, as: UInt64.self))
                 let quotes = word ^ (ones &* 0x22)
                 let backslashes = word ^ (ones &* 0x5C)
-                let special = ((quotes &- ones) & ~quotes)
+                let special = (((quotes &- ones) & ~quotes)
                     | ((backslashes &- ones) & ~backslashes)
                     | ((word &- ones &* 0x20) & ~word)
-                    | word
-                if special & highs != 0 { break }
-                offset += 8
-            }
-            let wordEnd = min(offset + 8, count)
-            while offset < wordEnd {
-                let byte = bytes[offset]
-                if byte >= 0x80 {
-                    try skipUTF8Sequence()
-                    continue
+                    | word) & highs
+                if special != 0 {
+                    index += special.trailingZeroBitCount >> 3
+                    break
                 }
-                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { return }
-                offset += 1
+                index += 8
             }
-            if offset >= count { return }
+            guard index < end else {
+                offset = index
+                throw error("unterminated string")
+            }
+            let byte = base[index]
+            if byte == UInt8(ascii: "\"") {
+                offset = index + 1
+                return (start, hasEscapes)
+            } else if byte == UInt8(ascii: "\\") {
+                hasEscapes = true
+                offset = index
+                try skipEscape()
+                index = offset
+            } else if byte >= 0x80 {
+                offset = index
+                try skipUTF8Sequence()
+                index = offset
+            } else if byte < 0x20 {
+                offset = index
+                throw error("control character in string")
+            } else {
+                index += 1
+            }
+        }
+    }
+
+    /// Validates one escape sequence starting at the backslash.
+    private mutating func skipEscape() throws(JSONSyntaxError) {
+        guard offset + 1 < end else { throw error("unterminated escape") }
+        switch base[offset + 1] {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"),
+             UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+            offset += 2
+        case UInt8(ascii: "u"):
+            guard offset + 6 <= end else { throw error("unterminated \\u escape") }
+            for index in offset + 2..<offset + 6 where JSONString.hexValue(base[index]) == nil {
+                offset = index
+                throw error("bad hex digit in \\u escape")
+            }
+            offset += 6
+        default:
+            throw error("bad escape")
         }
     }
 
     /// Validates one multi-byte UTF-8 sequence (RFC 3629: no overlong forms, no surrogates,
     /// nothing above U+10FFFF) and steps over it.
     private mutating func skipUTF8Sequence() throws(JSONSyntaxError) {
-        let lead = bytes[offset]
+        let lead = base[offset]
         let length: Int
         var secondRange: ClosedRange<UInt8> = 0x80...0xBF
         switch lead {
@@ -201,87 +241,66 @@ struct JSONScanner {
         case 0xF4: length = 4; secondRange = 0x80...0x8F
         default: throw error("invalid UTF-8")
         }
-        guard offset + length <= bytes.count, secondRange.contains(bytes[offset + 1]) else { throw error("invalid UTF-8") }
-        for index in offset + 2..<offset + length where bytes[index] & 0xC0 != 0x80 {
+        guard offset + length <= end, secondRange.contains(base[offset + 1]) else { throw error("invalid UTF-8") }
+        for index in offset + 2..<offset + length where base[index] & 0xC0 != 0x80 {
             throw error("invalid UTF-8")
         }
         offset += length
     }
 
-    /// Validates one escape sequence starting at the backslash.
-    private mutating func skipEscape() throws(JSONSyntaxError) {
-        guard offset + 1 < bytes.count else { throw error("unterminated escape") }
-        switch bytes[offset + 1] {
-        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"),
-             UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
-            offset += 2
-        case UInt8(ascii: "u"):
-            guard offset + 6 <= bytes.count else { throw error("unterminated \\u escape") }
-            for index in offset + 2..<offset + 6 where JSONString.hexValue(bytes[index]) == nil {
-                offset = index
-                throw error("bad hex digit in \\u escape")
-            }
-            offset += 6
-        default:
-            throw error("bad escape")
-        }
-    }
-
     // MARK: - Scalars
 
     private mutating func skipNumber() throws(JSONSyntaxError) {
-        if bytes[offset] == UInt8(ascii: "-") { offset += 1 }
-        guard offset < bytes.count, isDigit(bytes[offset]) else { throw error("bad number") }
-        if bytes[offset] == UInt8(ascii: "0") {
-            offset += 1
+        var index = offset
+        defer { offset = index }
+        if base[index] == UInt8(ascii: "-") { index += 1 }
+        guard index < end, Self.isDigit(base[index]) else { throw JSONSyntaxError(offset: index, reason: "bad number") }
+        if base[index] == UInt8(ascii: "0") {
+            index += 1
         } else {
-            skipDigits()
+            while index < end, Self.isDigit(base[index]) { index += 1 }
         }
-        if offset < bytes.count, bytes[offset] == UInt8(ascii: ".") {
-            offset += 1
-            guard offset < bytes.count, isDigit(bytes[offset]) else { throw error("bad number fraction") }
-            skipDigits()
+        if index < end, base[index] == UInt8(ascii: ".") {
+            index += 1
+            guard index < end, Self.isDigit(base[index]) else { throw JSONSyntaxError(offset: index, reason: "bad number fraction") }
+            while index < end, Self.isDigit(base[index]) { index += 1 }
         }
-        if offset < bytes.count, bytes[offset] | 0x20 == UInt8(ascii: "e") {
-            offset += 1
-            if offset < bytes.count, bytes[offset] == UInt8(ascii: "+") || bytes[offset] == UInt8(ascii: "-") {
-                offset += 1
-            }
-            guard offset < bytes.count, isDigit(bytes[offset]) else { throw error("bad number exponent") }
-            skipDigits()
+        if index < end, base[index] | 0x20 == UInt8(ascii: "e") {
+            index += 1
+            if index < end, base[index] == UInt8(ascii: "+") || base[index] == UInt8(ascii: "-") { index += 1 }
+            guard index < end, Self.isDigit(base[index]) else { throw JSONSyntaxError(offset: index, reason: "bad number exponent") }
+            while index < end, Self.isDigit(base[index]) { index += 1 }
         }
     }
 
-    private mutating func skipDigits() {
-        while offset < bytes.count, isDigit(bytes[offset]) { offset += 1 }
-    }
-
-    private func isDigit(_ byte: UInt8) -> Bool {
+    private static func isDigit(_ byte: UInt8) -> Bool {
         byte &- UInt8(ascii: "0") < 10
     }
 
     private mutating func expectLiteral(_ literal: StaticString) throws(JSONSyntaxError) {
         let length = literal.utf8CodeUnitCount
-        guard offset + length <= bytes.count,
-              memcmp(bytes.baseAddress! + offset, literal.utf8Start, length) == 0
-        else { throw error("bad literal") }
+        guard offset + length <= end, memcmp(base + offset, literal.utf8Start, length) == 0 else { throw error("bad literal") }
         offset += length
     }
 
     // MARK: - Helpers
 
     private mutating func skipWhitespace() {
-        while offset < bytes.count {
-            switch bytes[offset] {
-            case 0x20, 0x0A, 0x0D, 0x09: offset += 1
-            default: return
+        var index = offset
+        while index < end {
+            switch base[index] {
+            case 0x20, 0x0A, 0x0D, 0x09: index += 1
+            default:
+                offset = index
+                return
             }
         }
+        offset = index
     }
 
     private mutating func expectOpening(_ opening: UInt8, _ reason: String) throws(JSONSyntaxError) {
         skipWhitespace()
-        guard offset < bytes.count, bytes[offset] == opening else { throw error(reason) }
+        guard offset < end, base[offset] == opening else { throw error(reason) }
         guard depth < Self.maximumDepth else { throw error("nesting deeper than \(Self.maximumDepth)") }
         depth += 1
         offset += 1
@@ -289,8 +308,8 @@ struct JSONScanner {
 
     private mutating func continueContainer(_ container: inout Container, closing: UInt8) throws(JSONSyntaxError) -> Bool {
         skipWhitespace()
-        guard offset < bytes.count else { throw error("unexpected end of input") }
-        if bytes[offset] == closing {
+        guard offset < end else { throw error("unexpected end of input") }
+        if base[offset] == closing {
             offset += 1
             depth -= 1
             return false
@@ -299,10 +318,10 @@ struct JSONScanner {
             container.isFirst = false
             return true
         }
-        guard bytes[offset] == UInt8(ascii: ",") else { throw error("expected ',' or a closing bracket") }
+        guard base[offset] == UInt8(ascii: ",") else { throw error("expected ',' or a closing bracket") }
         offset += 1
         skipWhitespace()
-        guard offset < bytes.count, bytes[offset] != closing else { throw error("trailing comma") }
+        guard offset < end, base[offset] != closing else { throw error("trailing comma") }
         return true
     }
 }
