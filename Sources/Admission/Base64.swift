@@ -9,13 +9,11 @@ enum Base64 {
 
     /// Appends the base64 encoding of `input` to `output`.
     static func encode(_ input: [UInt8], into output: inout [UInt8]) {
-        let start = output.count
         let encodedLength = encodedCount(input.count)
-        output.append(contentsOf: repeatElement(0, count: encodedLength))
         let table = alphabet.utf8Start
-        input.withUnsafeBufferPointer { source in
-            output.withUnsafeMutableBufferPointer { destination in
-                var out = start
+        let encoded = [UInt8](unsafeUninitializedCapacity: encodedLength) { destination, initialized in
+            input.withUnsafeBufferPointer { source in
+                var out = 0
                 var index = 0
                 let fullGroups = source.count / 3 * 3
                 while index < fullGroups {
@@ -28,14 +26,17 @@ enum Base64 {
                     out += 4
                 }
                 let remaining = source.count - fullGroups
-                guard remaining > 0 else { return }
-                let second = remaining == 2 ? UInt32(source[index + 1]) : 0
-                let group = UInt32(source[index]) << 16 | second << 8
-                destination[out] = table[Int(group >> 18)]
-                destination[out + 1] = table[Int(group >> 12 & 0x3F)]
-                destination[out + 2] = remaining == 2 ? table[Int(group >> 6 & 0x3F)] : UInt8(ascii: "=")
-                destination[out + 3] = UInt8(ascii: "=")
+                if remaining > 0 {
+                    let second = remaining == 2 ? UInt32(source[index + 1]) : 0
+                    let group = UInt32(source[index]) << 16 | second << 8
+                    destination[out] = table[Int(group >> 18)]
+                    destination[out + 1] = table[Int(group >> 12 & 0x3F)]
+                    destination[out + 2] = remaining == 2 ? table[Int(group >> 6 & 0x3F)] : UInt8(ascii: "=")
+                    destination[out + 3] = UInt8(ascii: "=")
+                }
             }
+            initialized = encodedLength
         }
+        output.append(contentsOf: encoded)
     }
 }

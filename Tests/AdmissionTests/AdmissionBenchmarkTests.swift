@@ -23,15 +23,21 @@ struct AdmissionBenchmarkTests {
         return Array(try Data(contentsOf: output))
     }
 
-    /// Nanoseconds per call of `body`, the best of five runs of `iterations` calls.
+    /// CPU time of the calling thread in nanoseconds: the machine is shared, so wall time
+    /// would count other processes' turns.
+    static func threadCPUNanoseconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+        return Double(time.tv_sec) * 1e9 + Double(time.tv_nsec)
+    }
+
+    /// CPU nanoseconds per call of `body`, the best of five runs of `iterations` calls.
     static func measure(_ label: String, bytes: Int, iterations: Int, _ body: () throws -> Void) rethrows -> Double {
         var best = Double.infinity
         for _ in 0..<5 {
-            let start = ContinuousClock.now
+            let start = threadCPUNanoseconds()
             for _ in 0..<iterations { try body() }
-            let elapsed = ContinuousClock.now - start
-            let nanoseconds = Double(elapsed.components.seconds) * 1e9 + Double(elapsed.components.attoseconds) / 1e9
-            best = min(best, nanoseconds / Double(iterations))
+            best = min(best, (threadCPUNanoseconds() - start) / Double(iterations))
         }
         print("BENCH \(label): \(Int(best)) ns/op, \(bytes) bytes, \(String(format: "%.2f", Double(bytes) / best)) GB/s")
         return best
@@ -53,12 +59,14 @@ struct AdmissionBenchmarkTests {
                 let outcome = Self.handler.mutate(request, pod: request.pod!, serviceAccount: account)
                 sink &+= outcome.body.count
             }
-            var total = Duration.zero
-            let start = ContinuousClock.now
-            for _ in 0..<iterations { sink &+= await Self.handler.review(body).body.count }
-            total = ContinuousClock.now - start
-            let perReview = (Double(total.components.seconds) * 1e9 + Double(total.components.attoseconds) / 1e9) / Double(iterations)
-            print("BENCH \(name) handler.review (async, static source): \(Int(perReview)) ns/op")
+            var best = Double.infinity
+            for _ in 0..<5 {
+                // No suspension happens with a static source, so the task stays on this thread.
+                let start = Self.threadCPUNanoseconds()
+                for _ in 0..<iterations { sink &+= await Self.handler.review(body).body.count }
+                best = min(best, (Self.threadCPUNanoseconds() - start) / Double(iterations))
+            }
+            print("BENCH \(name) handler.review (async, static source): \(Int(best)) ns/op")
             #expect(sink > 0)
         }
     }

@@ -73,11 +73,13 @@ struct JSONScanner {
     }
 
     /// True when another element follows (the cursor is then on it), false after consuming `]`.
+    @inline(__always)
     mutating func nextElement(_ container: inout Container) throws(JSONSyntaxError) -> Bool {
         try continueContainer(&container, closing: UInt8(ascii: "]"))
     }
 
     /// The kind of the next value, without consuming it.
+    @inline(__always)
     mutating func peekKind() throws(JSONSyntaxError) -> ValueKind {
         skipWhitespace()
         guard offset < end else { throw error("unexpected end of input") }
@@ -93,6 +95,7 @@ struct JSONScanner {
     }
 
     /// Consumes a `null` if one is next and says so.
+    @inline(__always)
     mutating func consumeNull() throws(JSONSyntaxError) -> Bool {
         guard try peekKind() == .null else { return false }
         try expectLiteral("null")
@@ -285,6 +288,7 @@ struct JSONScanner {
 
     // MARK: - Helpers
 
+    @inline(__always)
     private mutating func skipWhitespace() {
         var index = offset
         while index < end {
@@ -298,6 +302,7 @@ struct JSONScanner {
         offset = index
     }
 
+    @inline(__always)
     private mutating func expectOpening(_ opening: UInt8, _ reason: String) throws(JSONSyntaxError) {
         skipWhitespace()
         guard offset < end, base[offset] == opening else { throw error(reason) }
@@ -306,6 +311,7 @@ struct JSONScanner {
         offset += 1
     }
 
+    @inline(__always)
     private mutating func continueContainer(_ container: inout Container, closing: UInt8) throws(JSONSyntaxError) -> Bool {
         skipWhitespace()
         guard offset < end else { throw error("unexpected end of input") }
