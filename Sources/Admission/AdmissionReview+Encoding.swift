@@ -38,7 +38,7 @@ public struct AdmissionResponse: Sendable {
         }
         if let patch {
             writer.raw(",\"patchType\":\"JSONPatch\",\"patch\":\"")
-            Base64.encode(patch, into: &writer.bytes)
+            writer.base64(patch)
             writer.raw("\"")
         }
         if !warnings.isEmpty {
@@ -50,6 +50,6 @@ public struct AdmissionResponse: Sendable {
             writer.raw("]")
         }
         writer.raw("}}")
-        return writer.bytes
+        return writer.finish()
     }
 }

@@ -2,7 +2,7 @@
 ///
 /// The mutation only ever adds, so `add` is the only operation. Paths are built from fixed
 /// tokens and array indexes, never from user data, so no JSON Pointer escaping is needed.
-public struct JSONPatch: Sendable {
+public struct JSONPatch: ~Copyable {
     private var writer = JSONWriter(capacity: 2048)
     /// How many operations the patch holds.
     public private(set) var operationCount = 0
@@ -17,9 +17,7 @@ public struct JSONPatch: Sendable {
 
     /// The JSON text of the patch: an array of operations.
     public var bytes: [UInt8] {
-        var bytes = writer.bytes
-        bytes.append(UInt8(ascii: "]"))
-        return bytes
+        writer.bytes(appending: UInt8(ascii: "]"))
     }
 
     /// Adds `{"op":"add","path":"<prefix><index><suffix>","value":…}`, the value written by `value`.

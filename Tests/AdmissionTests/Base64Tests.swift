@@ -8,8 +8,10 @@ import Testing
         var generator = SeededGenerator(seed: 64)
         for length in 0...300 {
             let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
-            var encoded: [UInt8] = Array("prefix".utf8)
-            Base64.encode(bytes, into: &encoded)
+            var writer = JSONWriter(capacity: 4)
+            writer.raw("prefix")
+            writer.base64(bytes)
+            let encoded = writer.finish()
             #expect(String(decoding: encoded, as: UTF8.self) == "prefix" + Data(bytes).base64EncodedString())
             #expect(encoded.count == 6 + Base64.encodedCount(length))
         }
@@ -18,9 +20,9 @@ import Testing
     @Test func knownVectors() {
         // RFC 4648 section 10.
         for (input, output) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy")] {
-            var encoded: [UInt8] = []
-            Base64.encode(Array(input.utf8), into: &encoded)
-            #expect(String(decoding: encoded, as: UTF8.self) == output)
+            var writer = JSONWriter()
+            writer.base64(Array(input.utf8))
+            #expect(String(decoding: writer.finish(), as: UTF8.self) == output)
         }
     }
 }

@@ -20,8 +20,8 @@ struct JSONSyntaxError: Error, Equatable, CustomStringConvertible {
 /// exhaust the stack. The bytes must stay valid while the scanner and the `JSONString`s it
 /// returned are used.
 ///
-/// Hot loops copy `offset` into a local and store it back once: the compiler cannot keep a
-/// field of an `inout` struct in a register across the loop.
+/// Hot loops work on a local index and store `offset` back once: the compiler cannot keep a
+/// field of an `inout` struct in a register across a loop.
 struct JSONScanner {
     /// The deepest nesting of objects and arrays accepted.
     static let maximumDepth = 64
@@ -60,7 +60,7 @@ struct JSONScanner {
     mutating func nextMember(_ container: inout Container) throws(JSONSyntaxError) -> JSONString? {
         guard try continueContainer(&container, closing: UInt8(ascii: "}")) else { return nil }
         let key = try readString()
-        skipWhitespace()
+        offset = skipWhitespace(from: offset)
         guard offset < end, base[offset] == UInt8(ascii: ":") else { throw error("expected ':'") }
         offset += 1
         return key
@@ -81,7 +81,7 @@ struct JSONScanner {
     /// The kind of the next value, without consuming it.
     @inline(__always)
     mutating func peekKind() throws(JSONSyntaxError) -> ValueKind {
-        skipWhitespace()
+        offset = skipWhitespace(from: offset)
         guard offset < end else { throw error("unexpected end of input") }
         switch base[offset] {
         case UInt8(ascii: "\""): return .string
@@ -98,35 +98,84 @@ struct JSONScanner {
     @inline(__always)
     mutating func consumeNull() throws(JSONSyntaxError) -> Bool {
         guard try peekKind() == .null else { return false }
-        try expectLiteral("null")
+        try expectLiteral("null", at: &offset)
         return true
     }
 
     /// Validates and steps over the next value of any kind.
+    ///
+    /// One loop over the bytes, the open containers kept as bits (1: object, 0: array), so
+    /// skipping a subtree costs no call per token.
     mutating func skipValue() throws(JSONSyntaxError) {
-        switch try peekKind() {
-        case .string: try skipString()
-        case .object:
-            var container = try beginObject()
-            while try continueContainer(&container, closing: UInt8(ascii: "}")) {
-                try skipString()
-                skipWhitespace()
-                guard offset < end, base[offset] == UInt8(ascii: ":") else { throw error("expected ':'") }
-                offset += 1
-                try skipValue()
+        var index = offset
+        defer { offset = index }
+        var kinds: UInt64 = 0
+        var level = 0
+        var expectingValue = true
+        while true {
+            index = skipWhitespace(from: index)
+            guard index < end else { throw JSONSyntaxError(offset: index, reason: "unexpected end of input") }
+            let byte = base[index]
+            if expectingValue {
+                switch byte {
+                case UInt8(ascii: "\""):
+                    index += 1
+                    _ = try scanStringContent(from: &index)
+                case UInt8(ascii: "{"), UInt8(ascii: "["):
+                    guard depth + level < Self.maximumDepth else {
+                        throw JSONSyntaxError(offset: index, reason: "nesting deeper than \(Self.maximumDepth)")
+                    }
+                    let isObject = byte == UInt8(ascii: "{")
+                    index = skipWhitespace(from: index + 1)
+                    if index < end, base[index] == (isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
+                        index += 1 // empty container: a complete value
+                    } else {
+                        kinds = kinds << 1 | (isObject ? 1 : 0)
+                        level += 1
+                        if isObject { try scanKey(from: &index) }
+                        continue
+                    }
+                case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                    try skipNumber(from: &index)
+                case UInt8(ascii: "t"):
+                    try expectLiteral("true", at: &index)
+                case UInt8(ascii: "f"):
+                    try expectLiteral("false", at: &index)
+                case UInt8(ascii: "n"):
+                    try expectLiteral("null", at: &index)
+                default:
+                    throw JSONSyntaxError(offset: index, reason: "unexpected character")
+                }
+                if level == 0 { return }
+                expectingValue = false
+            } else {
+                let inObject = kinds & 1 == 1
+                if byte == UInt8(ascii: ",") {
+                    index += 1
+                    if inObject {
+                        try scanKey(from: &index)
+                    } else {
+                        index = skipWhitespace(from: index)
+                        if index < end, base[index] == UInt8(ascii: "]") {
+                            throw JSONSyntaxError(offset: index, reason: "trailing comma")
+                        }
+                    }
+                    expectingValue = true
+                } else if byte == (inObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
+                    index += 1
+                    kinds >>= 1
+                    level -= 1
+                    if level == 0 { return }
+                } else {
+                    throw JSONSyntaxError(offset: index, reason: "expected ',' or a closing bracket")
+                }
             }
-        case .array:
-            var container = try beginArray()
-            while try nextElement(&container) { try skipValue() }
-        case .number: try skipNumber()
-        case .bool: try expectLiteral(base[offset] == UInt8(ascii: "t") ? "true" : "false")
-        case .null: try expectLiteral("null")
         }
     }
 
     /// Requires that only whitespace is left.
     mutating func finish() throws(JSONSyntaxError) {
-        skipWhitespace()
+        offset = skipWhitespace(from: offset)
         guard offset == end else { throw error("trailing characters after the document") }
     }
 
@@ -139,8 +188,16 @@ struct JSONScanner {
 
     /// Reads a string, validating it, without decoding it.
     mutating func readString() throws(JSONSyntaxError) -> JSONString {
-        let (start, hasEscapes) = try scanString()
-        return JSONString(bytes: UnsafeRawBufferPointer(start: base + start, count: offset - 1 - start), hasEscapes: hasEscapes)
+        var index = skipWhitespace(from: offset)
+        guard index < end, base[index] == UInt8(ascii: "\"") else {
+            offset = index
+            throw error("expected a string")
+        }
+        index += 1
+        let start = index
+        let hasEscapes = try scanStringContent(from: &index)
+        offset = index
+        return JSONString(bytes: UnsafeRawBufferPointer(start: base + start, count: index - 1 - start), hasEscapes: hasEscapes)
     }
 
     /// Reads a string, or nil for `null`.
@@ -149,21 +206,29 @@ struct JSONScanner {
         return try readString()
     }
 
-    private mutating func skipString() throws(JSONSyntaxError) {
-        _ = try scanString()
+    /// Steps over `"key"` and the `:` after it.
+    @inline(__always)
+    private func scanKey(from index: inout Int) throws(JSONSyntaxError) {
+        index = skipWhitespace(from: index)
+        guard index < end, base[index] == UInt8(ascii: "\"") else {
+            let trailingComma = index < end && base[index] == UInt8(ascii: "}")
+            throw JSONSyntaxError(offset: index, reason: trailingComma ? "trailing comma" : "expected a string")
+        }
+        index += 1
+        _ = try scanStringContent(from: &index)
+        index = skipWhitespace(from: index)
+        guard index < end, base[index] == UInt8(ascii: ":") else { throw JSONSyntaxError(offset: index, reason: "expected ':'") }
+        index += 1
     }
 
-    /// Validates the string at the cursor and steps past its closing quote. Returns the index of
-    /// its first content byte and whether it contains escapes.
+    /// Validates string content from `index` (just after the opening quote) and leaves `index`
+    /// just after the closing quote. Returns whether the string contains escapes.
     ///
     /// Eight bytes at a time: a word is skipped when none of its bytes is a quote, a backslash,
     /// a control character or non-ASCII; otherwise the lowest flagged byte is exact (borrows
     /// only propagate towards higher bytes) and is handled on its own.
-    private mutating func scanString() throws(JSONSyntaxError) -> (start: Int, hasEscapes: Bool) {
-        skipWhitespace()
-        guard offset < end, base[offset] == UInt8(ascii: "\"") else { throw error("expected a string") }
-        let start = offset + 1
-        var index = start
+    @inline(__always)
+    private func scanStringContent(from index: inout Int) throws(JSONSyntaxError) -> Bool {
         var hasEscapes = false
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highs: UInt64 = 0x8080_8080_8080_8080
@@ -183,26 +248,18 @@ struct JSONScanner {
                 }
                 index += 8
             }
-            guard index < end else {
-                offset = index
-                throw error("unterminated string")
-            }
+            guard index < end else { throw JSONSyntaxError(offset: index, reason: "unterminated string") }
             let byte = base[index]
             if byte == UInt8(ascii: "\"") {
-                offset = index + 1
-                return (start, hasEscapes)
+                index += 1
+                return hasEscapes
             } else if byte == UInt8(ascii: "\\") {
                 hasEscapes = true
-                offset = index
-                try skipEscape()
-                index = offset
+                try skipEscape(at: &index)
             } else if byte >= 0x80 {
-                offset = index
-                try skipUTF8Sequence()
-                index = offset
+                try skipUTF8Sequence(at: &index)
             } else if byte < 0x20 {
-                offset = index
-                throw error("control character in string")
+                throw JSONSyntaxError(offset: index, reason: "control character in string")
             } else {
                 index += 1
             }
@@ -210,31 +267,29 @@ struct JSONScanner {
     }
 
     /// Validates one escape sequence starting at the backslash.
-    private mutating func skipEscape() throws(JSONSyntaxError) {
-        guard offset + 1 < end else { throw error("unterminated escape") }
-        switch base[offset + 1] {
+    private func skipEscape(at index: inout Int) throws(JSONSyntaxError) {
+        guard index + 1 < end else { throw JSONSyntaxError(offset: index, reason: "unterminated escape") }
+        switch base[index + 1] {
         case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"),
              UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
-            offset += 2
+            index += 2
         case UInt8(ascii: "u"):
-            guard offset + 6 <= end else { throw error("unterminated \\u escape") }
-            for index in offset + 2..<offset + 6 where JSONString.hexValue(base[index]) == nil {
-                offset = index
-                throw error("bad hex digit in \\u escape")
+            guard index + 6 <= end else { throw JSONSyntaxError(offset: index, reason: "unterminated \\u escape") }
+            for digit in index + 2..<index + 6 where JSONString.hexValue(base[digit]) == nil {
+                throw JSONSyntaxError(offset: digit, reason: "bad hex digit in \\u escape")
             }
-            offset += 6
+            index += 6
         default:
-            throw error("bad escape")
+            throw JSONSyntaxError(offset: index, reason: "bad escape")
         }
     }
 
     /// Validates one multi-byte UTF-8 sequence (RFC 3629: no overlong forms, no surrogates,
     /// nothing above U+10FFFF) and steps over it.
-    private mutating func skipUTF8Sequence() throws(JSONSyntaxError) {
-        let lead = base[offset]
+    private func skipUTF8Sequence(at index: inout Int) throws(JSONSyntaxError) {
         let length: Int
         var secondRange: ClosedRange<UInt8> = 0x80...0xBF
-        switch lead {
+        switch base[index] {
         case 0xC2...0xDF: length = 2
         case 0xE0: length = 3; secondRange = 0xA0...0xBF
         case 0xE1...0xEC, 0xEE...0xEF: length = 3
@@ -242,20 +297,20 @@ struct JSONScanner {
         case 0xF0: length = 4; secondRange = 0x90...0xBF
         case 0xF1...0xF3: length = 4
         case 0xF4: length = 4; secondRange = 0x80...0x8F
-        default: throw error("invalid UTF-8")
+        default: throw JSONSyntaxError(offset: index, reason: "invalid UTF-8")
         }
-        guard offset + length <= end, secondRange.contains(base[offset + 1]) else { throw error("invalid UTF-8") }
-        for index in offset + 2..<offset + length where base[index] & 0xC0 != 0x80 {
-            throw error("invalid UTF-8")
+        guard index + length <= end, secondRange.contains(base[index + 1]) else {
+            throw JSONSyntaxError(offset: index, reason: "invalid UTF-8")
         }
-        offset += length
+        for continuation in index + 2..<index + length where base[continuation] & 0xC0 != 0x80 {
+            throw JSONSyntaxError(offset: index, reason: "invalid UTF-8")
+        }
+        index += length
     }
 
     // MARK: - Scalars
 
-    private mutating func skipNumber() throws(JSONSyntaxError) {
-        var index = offset
-        defer { offset = index }
+    private func skipNumber(from index: inout Int) throws(JSONSyntaxError) {
         if base[index] == UInt8(ascii: "-") { index += 1 }
         guard index < end, Self.isDigit(base[index]) else { throw JSONSyntaxError(offset: index, reason: "bad number") }
         if base[index] == UInt8(ascii: "0") {
@@ -276,35 +331,38 @@ struct JSONScanner {
         }
     }
 
+    @inline(__always)
     private static func isDigit(_ byte: UInt8) -> Bool {
         byte &- UInt8(ascii: "0") < 10
     }
 
-    private mutating func expectLiteral(_ literal: StaticString) throws(JSONSyntaxError) {
+    @inline(__always)
+    private func expectLiteral(_ literal: StaticString, at index: inout Int) throws(JSONSyntaxError) {
         let length = literal.utf8CodeUnitCount
-        guard offset + length <= end, memcmp(base + offset, literal.utf8Start, length) == 0 else { throw error("bad literal") }
-        offset += length
+        guard index + length <= end, memcmp(base + index, literal.utf8Start, length) == 0 else {
+            throw JSONSyntaxError(offset: index, reason: "bad literal")
+        }
+        index += length
     }
 
     // MARK: - Helpers
 
+    /// The index of the first non-whitespace byte at or after `index`.
     @inline(__always)
-    private mutating func skipWhitespace() {
-        var index = offset
+    private func skipWhitespace(from index: Int) -> Int {
+        var index = index
         while index < end {
             switch base[index] {
             case 0x20, 0x0A, 0x0D, 0x09: index += 1
-            default:
-                offset = index
-                return
+            default: return index
             }
         }
-        offset = index
+        return index
     }
 
     @inline(__always)
     private mutating func expectOpening(_ opening: UInt8, _ reason: String) throws(JSONSyntaxError) {
-        skipWhitespace()
+        offset = skipWhitespace(from: offset)
         guard offset < end, base[offset] == opening else { throw error(reason) }
         guard depth < Self.maximumDepth else { throw error("nesting deeper than \(Self.maximumDepth)") }
         depth += 1
@@ -313,7 +371,7 @@ struct JSONScanner {
 
     @inline(__always)
     private mutating func continueContainer(_ container: inout Container, closing: UInt8) throws(JSONSyntaxError) -> Bool {
-        skipWhitespace()
+        offset = skipWhitespace(from: offset)
         guard offset < end else { throw error("unexpected end of input") }
         if base[offset] == closing {
             offset += 1
@@ -326,7 +384,7 @@ struct JSONScanner {
         }
         guard base[offset] == UInt8(ascii: ",") else { throw error("expected ',' or a closing bracket") }
         offset += 1
-        skipWhitespace()
+        offset = skipWhitespace(from: offset)
         guard offset < end, base[offset] != closing else { throw error("trailing comma") }
         return true
     }

@@ -1,79 +1,142 @@
-/// Appends JSON text to a byte buffer directly: literals, escaped strings and integers.
+import Glibc
+
+/// Appends JSON text to an owned byte buffer: literals, escaped strings, integers and base64.
 ///
-/// Writing is the caller's responsibility to structure (braces, commas); this type only gets
-/// the bytes of each token right.
-struct JSONWriter {
-    /// The bytes written so far.
-    var bytes: [UInt8]
+/// Structure (braces, commas) is the caller's job; this type gets the bytes of each token right.
+/// It manages its own storage because the many small appends of a response cost several times
+/// more through `Array.append(contentsOf:)`; `finish` hands the bytes over as an array.
+struct JSONWriter: ~Copyable {
+    private var storage: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
+    /// How many bytes have been written.
+    private(set) var count = 0
 
     init(capacity: Int = 512) {
-        bytes = []
-        bytes.reserveCapacity(capacity)
+        self.capacity = max(capacity, 16)
+        storage = .allocate(capacity: self.capacity)
+    }
+
+    deinit {
+        storage.deallocate()
+    }
+
+    /// The bytes written, as an array.
+    consuming func finish() -> [UInt8] {
+        Array(UnsafeBufferPointer(start: storage, count: count))
+    }
+
+    /// The bytes written followed by `suffix`, leaving the writer as it is.
+    func bytes(appending suffix: UInt8) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: count + 1) { buffer, initialized in
+            buffer.baseAddress!.update(from: storage, count: count)
+            buffer[count] = suffix
+            initialized = count + 1
+        }
     }
 
     /// Appends `text` verbatim; it must already be valid JSON text.
+    @inline(__always)
     mutating func raw(_ text: StaticString) {
-        bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        append(text.utf8Start, text.utf8CodeUnitCount)
     }
 
     /// Appends `text` verbatim; it must already be valid JSON text.
     mutating func raw(_ text: [UInt8]) {
-        bytes.append(contentsOf: text)
+        text.withUnsafeBufferPointer { append($0.baseAddress, $0.count) }
     }
 
     /// Appends `value` as a quoted JSON string.
     mutating func string(_ value: String) {
-        bytes.append(UInt8(ascii: "\""))
-        stringContent(value)
-        bytes.append(UInt8(ascii: "\""))
-    }
-
-    /// Appends the escaped content of a JSON string, without quotes.
-    mutating func stringContent(_ value: String) {
+        byte(UInt8(ascii: "\""))
         var value = value
         value.withUTF8 { utf8 in
             var runStart = 0
             for index in 0..<utf8.count {
                 let byte = utf8[index]
                 guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+                append(utf8.baseAddress! + runStart, index - runStart)
                 appendEscape(byte)
                 runStart = index + 1
             }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
+            append(utf8.baseAddress.map { $0 + runStart }, utf8.count - runStart)
         }
+        byte(UInt8(ascii: "\""))
     }
 
     /// Appends a decimal integer.
     mutating func integer(_ value: Int) {
-        if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        var magnitude = value.magnitude
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var count = 0
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            repeat {
-                buffer[19 - count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-                count += 1
-            } while magnitude > 0
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer.bindMemory(to: UInt8.self)[(20 - count)...]))
+        reserve(20)
+        if value < 0 {
+            storage[count] = UInt8(ascii: "-")
+            count += 1
         }
+        var magnitude = value.magnitude
+        var digits = 1
+        var power: UInt = 10
+        while digits < 20, magnitude >= power {
+            digits += 1
+            let (next, overflow) = power.multipliedReportingOverflow(by: 10)
+            if overflow { break }
+            power = next
+        }
+        var position = count + digits - 1
+        repeat {
+            storage[position] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+            magnitude /= 10
+            position -= 1
+        } while magnitude > 0
+        count += digits
     }
 
-    private mutating func appendEscape(_ byte: UInt8) {
-        bytes.append(UInt8(ascii: "\\"))
-        switch byte {
-        case UInt8(ascii: "\""), UInt8(ascii: "\\"): bytes.append(byte)
-        case 0x0A: bytes.append(UInt8(ascii: "n"))
-        case 0x0D: bytes.append(UInt8(ascii: "r"))
-        case 0x09: bytes.append(UInt8(ascii: "t"))
+    /// Appends the standard base64 encoding (RFC 4648, padded) of `input`.
+    mutating func base64(_ input: [UInt8]) {
+        let length = Base64.encodedCount(input.count)
+        reserve(length)
+        input.withUnsafeBufferPointer { Base64.encode($0, to: storage + count) }
+        count += length
+    }
+
+    @inline(__always)
+    private mutating func byte(_ value: UInt8) {
+        reserve(1)
+        storage[count] = value
+        count += 1
+    }
+
+    @inline(__always)
+    private mutating func append(_ source: UnsafePointer<UInt8>?, _ length: Int) {
+        guard length > 0, let source else { return }
+        reserve(length)
+        (storage + count).update(from: source, count: length)
+        count += length
+    }
+
+    @inline(__always)
+    private mutating func reserve(_ extra: Int) {
+        if count + extra > capacity { grow(to: count + extra) }
+    }
+
+    private mutating func grow(to needed: Int) {
+        let newCapacity = max(needed, capacity * 2)
+        let newStorage = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        newStorage.update(from: storage, count: count)
+        storage.deallocate()
+        storage = newStorage
+        capacity = newCapacity
+    }
+
+    private mutating func appendEscape(_ value: UInt8) {
+        byte(UInt8(ascii: "\\"))
+        switch value {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"): byte(value)
+        case 0x0A: byte(UInt8(ascii: "n"))
+        case 0x0D: byte(UInt8(ascii: "r"))
+        case 0x09: byte(UInt8(ascii: "t"))
         default:
             let hex: StaticString = "0123456789abcdef"
             raw("u00")
-            bytes.append(hex.utf8Start[Int(byte >> 4)])
-            bytes.append(hex.utf8Start[Int(byte & 0xF)])
+            byte(hex.utf8Start[Int(value >> 4)])
+            byte(hex.utf8Start[Int(value & 0xF)])
         }
     }
 }
