@@ -12,104 +12,114 @@
 public enum PodPatch {
     /// The operations that give `pod` the settings' credentials.
     public static func patch(for pod: Pod, settings: PatchSettings) -> JSONPatch {
+        let fragments = Fragments(settings)
         var patch = JSONPatch()
         if !pod.hasTokenVolume {
             if pod.hasVolumes {
-                patch.add("/spec/volumes/-") { writeVolume(&$0, settings) }
+                patch.add("/spec/volumes/-") { fragments.write(fragments.volume, to: &$0) }
             } else {
                 patch.add("/spec/volumes") { writer in
                     writer.raw("[")
-                    writeVolume(&writer, settings)
+                    fragments.write(fragments.volume, to: &writer)
                     writer.raw("]")
                 }
             }
         }
-        let variables = Variables(settings)
         for (index, container) in pod.initContainers.enumerated() where !settings.skippedContainers.contains(container.name) {
-            patchContainer(container, "/spec/initContainers/", index, variables, settings, &patch)
+            patchContainer(container, "/spec/initContainers/", index, fragments, &patch)
         }
         for (index, container) in pod.containers.enumerated() where !settings.skippedContainers.contains(container.name) {
-            patchContainer(container, "/spec/containers/", index, variables, settings, &patch)
+            patchContainer(container, "/spec/containers/", index, fragments, &patch)
         }
         return patch
     }
 
-    /// The variables to set and their values.
-    private struct Variables {
+    /// The JSON values the patch repeats, rendered once per pod: one env entry per variable,
+    /// the mount and the volume.
+    private struct Fragments {
+        /// The variables to set.
         var wanted: AWSVariables = [.roleARN, .webIdentityTokenFile]
-        var values: [String] = []
+        /// All fragments, back to back.
+        var rendered: [UInt8]
+        /// Where the env entry of each variable of `AWSVariables.all` is in `rendered` (empty when not wanted).
+        var entries: [Range<Int>] = []
+        var mount: Range<Int>
+        var volume: Range<Int>
 
         init(_ settings: PatchSettings) {
-            let tokenFile = settings.tokenMountPath.hasSuffix("/") ? settings.tokenMountPath + "token" : settings.tokenMountPath + "/token"
-            values = [settings.roleARN, tokenFile, "regional", settings.stsEndpoint ?? "", settings.region ?? "", settings.region ?? ""]
             if settings.regionalSTS { wanted.insert(.stsRegionalEndpoints) }
             if settings.stsEndpoint != nil { wanted.insert(.endpointURLSTS) }
             if settings.region != nil { wanted.formUnion([.region, .defaultRegion]) }
-        }
-
-        /// Writes `{"name":…,"value":…}` for each of `missing`, comma-separated.
-        func write(_ missing: AWSVariables, to writer: inout JSONWriter, separatedBy separator: StaticString) {
-            var first = true
-            for (position, entry) in AWSVariables.all.enumerated() where missing.contains(entry.variable) {
-                if !first { writer.raw(separator) }
-                first = false
-                writeVariable(position, entry.name, to: &writer)
+            let path = settings.tokenMountPath
+            let values = [settings.roleARN, path.hasSuffix("/") ? path + "token" : path + "/token", "regional",
+                          settings.stsEndpoint ?? "", settings.region ?? "", settings.region ?? ""]
+            var writer = JSONWriter(capacity: 512)
+            for (position, entry) in AWSVariables.all.enumerated() {
+                let start = writer.count
+                if wanted.contains(entry.variable) {
+                    writer.raw("{\"name\":\"")
+                    writer.raw(entry.name)
+                    writer.raw("\",\"value\":")
+                    writer.string(values[position])
+                    writer.raw("}")
+                }
+                entries.append(start..<writer.count)
             }
+            var start = writer.count
+            writer.raw("{\"name\":\"")
+            writer.raw(PatchConfig.volumeName)
+            writer.raw("\",\"mountPath\":")
+            writer.string(settings.tokenMountPath)
+            writer.raw(",\"readOnly\":true}")
+            mount = start..<writer.count
+            start = writer.count
+            writer.raw("{\"name\":\"")
+            writer.raw(PatchConfig.volumeName)
+            writer.raw("\",\"projected\":{\"sources\":[{\"serviceAccountToken\":{\"audience\":")
+            writer.string(settings.audience)
+            writer.raw(",\"expirationSeconds\":")
+            writer.integer(settings.tokenExpiration)
+            writer.raw(",\"path\":\"token\"}}]}}")
+            volume = start..<writer.count
+            rendered = writer.finish()
         }
 
-        func writeVariable(_ position: Int, _ name: StaticString, to writer: inout JSONWriter) {
-            writer.raw("{\"name\":\"")
-            writer.raw(name)
-            writer.raw("\",\"value\":")
-            writer.string(values[position])
-            writer.raw("}")
+        func write(_ fragment: Range<Int>, to writer: inout JSONWriter) {
+            writer.raw(rendered[fragment])
         }
     }
 
     private static func patchContainer(_ container: Pod.Container, _ arrayPath: StaticString, _ index: Int,
-                                       _ variables: Variables, _ settings: PatchSettings, _ patch: inout JSONPatch) {
-        let missing = variables.wanted.subtracting(container.definedVariables)
+                                       _ fragments: Fragments, _ patch: inout JSONPatch) {
+        let missing = fragments.wanted.subtracting(container.definedVariables)
         if !missing.isEmpty {
             if container.hasEnv {
                 for (position, entry) in AWSVariables.all.enumerated() where missing.contains(entry.variable) {
-                    patch.add(arrayPath, index: index, "/env/-") { variables.writeVariable(position, entry.name, to: &$0) }
+                    patch.add(arrayPath, index: index, "/env/-") { fragments.write(fragments.entries[position], to: &$0) }
                 }
             } else {
                 patch.add(arrayPath, index: index, "/env") { writer in
                     writer.raw("[")
-                    variables.write(missing, to: &writer, separatedBy: ",")
+                    var first = true
+                    for (position, entry) in AWSVariables.all.enumerated() where missing.contains(entry.variable) {
+                        if !first { writer.raw(",") }
+                        first = false
+                        fragments.write(fragments.entries[position], to: &writer)
+                    }
                     writer.raw("]")
                 }
             }
         }
         if !container.hasTokenMount {
             if container.hasVolumeMounts {
-                patch.add(arrayPath, index: index, "/volumeMounts/-") { writeMount(&$0, settings) }
+                patch.add(arrayPath, index: index, "/volumeMounts/-") { fragments.write(fragments.mount, to: &$0) }
             } else {
                 patch.add(arrayPath, index: index, "/volumeMounts") { writer in
                     writer.raw("[")
-                    writeMount(&writer, settings)
+                    fragments.write(fragments.mount, to: &writer)
                     writer.raw("]")
                 }
             }
         }
-    }
-
-    private static func writeVolume(_ writer: inout JSONWriter, _ settings: PatchSettings) {
-        writer.raw("{\"name\":\"")
-        writer.raw(PatchConfig.volumeName)
-        writer.raw("\",\"projected\":{\"sources\":[{\"serviceAccountToken\":{\"audience\":")
-        writer.string(settings.audience)
-        writer.raw(",\"expirationSeconds\":")
-        writer.integer(settings.tokenExpiration)
-        writer.raw(",\"path\":\"token\"}}]}}")
-    }
-
-    private static func writeMount(_ writer: inout JSONWriter, _ settings: PatchSettings) {
-        writer.raw("{\"name\":\"")
-        writer.raw(PatchConfig.volumeName)
-        writer.raw("\",\"mountPath\":")
-        writer.string(settings.tokenMountPath)
-        writer.raw(",\"readOnly\":true}")
     }
 }

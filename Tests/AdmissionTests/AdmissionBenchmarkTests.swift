@@ -4,7 +4,8 @@ import Testing
 
 /// Time per review of the benchmark pod (the 4.8 KB review of `make_review.py`) and of a 1 MB pod.
 /// Run only on request, in release:
-/// `IRSA_BENCHMARK=1 swift test -c release -Xswiftc -enable-testing --filter AdmissionBenchmarkTests`.
+/// `IRSA_BENCHMARK=1 swift test -c release -Xswiftc -enable-testing --filter AdmissionBenchmarkTests`
+/// (`IRSA_BENCHMARK_CASE=4.8` or `=1` runs one case only, e.g. under `perf record`).
 @Suite(.enabled(if: ProcessInfo.processInfo.environment["IRSA_BENCHMARK"] == "1"))
 struct AdmissionBenchmarkTests {
     static let handler = AdmissionHandler(configuration: PatchConfig(),
@@ -46,7 +47,8 @@ struct AdmissionBenchmarkTests {
     @Test func reviewTimes() async throws {
         let review = try Self.benchmarkReview()
         let large = ReviewHarness.body(object: AdmissionHandlerTests.largePod(containers: 300, envPerContainer: 60).bytes)
-        for (name, body, iterations) in [("4.8 KB review", review, 50_000), ("1 MB review", large, 100)] {
+        let only = ProcessInfo.processInfo.environment["IRSA_BENCHMARK_CASE"]
+        for (name, body, iterations) in [("4.8 KB review", review, 50_000), ("1 MB review", large, 100)] where only.map(name.hasPrefix) ?? true {
             let configuration = Self.handler.configuration
             let account = AdmissionHandlerTests.roleAccount
             var sink = 0

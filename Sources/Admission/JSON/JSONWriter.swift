@@ -41,7 +41,7 @@ struct JSONWriter: ~Copyable {
     }
 
     /// Appends `text` verbatim; it must already be valid JSON text.
-    mutating func raw(_ text: [UInt8]) {
+    mutating func raw(_ text: ArraySlice<UInt8>) {
         text.withUnsafeBufferPointer { append($0.baseAddress, $0.count) }
     }
 
@@ -50,6 +50,10 @@ struct JSONWriter: ~Copyable {
         byte(UInt8(ascii: "\""))
         var value = value
         value.withUTF8 { utf8 in
+            if !Self.needsEscaping(utf8) {
+                append(utf8.baseAddress, utf8.count)
+                return
+            }
             var runStart = 0
             for index in 0..<utf8.count {
                 let byte = utf8[index]
@@ -61,6 +65,27 @@ struct JSONWriter: ~Copyable {
             append(utf8.baseAddress.map { $0 + runStart }, utf8.count - runStart)
         }
         byte(UInt8(ascii: "\""))
+    }
+
+    /// Whether some byte is a quote, a backslash or a control character; eight bytes at a time.
+    private static func needsEscaping(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = utf8.baseAddress else { return false }
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        var index = 0
+        while index + 8 <= utf8.count {
+            let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
+            let quotes = word ^ (ones &* 0x22)
+            let backslashes = word ^ (ones &* 0x5C)
+            let special = ((quotes &- ones) & ~quotes) | ((backslashes &- ones) & ~backslashes) | ((word &- ones &* 0x20) & ~word)
+            if special & (ones &* 0x80) != 0 { return true }
+            index += 8
+        }
+        while index < utf8.count {
+            let byte = base[index]
+            if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return true }
+            index += 1
+        }
+        return false
     }
 
     /// Appends a decimal integer.
