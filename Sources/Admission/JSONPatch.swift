@@ -20,16 +20,35 @@ public struct JSONPatch: ~Copyable {
         writer.bytes(appending: UInt8(ascii: "]"))
     }
 
-    /// Adds `{"op":"add","path":"<prefix><index><suffix>","value":…}`, the value written by `value`.
+    /// Adds `{"op":"add","path":"<prefix><index><suffix>","value":<value>}`; with `asArray`,
+    /// the value is `[<values joined by commas>]`. The values must be JSON text.
     mutating func add(_ prefix: StaticString, index: Int? = nil, _ suffix: StaticString = "",
-                      value: (inout JSONWriter) -> Void) {
+                      value: ArraySlice<UInt8>) {
+        beginAdd(prefix, index, suffix)
+        writer.raw(value)
+        writer.raw("}")
+    }
+
+    /// Adds an operation whose value is the array of `values` (JSON text each).
+    mutating func add(_ prefix: StaticString, index: Int? = nil, _ suffix: StaticString = "",
+                      arrayOf values: some Sequence<ArraySlice<UInt8>>) {
+        beginAdd(prefix, index, suffix)
+        writer.raw("[")
+        var first = true
+        for value in values {
+            if !first { writer.raw(",") }
+            first = false
+            writer.raw(value)
+        }
+        writer.raw("]}")
+    }
+
+    private mutating func beginAdd(_ prefix: StaticString, _ index: Int?, _ suffix: StaticString) {
         writer.raw(operationCount == 0 ? "{\"op\":\"add\",\"path\":\"" : ",{\"op\":\"add\",\"path\":\"")
         writer.raw(prefix)
         if let index { writer.integer(index) }
         writer.raw(suffix)
         writer.raw("\",\"value\":")
-        value(&writer)
-        writer.raw("}")
         operationCount += 1
     }
 }

@@ -109,6 +109,7 @@ extension Pod {
     private static func decodeContainers(from scanner: inout JSONScanner, keys: PodDecodingKeys) throws(JSONSyntaxError) -> [Container] {
         if try scanner.consumeNull() { return [] }
         var containers: [Container] = []
+        containers.reserveCapacity(4)
         var elements = try scanner.beginArray()
         while try scanner.nextElement(&elements) {
             containers.append(try decodeContainer(from: &scanner, keys: keys))

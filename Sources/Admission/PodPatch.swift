@@ -16,13 +16,9 @@ public enum PodPatch {
         var patch = JSONPatch()
         if !pod.hasTokenVolume {
             if pod.hasVolumes {
-                patch.add("/spec/volumes/-") { fragments.write(fragments.volume, to: &$0) }
+                patch.add("/spec/volumes/-", value: fragments.volume)
             } else {
-                patch.add("/spec/volumes") { writer in
-                    writer.raw("[")
-                    fragments.write(fragments.volume, to: &writer)
-                    writer.raw("]")
-                }
+                patch.add("/spec/volumes", arrayOf: CollectionOfOne(fragments.volume))
             }
         }
         for (index, container) in pod.initContainers.enumerated() where !settings.skippedContainers.contains(container.name) {
@@ -42,9 +38,16 @@ public enum PodPatch {
         /// All fragments, back to back.
         var rendered: [UInt8]
         /// Where the env entry of each variable of `AWSVariables.all` is in `rendered` (empty when not wanted).
-        var entries: [Range<Int>] = []
-        var mount: Range<Int>
-        var volume: Range<Int>
+        var entryRanges: [Range<Int>] = []
+        var mountRange: Range<Int>
+        var volumeRange: Range<Int>
+
+        /// The env entry (`{"name":…,"value":…}`) of the variable at `position` in `AWSVariables.all`.
+        func entry(_ position: Int) -> ArraySlice<UInt8> { rendered[entryRanges[position]] }
+        /// The volume mount object.
+        var mount: ArraySlice<UInt8> { rendered[mountRange] }
+        /// The projected token volume object.
+        var volume: ArraySlice<UInt8> { rendered[volumeRange] }
 
         init(_ settings: PatchSettings) {
             if settings.regionalSTS { wanted.insert(.stsRegionalEndpoints) }
@@ -63,7 +66,7 @@ public enum PodPatch {
                     writer.string(values[position])
                     writer.raw("}")
                 }
-                entries.append(start..<writer.count)
+                entryRanges.append(start..<writer.count)
             }
             var start = writer.count
             writer.raw("{\"name\":\"")
@@ -71,7 +74,7 @@ public enum PodPatch {
             writer.raw("\",\"mountPath\":")
             writer.string(settings.tokenMountPath)
             writer.raw(",\"readOnly\":true}")
-            mount = start..<writer.count
+            mountRange = start..<writer.count
             start = writer.count
             writer.raw("{\"name\":\"")
             writer.raw(PatchConfig.volumeName)
@@ -80,12 +83,8 @@ public enum PodPatch {
             writer.raw(",\"expirationSeconds\":")
             writer.integer(settings.tokenExpiration)
             writer.raw(",\"path\":\"token\"}}]}}")
-            volume = start..<writer.count
+            volumeRange = start..<writer.count
             rendered = writer.finish()
-        }
-
-        func write(_ fragment: Range<Int>, to writer: inout JSONWriter) {
-            writer.raw(rendered[fragment])
         }
     }
 
@@ -93,32 +92,20 @@ public enum PodPatch {
                                        _ fragments: Fragments, _ patch: inout JSONPatch) {
         let missing = fragments.wanted.subtracting(container.definedVariables)
         if !missing.isEmpty {
+            let positions = AWSVariables.all.indices.lazy.filter { missing.contains(AWSVariables.all[$0].variable) }
             if container.hasEnv {
-                for (position, entry) in AWSVariables.all.enumerated() where missing.contains(entry.variable) {
-                    patch.add(arrayPath, index: index, "/env/-") { fragments.write(fragments.entries[position], to: &$0) }
+                for position in positions {
+                    patch.add(arrayPath, index: index, "/env/-", value: fragments.entry(position))
                 }
             } else {
-                patch.add(arrayPath, index: index, "/env") { writer in
-                    writer.raw("[")
-                    var first = true
-                    for (position, entry) in AWSVariables.all.enumerated() where missing.contains(entry.variable) {
-                        if !first { writer.raw(",") }
-                        first = false
-                        fragments.write(fragments.entries[position], to: &writer)
-                    }
-                    writer.raw("]")
-                }
+                patch.add(arrayPath, index: index, "/env", arrayOf: positions.map(fragments.entry))
             }
         }
         if !container.hasTokenMount {
             if container.hasVolumeMounts {
-                patch.add(arrayPath, index: index, "/volumeMounts/-") { fragments.write(fragments.mount, to: &$0) }
+                patch.add(arrayPath, index: index, "/volumeMounts/-", value: fragments.mount)
             } else {
-                patch.add(arrayPath, index: index, "/volumeMounts") { writer in
-                    writer.raw("[")
-                    fragments.write(fragments.mount, to: &writer)
-                    writer.raw("]")
-                }
+                patch.add(arrayPath, index: index, "/volumeMounts", arrayOf: CollectionOfOne(fragments.mount))
             }
         }
     }
