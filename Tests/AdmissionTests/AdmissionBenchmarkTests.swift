@@ -56,6 +56,22 @@ struct AdmissionBenchmarkTests {
                 let request = try body.withUnsafeBytes { try AdmissionRequest.decode($0, configuration: configuration) }
                 sink &+= request.pod?.containers.count ?? 0
             }
+            let decoded = try body.withUnsafeBytes { try AdmissionRequest.decode($0, configuration: configuration) }
+            let pod = try #require(decoded.pod)
+            let settings = try #require(configuration.settings(serviceAccount: account, pod: pod))
+            _ = Self.measure("\(name) settings", bytes: body.count, iterations: iterations) {
+                sink &+= configuration.settings(serviceAccount: account, pod: pod)?.tokenExpiration ?? 0
+            }
+            _ = Self.measure("\(name) patch", bytes: body.count, iterations: iterations) {
+                sink &+= PodPatch.patch(for: pod, settings: settings).operationCount
+            }
+            let patchBytes = PodPatch.patch(for: pod, settings: settings).bytes
+            _ = Self.measure("\(name) encode (\(patchBytes.count) byte patch)", bytes: body.count, iterations: iterations) {
+                sink &+= AdmissionResponse(uid: decoded.uid, allowed: true, patch: patchBytes).encoded(version: .v1).count
+            }
+            _ = Self.measure("\(name) settings+patch+encode", bytes: body.count, iterations: iterations) {
+                sink &+= Self.handler.mutate(decoded, pod: pod, serviceAccount: account).body.count
+            }
             _ = try Self.measure("\(name) decode+patch+encode", bytes: body.count, iterations: iterations) {
                 let request = try body.withUnsafeBytes { try AdmissionRequest.decode($0, configuration: configuration) }
                 let outcome = Self.handler.mutate(request, pod: request.pod!, serviceAccount: account)
