@@ -98,7 +98,7 @@ extension Pod {
             var members = try scanner.beginObject()
             while let key = try scanner.nextMember(&members) {
                 if key.equals("name") {
-                    if let name = try scanner.readOptionalString(), name.equals("vultr-irsa-token") { hasTokenVolume = true }
+                    if let name = try scanner.readOptionalString(), name.equals(PatchConfig.volumeName) { hasTokenVolume = true }
                 } else {
                     try scanner.skipValue()
                 }

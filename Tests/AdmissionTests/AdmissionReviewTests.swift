@@ -63,6 +63,7 @@ import Testing
         ("single quotes", review(object: "{'x':1}"), "expected a string"),
         ("bad literal", review(object: #"{"x":nul}"#), "bad literal"),
         ("unquoted key", review(object: "{x:1}"), "expected a string"),
+        ("no namespace anywhere", review().replacingOccurrences(of: #""namespace":"default","#, with: ""), "request.namespace: missing"),
     ]
 
     @Test(arguments: malformed)
@@ -103,10 +104,11 @@ import Testing
         #expect(outcome.result == .mutated(operations: 3), "\(name): \(String(decoding: outcome.body, as: UTF8.self))")
     }
 
-    /// Random byte strings and random truncations of a real review never crash the decoder.
-    @Test func randomBytesNeverCrash() {
+    /// Random byte strings, and random truncations and byte changes of the Deployment pod's
+    /// review, never crash the decoder.
+    @Test func randomBytesNeverCrash() throws {
         var generator = SeededGenerator(seed: 0x5EED)
-        let valid = Array(Self.review().utf8)
+        let valid = ReviewHarness.body(object: try PodFixture("deployment").text)
         for round in 0..<5_000 {
             var bytes: [UInt8]
             switch round % 3 {
