@@ -1,5 +1,6 @@
 /// Standard base64 (RFC 4648, with padding), table-driven: a 4096-entry table maps each 12 bits
-/// of input to its two output characters, so three input bytes cost two lookups and one store.
+/// of input to its two output characters, so six input bytes cost one load, four lookups and
+/// one store.
 enum Base64 {
     private static let alphabet: StaticString = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
@@ -21,6 +22,19 @@ enum Base64 {
         var index = 0
         let fullGroups = source.count / 3 * 3
         pairs.withUnsafeBufferPointer { pairs in
+            guard let input = source.baseAddress.map(UnsafeRawPointer.init) else { return }
+            // Six bytes per step from one 8-byte load, while two bytes of slack remain.
+            while index + 8 <= source.count {
+                let bits = UInt64(bigEndian: input.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+                let first = UInt64(pairs[Int(bits >> 52)])
+                let second = UInt64(pairs[Int(bits >> 40 & 0xFFF)])
+                let third = UInt64(pairs[Int(bits >> 28 & 0xFFF)])
+                let fourth = UInt64(pairs[Int(bits >> 16 & 0xFFF)])
+                let characters = first | second << 16 | third << 32 | fourth << 48
+                output.storeBytes(of: characters.littleEndian, toByteOffset: out, as: UInt64.self)
+                index += 6
+                out += 8
+            }
             while index < fullGroups {
                 let group = Int(source[index]) << 16 | Int(source[index + 1]) << 8 | Int(source[index + 2])
                 let characters = UInt32(pairs[group >> 12]) | UInt32(pairs[group & 0xFFF]) << 16

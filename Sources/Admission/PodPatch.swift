@@ -53,17 +53,22 @@ public enum PodPatch {
             if settings.regionalSTS { wanted.insert(.stsRegionalEndpoints) }
             if settings.stsEndpoint != nil { wanted.insert(.endpointURLSTS) }
             if settings.region != nil { wanted.formUnion([.region, .defaultRegion]) }
-            let path = settings.tokenMountPath
-            let values = [settings.roleARN, path.hasSuffix("/") ? path + "token" : path + "/token", "regional",
-                          settings.stsEndpoint ?? "", settings.region ?? "", settings.region ?? ""]
-            var writer = JSONWriter(capacity: 512)
-            for (position, entry) in AWSVariables.all.enumerated() {
+            var writer = JSONWriter(capacity: 1024)
+            entryRanges.reserveCapacity(AWSVariables.all.count)
+            for entry in AWSVariables.all {
                 let start = writer.count
                 if wanted.contains(entry.variable) {
                     writer.raw("{\"name\":\"")
                     writer.raw(entry.name)
                     writer.raw("\",\"value\":")
-                    writer.string(values[position])
+                    switch entry.variable {
+                    case .roleARN: writer.string(settings.roleARN)
+                    case .webIdentityTokenFile:
+                        writer.string(settings.tokenMountPath, appending: settings.tokenMountPath.hasSuffix("/") ? "token" : "/token")
+                    case .stsRegionalEndpoints: writer.raw("\"regional\"")
+                    case .endpointURLSTS: writer.string(settings.stsEndpoint ?? "")
+                    default: writer.string(settings.region ?? "")
+                    }
                     writer.raw("}")
                 }
                 entryRanges.append(start..<writer.count)

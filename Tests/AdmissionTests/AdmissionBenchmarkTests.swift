@@ -52,6 +52,14 @@ struct AdmissionBenchmarkTests {
             let configuration = Self.handler.configuration
             let account = AdmissionHandlerTests.roleAccount
             var sink = 0
+            _ = try Self.measure("\(name) validate only (JSONScanner.skipValue)", bytes: body.count, iterations: iterations) {
+                try body.withUnsafeBytes { buffer in
+                    var scanner = JSONScanner(buffer)
+                    try scanner.skipValue()
+                    try scanner.finish()
+                    sink &+= scanner.offset
+                }
+            }
             _ = try Self.measure("\(name) validate+decode", bytes: body.count, iterations: iterations) {
                 let request = try body.withUnsafeBytes { try AdmissionRequest.decode($0, configuration: configuration) }
                 sink &+= request.pod?.containers.count ?? 0

@@ -45,8 +45,8 @@ struct JSONWriter: ~Copyable {
         text.withUnsafeBufferPointer { append($0.baseAddress, $0.count) }
     }
 
-    /// Appends `value` as a quoted JSON string.
-    mutating func string(_ value: String) {
+    /// Appends `value`, then `suffix` (which needs no escaping), as one quoted JSON string.
+    mutating func string(_ value: String, appending suffix: StaticString = "") {
         byte(UInt8(ascii: "\""))
         var value = value
         value.withUTF8 { utf8 in
@@ -64,6 +64,7 @@ struct JSONWriter: ~Copyable {
             }
             append(utf8.baseAddress.map { $0 + runStart }, utf8.count - runStart)
         }
+        raw(suffix)
         byte(UInt8(ascii: "\""))
     }
 
