@@ -20,7 +20,7 @@ public struct AdmissionOutcome: Sendable {
         case serviceAccountNotFound
         /// The ServiceAccount has no role annotation.
         case noRole
-        /// The pod already has everything (e.g. a reinvocation).
+        /// The pod already has everything (e.g. a reinvocation), or has no spec to patch.
         case alreadyMutated
     }
 

@@ -65,6 +65,7 @@ extension Pod {
 
     private mutating func decodeSpec(from scanner: inout JSONScanner, keys: PodDecodingKeys) throws(JSONSyntaxError) {
         if try scanner.consumeNull() { return }
+        hasSpec = true
         var serviceAccountName: String?
         var deprecatedServiceAccount: String?
         var members = try scanner.beginObject()

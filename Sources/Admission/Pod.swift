@@ -11,6 +11,8 @@ public struct Pod: Sendable, Equatable {
     public var tokenExpirationAnnotation: String?
     /// The pod annotation `<prefix>/skip-containers`, unparsed.
     public var skipContainersAnnotation: String?
+    /// Whether `spec` is present and an object (without it no patch path exists).
+    public var hasSpec = false
     /// Whether `spec.volumes` is present and not null (so the patch appends instead of creating it).
     public var hasVolumes = false
     /// Whether a volume named `PatchConfig.volumeName` exists.

@@ -8,12 +8,13 @@
 /// - Absent (or null) arrays are added whole; existing ones are appended to with `/-`, one
 ///   operation per element, so the patch applies to every pod and never depends on its own order.
 ///
-/// Applying the patch and mutating again yields no operation.
+/// Applying the patch and mutating again yields no operation. A pod without `spec` gets none.
 public enum PodPatch {
     /// The operations that give `pod` the settings' credentials.
     public static func patch(for pod: Pod, settings: PatchSettings) -> JSONPatch {
-        let fragments = Fragments(settings)
         var patch = JSONPatch()
+        guard pod.hasSpec else { return patch }
+        let fragments = Fragments(settings)
         if !pod.hasTokenVolume {
             if pod.hasVolumes {
                 patch.add("/spec/volumes/-", value: fragments.volume)

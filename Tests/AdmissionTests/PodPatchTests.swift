@@ -8,6 +8,7 @@ import Testing
     /// Absent arrays are added whole; existing ones are appended to element by element, in array order.
     @Test func operationsFollowArrayState() throws {
         var pod = Pod()
+        pod.hasSpec = true
         pod.hasVolumes = true
         pod.initContainers = [Pod.Container(name: "init", hasEnv: true, definedVariables: [.roleARN, .endpointURLSTS], hasVolumeMounts: false)]
         pod.containers = [
@@ -28,6 +29,7 @@ import Testing
 
     @Test func nothingMissingMeansEmptyPatch() {
         var pod = Pod()
+        pod.hasSpec = true
         pod.hasTokenVolume = true
         pod.containers = [Pod.Container(name: "a", hasEnv: true, definedVariables: [.roleARN, .webIdentityTokenFile, .stsRegionalEndpoints, .endpointURLSTS],
                                         hasVolumeMounts: true, hasTokenMount: true)]
@@ -36,6 +38,18 @@ import Testing
         let bytes = patch.bytes
         #expect(isEmpty)
         #expect(bytes == Array("[]".utf8))
+    }
+
+    /// Without a spec no path exists, so nothing is patched (the API server never sends such a pod).
+    @Test func podWithoutSpecIsNotPatched() async throws {
+        let handler = AdmissionHandler(configuration: PatchConfig(), serviceAccounts: StaticServiceAccountSource([
+            ServiceAccount(namespace: "default", name: "default", annotations: ["vultr.com/role-arn": "r"]),
+        ]), failClosed: false)
+        for pod: JSONValue in [["metadata": ["name": "p"]], ["metadata": ["name": "p"], "spec": nil]] {
+            let reviewed = try await ReviewHarness.review(handler, pod: pod)
+            #expect(reviewed.outcome.result == .skipped(.alreadyMutated))
+            #expect(reviewed.patch == nil)
+        }
     }
 
     /// Random pod shapes (fixed seed): the patch always applies under RFC 6902, gives each

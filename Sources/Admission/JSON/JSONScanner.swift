@@ -59,10 +59,16 @@ struct JSONScanner {
     /// The key of the next member (the cursor is then on its value), or nil after consuming `}`.
     mutating func nextMember(_ container: inout Container) throws(JSONSyntaxError) -> JSONString? {
         guard try continueContainer(&container, closing: UInt8(ascii: "}")) else { return nil }
-        let key = try readString()
-        offset = skipWhitespace(from: offset)
-        guard offset < end, base[offset] == UInt8(ascii: ":") else { throw error("expected ':'") }
-        offset += 1
+        var index = offset
+        defer { offset = index }
+        guard index < end, base[index] == UInt8(ascii: "\"") else { throw JSONSyntaxError(offset: index, reason: "expected a string") }
+        index += 1
+        let start = index
+        let hasEscapes = try scanStringContent(from: &index)
+        let key = JSONString(bytes: UnsafeRawBufferPointer(start: base + start, count: index - 1 - start), hasEscapes: hasEscapes)
+        index = skipWhitespace(from: index)
+        guard index < end, base[index] == UInt8(ascii: ":") else { throw JSONSyntaxError(offset: index, reason: "expected ':'") }
+        index += 1
         return key
     }
 
