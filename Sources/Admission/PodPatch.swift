@@ -1,0 +1,118 @@
+/// The IRSA mutation of one pod: a pure function from what the pod has and the merged settings
+/// to the JSON Patch that adds what is missing.
+///
+/// - The projected token volume `PatchConfig.volumeName` is added unless a volume of that name exists.
+/// - Every init container and container (not ephemeral ones), except the skipped ones, gets each
+///   variable it does not already define, and a read-only mount of the volume unless some mount
+///   already uses the token mount path.
+/// - Absent (or null) arrays are added whole; existing ones are appended to with `/-`, one
+///   operation per element, so the patch applies to every pod and never depends on its own order.
+///
+/// Applying the patch and mutating again yields no operation. A pod without `spec` gets none.
+public enum PodPatch {
+    /// The operations that give `pod` the settings' credentials.
+    public static func patch(for pod: Pod, settings: PatchSettings) -> JSONPatch {
+        var patch = JSONPatch()
+        guard pod.hasSpec else { return patch }
+        let fragments = Fragments(settings)
+        if !pod.hasTokenVolume {
+            if pod.hasVolumes {
+                patch.add("/spec/volumes/-", value: fragments.volume)
+            } else {
+                patch.add("/spec/volumes", arrayOf: CollectionOfOne(fragments.volume))
+            }
+        }
+        for (index, container) in pod.initContainers.enumerated() where !settings.skippedContainers.contains(container.name) {
+            patchContainer(container, "/spec/initContainers/", index, fragments, &patch)
+        }
+        for (index, container) in pod.containers.enumerated() where !settings.skippedContainers.contains(container.name) {
+            patchContainer(container, "/spec/containers/", index, fragments, &patch)
+        }
+        return patch
+    }
+
+    /// The JSON values the patch repeats, rendered once per pod: one env entry per variable,
+    /// the mount and the volume.
+    private struct Fragments {
+        /// The variables to set.
+        var wanted: AWSVariables = [.roleARN, .webIdentityTokenFile]
+        /// All fragments, back to back.
+        var rendered: [UInt8]
+        /// Where the env entry of each variable of `AWSVariables.all` is in `rendered` (empty when not wanted).
+        var entryRanges: [Range<Int>] = []
+        var mountRange: Range<Int>
+        var volumeRange: Range<Int>
+
+        /// The env entry (`{"name":…,"value":…}`) of the variable at `position` in `AWSVariables.all`.
+        func entry(_ position: Int) -> ArraySlice<UInt8> { rendered[entryRanges[position]] }
+        /// The volume mount object.
+        var mount: ArraySlice<UInt8> { rendered[mountRange] }
+        /// The projected token volume object.
+        var volume: ArraySlice<UInt8> { rendered[volumeRange] }
+
+        init(_ settings: PatchSettings) {
+            if settings.regionalSTS { wanted.insert(.stsRegionalEndpoints) }
+            if settings.stsEndpoint != nil { wanted.insert(.endpointURLSTS) }
+            if settings.region != nil { wanted.formUnion([.region, .defaultRegion]) }
+            var writer = JSONWriter(capacity: 1024)
+            entryRanges.reserveCapacity(AWSVariables.all.count)
+            for entry in AWSVariables.all {
+                let start = writer.count
+                if wanted.contains(entry.variable) {
+                    writer.raw("{\"name\":\"")
+                    writer.raw(entry.name)
+                    writer.raw("\",\"value\":")
+                    switch entry.variable {
+                    case .roleARN: writer.string(settings.roleARN)
+                    case .webIdentityTokenFile:
+                        writer.string(settings.tokenMountPath, appending: settings.tokenMountPath.hasSuffix("/") ? "token" : "/token")
+                    case .stsRegionalEndpoints: writer.raw("\"regional\"")
+                    case .endpointURLSTS: writer.string(settings.stsEndpoint ?? "")
+                    default: writer.string(settings.region ?? "")
+                    }
+                    writer.raw("}")
+                }
+                entryRanges.append(start..<writer.count)
+            }
+            var start = writer.count
+            writer.raw("{\"name\":\"")
+            writer.raw(PatchConfig.volumeName)
+            writer.raw("\",\"mountPath\":")
+            writer.string(settings.tokenMountPath)
+            writer.raw(",\"readOnly\":true}")
+            mountRange = start..<writer.count
+            start = writer.count
+            writer.raw("{\"name\":\"")
+            writer.raw(PatchConfig.volumeName)
+            writer.raw("\",\"projected\":{\"sources\":[{\"serviceAccountToken\":{\"audience\":")
+            writer.string(settings.audience)
+            writer.raw(",\"expirationSeconds\":")
+            writer.integer(settings.tokenExpiration)
+            writer.raw(",\"path\":\"token\"}}]}}")
+            volumeRange = start..<writer.count
+            rendered = writer.finish()
+        }
+    }
+
+    private static func patchContainer(_ container: Pod.Container, _ arrayPath: StaticString, _ index: Int,
+                                       _ fragments: Fragments, _ patch: inout JSONPatch) {
+        let missing = fragments.wanted.subtracting(container.definedVariables)
+        if !missing.isEmpty {
+            let positions = AWSVariables.all.indices.lazy.filter { missing.contains(AWSVariables.all[$0].variable) }
+            if container.hasEnv {
+                for position in positions {
+                    patch.add(arrayPath, index: index, "/env/-", value: fragments.entry(position))
+                }
+            } else {
+                patch.add(arrayPath, index: index, "/env", arrayOf: positions.map(fragments.entry))
+            }
+        }
+        if !container.hasTokenMount {
+            if container.hasVolumeMounts {
+                patch.add(arrayPath, index: index, "/volumeMounts/-", value: fragments.mount)
+            } else {
+                patch.add(arrayPath, index: index, "/volumeMounts", arrayOf: CollectionOfOne(fragments.mount))
+            }
+        }
+    }
+}
