@@ -136,18 +136,22 @@ struct Kubeconfig {
         throw KubeconfigError(path: path, field: field, problem: "is not defined")
     }
 
-    /// PEM bytes from `<key>-data` (base64) or the file `<key>` names; nil when neither is set.
-    private func pem(_ object: Node, _ key: String, field: String) throws(KubeconfigError) -> [UInt8]? {
+    /// PEM text from `<key>-data` (base64) or the file `<key>` names; nil when neither is set.
+    private func pem(_ object: Node, _ key: String, field: String) throws(KubeconfigError) -> String? {
         if let data = try string(object, "\(key)-data", field: "\(field).\(key)-data"), !data.isEmpty {
             guard let decoded = Data(base64Encoded: data, options: .ignoreUnknownCharacters), !decoded.isEmpty else {
                 throw KubeconfigError(path: path, field: "\(field).\(key)-data", problem: "is not valid base64")
             }
-            return [UInt8](decoded)
+            do {
+                return try KubernetesAPIConfiguration.pemText([UInt8](decoded))
+            } catch {
+                throw KubeconfigError(path: path, field: "\(field).\(key)-data", problem: error.description)
+            }
         }
         guard let file = try string(object, key, field: "\(field).\(key)"), !file.isEmpty else { return nil }
         let resolved = ConfigurationFile.resolve(file, against: directory)
         do {
-            return try ConfigurationFile.read(resolved, limit: maximumBytes)
+            return try KubernetesAPIConfiguration.pemText(ConfigurationFile.read(resolved, limit: maximumBytes))
         } catch {
             throw KubeconfigError(path: path, field: "\(field).\(key)", problem: "\(resolved): \(error.description)")
         }

@@ -31,9 +31,9 @@ extension KubernetesAPIConfiguration {
             throw KubernetesConfigurationError(subject: "KUBERNETES_SERVICE_PORT", problem: "\"\(portText)\" is not a port number")
         }
         let caPath = ConfigurationFile.resolve("ca.crt", against: serviceAccountDirectory)
-        let certificateAuthority: [UInt8]
+        let certificateAuthority: String
         do {
-            certificateAuthority = try ConfigurationFile.read(caPath, limit: maximumPEMBytes)
+            certificateAuthority = try pemText(ConfigurationFile.read(caPath, limit: maximumPEMBytes))
         } catch {
             throw KubernetesConfigurationError(subject: caPath, problem: error.description)
         }

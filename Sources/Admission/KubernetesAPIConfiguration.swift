@@ -1,8 +1,8 @@
 /// How to reach and authenticate to the Kubernetes API server: built from the in-cluster
 /// environment (`inCluster`) or a kubeconfig file (`kubeconfig`).
 ///
-/// PEM material is held as bytes for the TLS layer; a nil certificate authority means the system
-/// trust store.
+/// PEM material is held as text (checked to contain a PEM block) for the TLS layer; a nil
+/// certificate authority means the system trust store.
 public struct KubernetesAPIConfiguration: Sendable {
     /// The server's host name or IP address, without brackets.
     public var host: String
@@ -16,11 +16,11 @@ public struct KubernetesAPIConfiguration: Sendable {
     /// The name the server certificate is verified against (and sent as SNI when it is a host name).
     public var serverName: String
     /// The PEM certificates trusted for the server; nil trusts the system store.
-    public var certificateAuthorityPEM: [UInt8]?
+    public var certificateAuthorityPEM: String?
     /// The PEM client certificate (chain) for mutual TLS, if any.
-    public var clientCertificatePEM: [UInt8]?
+    public var clientCertificatePEM: String?
     /// The PEM private key of `clientCertificatePEM`.
-    public var clientKeyPEM: [UInt8]?
+    public var clientKeyPEM: String?
     /// The bearer token sent with every request, if any.
     public var token: KubernetesTokenProvider?
     /// Skips verifying the server certificate. Only ever set when the caller allowed it.
@@ -28,7 +28,7 @@ public struct KubernetesAPIConfiguration: Sendable {
 
     public init(
         host: String, port: Int, usesTLS: Bool = true, pathPrefix: String = "", serverName: String? = nil,
-        certificateAuthorityPEM: [UInt8]? = nil, clientCertificatePEM: [UInt8]? = nil, clientKeyPEM: [UInt8]? = nil,
+        certificateAuthorityPEM: String? = nil, clientCertificatePEM: String? = nil, clientKeyPEM: String? = nil,
         token: KubernetesTokenProvider? = nil, insecureSkipTLSVerify: Bool = false
     ) {
         self.host = host
@@ -50,6 +50,14 @@ public struct KubernetesAPIConfiguration: Sendable {
 }
 
 extension KubernetesAPIConfiguration {
+    /// `bytes` as PEM text; the thrown failure says why they are not.
+    static func pemText(_ bytes: [UInt8]) throws(ConfigurationFile.Failure) -> String {
+        guard let text = String(validating: bytes, as: UTF8.self), text.contains("-----BEGIN ") else {
+            throw ConfigurationFile.Failure(description: "does not hold PEM text (no -----BEGIN line)")
+        }
+        return text
+    }
+
     /// A server URL split into its parts.
     struct ServerAddress: Equatable {
         var usesTLS: Bool

@@ -39,9 +39,9 @@ import Testing
         let configuration = try KubernetesAPIConfiguration.kubeconfig(path: path)
         #expect(configuration.host == "api.example.test" && configuration.port == 6443 && configuration.usesTLS)
         #expect(configuration.serverName == "api.example.test" && configuration.pathPrefix == "")
-        #expect(configuration.certificateAuthorityPEM == Array(Self.caPEM.utf8))
-        #expect(configuration.clientCertificatePEM == Array(Self.certificatePEM.utf8))
-        #expect(configuration.clientKeyPEM == Array(Self.keyPEM.utf8))
+        #expect(configuration.certificateAuthorityPEM == Self.caPEM)
+        #expect(configuration.clientCertificatePEM == Self.certificatePEM)
+        #expect(configuration.clientKeyPEM == Self.keyPEM)
         #expect(configuration.token == nil && !configuration.insecureSkipTLSVerify)
     }
 
@@ -55,9 +55,9 @@ import Testing
         let configuration = try KubernetesAPIConfiguration.kubeconfig(path: path)
         #expect(configuration.host == "fd00::1" && configuration.port == 8443 && configuration.authority == "[fd00::1]:8443")
         #expect(configuration.pathPrefix == "/k8s/clusters/c-1" && configuration.serverName == "kubernetes.default")
-        #expect(configuration.certificateAuthorityPEM == Array(Self.caPEM.utf8))
-        #expect(configuration.clientCertificatePEM == Array(Self.certificatePEM.utf8))
-        #expect(configuration.clientKeyPEM == Array(Self.keyPEM.utf8))
+        #expect(configuration.certificateAuthorityPEM == Self.caPEM)
+        #expect(configuration.clientCertificatePEM == Self.certificatePEM)
+        #expect(configuration.clientKeyPEM == Self.keyPEM)
     }
 
     @Test func readsStaticAndFileTokensPreferringTheFile() throws {
@@ -103,7 +103,9 @@ import Testing
          "clusters[\"dev-cluster\"].cluster.insecure-skip-tls-verify", "is not true or false"),
         ("{server: \"https://a\", proxy-url: \"http://proxy\"}", "{}", "dev", "clusters[\"dev-cluster\"].cluster.proxy-url", "is not supported"),
         ("{server: \"https://a\"}", "{exec: {command: aws}}", "dev", "users[\"dev-user\"].user.exec", "is not supported"),
-        ("{server: \"https://a\"}", "{client-certificate-data: eA==}", "dev", "users[\"dev-user\"].user.client-key", "is missing (client-certificate is set)"),
+        ("{server: \"https://a\", certificate-authority-data: eA==}", "{}", "dev",
+         "clusters[\"dev-cluster\"].cluster.certificate-authority-data", "does not hold PEM text (no -----BEGIN line)"),
+        ("{server: \"https://a\"}", "{client-certificate-data: \(base64(certificatePEM))}", "dev", "users[\"dev-user\"].user.client-key", "is missing (client-certificate is set)"),
         ("{server: \"https://a\"}", "{client-key: nothere.key}", "dev", "users[\"dev-user\"].user.client-key", "nothere.key: cannot open: No such file or directory (errno 2)"),
         ("{server: \"https://a\"}", "{tokenFile: nothere}", "dev", "users[\"dev-user\"].user.tokenFile", "nothere: cannot open: No such file or directory (errno 2)"),
         ("{server: \"https://a\"}", "{token: [a]}", "dev", "users[\"dev-user\"].user.token", "is not a string"),

@@ -21,7 +21,7 @@ import Testing
             serviceAccountDirectory: directory.path)
         #expect(configuration.host == expectedHost && configuration.authority == authority)
         #expect(configuration.port == Int(port) && configuration.usesTLS && configuration.serverName == expectedHost)
-        #expect(configuration.certificateAuthorityPEM == Array(Self.caPEM.utf8))
+        #expect(configuration.certificateAuthorityPEM == Self.caPEM)
         #expect(try configuration.token?.token() == "eyJhbGciOi.token.sig")
         #expect(configuration.clientCertificatePEM == nil && !configuration.insecureSkipTLSVerify)
     }
