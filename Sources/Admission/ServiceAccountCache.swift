@@ -17,7 +17,9 @@ import EventLoop
 /// create one cache per loop; give all of them the same `ServiceAccountFetchCoalescer` as
 /// `upstream` (its in-flight table is behind a lock, not an actor) so that misses still coalesce
 /// across loops. A private coalescer is used when `upstream` is any other source. When the
-/// executor is also a `TaskExecutor`, background refreshes run on it too.
+/// executor is also a `TaskExecutor`, background refreshes run on it too. The price of one cache
+/// per loop: each loop fills its own table, so a key costs up to one GET per loop per TTL (and
+/// memory per loop), against a hop-free hit path; a single shared cache is the other choice.
 public actor ServiceAccountCache: ServiceAccountSource {
     /// Sizes and lifetimes.
     public struct Configuration: Sendable, Hashable {
