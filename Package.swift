@@ -54,6 +54,8 @@ let package = Package(
             ]
         ),
 
+        .executableTarget(name: "ReactorBench", dependencies: ["EventLoop"], path: "Benchmarks/ReactorBench"),
+
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"]),
         .testTarget(
             name: "AdmissionTests",

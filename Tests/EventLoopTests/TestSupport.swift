@@ -62,7 +62,7 @@ func openDescriptorCount() -> Int {
 }
 
 /// Heap memory for socket reads and writes (they may suspend, so no `withUnsafeBytes` scopes).
-final class TestBuffer {
+final class TestBuffer: @unchecked Sendable {
     let bytes: UnsafeMutableRawBufferPointer
 
     init(count: Int) {
@@ -112,4 +112,35 @@ func write(_ socket: Socket, _ text: String) async throws {
         }
     } catch {}
     socket.close()
+}
+
+/// Runs `body` on `loop`'s thread and returns its result.
+func onLoop<Result: Sendable>(_ loop: EventLoop, _ body: @escaping @Sendable () -> Result) async -> Result {
+    await withCheckedContinuation { continuation in
+        loop.execute { continuation.resume(returning: body()) }
+    }
+}
+
+/// A value shared between a test and loop jobs; every access happens under its lock.
+final class Shared<Value>: @unchecked Sendable {
+    private let lock = Lock()
+    private var value: Value
+
+    init(_ value: Value) { self.value = value }
+
+    func withValue<Result>(_ body: (inout Value) -> Result) -> Result {
+        lock.withLock { body(&value) }
+    }
+
+    var current: Value { lock.withLock { value } }
+}
+
+/// Polls `condition` every 2 ms until it holds or `duration` passes.
+func eventually(within duration: Duration = .seconds(5), _ condition: () -> Bool) async -> Bool {
+    let deadline = Deadline.after(duration)
+    while Deadline.now() < deadline {
+        if condition() { return true }
+        try? await Task.sleep(for: .milliseconds(2))
+    }
+    return condition()
 }

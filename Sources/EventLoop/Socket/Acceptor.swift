@@ -55,7 +55,9 @@ final class Acceptor: @unchecked Sendable {
                 server.limit.release()
             } catch {
                 server.limit.release()
-                guard !isStopped, (try? await loop.sleep(until: .after(pause))) != nil else { return }
+                guard !isStopped else { return }
+                server.pauses.add(1, ordering: .relaxed)
+                guard (try? await loop.sleep(until: .after(pause))) != nil else { return }
             }
         }
     }
