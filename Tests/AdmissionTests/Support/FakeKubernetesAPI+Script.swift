@@ -3,9 +3,9 @@ extension FakeKubernetesAPI {
     /// on stdout). It serves GET /api/v1/namespaces/{ns}/serviceaccounts/{name} from
     /// `accounts.json` in its state directory as real ServiceAccount JSON, 404 with a real Status
     /// otherwise, checks the bearer token, appends every request to `requests.log`, and obeys
-    /// `control.json` (re-read per request): `delay` seconds before answering, `status` (with
-    /// `retryAfter`) for the first `times` requests since the control's `id` changed (all when
-    /// absent), and `drop` to close the connection without answering.
+    /// `control.json` (re-read per request): `delay` seconds before answering, answer `status`
+    /// (with `retryAfter`) instead, or `drop` the connection without answering; all of these for
+    /// the first `times` requests since the control's `id` changed (every request when absent).
     static let script = #"""
     import json, os, socket, ssl, sys, threading, time, urllib.parse
     from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
@@ -49,6 +49,9 @@ extension FakeKubernetesAPI {
                 cid = control.get("id", 0)
                 applied[cid] = applied.get(cid, 0) + 1
                 nth = applied[cid]
+            times = control.get("times")
+            if times is not None and nth > times:
+                control = {}
             if control.get("delay"):
                 time.sleep(control["delay"])
             if control.get("drop"):
@@ -56,8 +59,7 @@ extension FakeKubernetesAPI {
                 self.connection.shutdown(socket.SHUT_RDWR)
                 return
             status = control.get("status")
-            times = control.get("times")
-            if status and (times is None or nth <= times):
+            if status:
                 extra = [("Retry-After", control["retryAfter"])] if control.get("retryAfter") else []
                 return self.send_json(status, status_body(status, "Injected", "injected status %d" % status), extra)
             if token and self.headers.get("Authorization") != "Bearer " + token:
@@ -79,6 +81,11 @@ extension FakeKubernetesAPI {
     if client_ca != "-":
         context.verify_mode = ssl.CERT_REQUIRED
         context.load_verify_locations(client_ca)
+    def exit_when_parent_goes():
+        sys.stdin.buffer.read()
+        os._exit(0)
+
+    threading.Thread(target=exit_when_parent_goes, daemon=True).start()
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     server.socket = context.wrap_socket(server.socket, server_side=True)

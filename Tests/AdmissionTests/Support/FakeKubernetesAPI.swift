@@ -4,7 +4,8 @@ import Foundation
 /// A real HTTPS Kubernetes API stand-in for client tests: a Python process on 127.0.0.1 speaking
 /// the real ServiceAccount path and JSON, with certificates made by the openssl CLI (a CA, a
 /// server certificate for 127.0.0.1 and a client certificate). See `script` for what it can be
-/// told to do. Stopped (and waited for) on `stop()` or deinit.
+/// told to do. Stopped (and waited for) on `stop()` or deinit, and it exits by itself when the
+/// test process dies.
 final class FakeKubernetesAPI {
     struct Failure: Error, CustomStringConvertible { let description: String }
 
@@ -15,6 +16,8 @@ final class FakeKubernetesAPI {
     let clientCertificatePEM: String
     let clientKeyPEM: String
     private let process: Process
+    /// The server's stdin: it exits when this closes, so it never outlives the test process.
+    private let lifeline = Pipe()
     private var controlID = 0
 
     init(accounts: [ServiceAccount] = [], token: String? = "fake-token", requireClientCertificate: Bool = false) throws {
@@ -35,10 +38,11 @@ final class FakeKubernetesAPI {
             requireClientCertificate ? directory.path + "/ca.crt" : "-",
         ]
         process.standardOutput = output
+        process.standardInput = lifeline
         try process.run()
         let line = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
         guard let port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            process.terminate()
+            kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             throw Failure(description: "fake API server did not start: \(line)")
         }
@@ -80,9 +84,11 @@ final class FakeKubernetesAPI {
             .split(separator: "\n").map(String.init)
     }
 
+    /// Kills the server (SIGKILL: the test runner's threads block SIGTERM, and children inherit
+    /// the mask) and waits for it.
     func stop() {
         guard process.isRunning else { return }
-        process.terminate()
+        kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
 
