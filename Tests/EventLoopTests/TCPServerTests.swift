@@ -129,10 +129,10 @@ struct TCPServerTests {
     }
 
     @Test func refusesToAdoptWhatIsNotAListeningStreamSocket() throws {
-        let unconnected = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let unconnected = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         defer { close(unconnected) }
         #expect(throws: IOError.self) { try ListeningSocket(adopting: unconnected) }
-        let datagram = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        let datagram = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         defer { close(datagram) }
         #expect(throws: IOError.self) { try ListeningSocket(adopting: datagram) }
         var pipeEnds: [Int32] = [0, 0]
@@ -173,6 +173,10 @@ struct TCPServerTests {
         }
         #expect(log == ["a", "refused", "b"])
         #expect(await expectAllClosed(probes.all))
+        // Ending the accept loops gave back exactly the slots they held.
+        #expect(await eventually { server.openConnections == 0 })
+        try await Task.sleep(for: .milliseconds(20))
+        #expect(server.openConnections == 0)
     }
 
     /// Runs `ExhaustionChild` in a child process: it lowers RLIMIT_NOFILE, which would
@@ -200,6 +204,9 @@ struct ExhaustionChild {
     @Test func acceptPausesOnEMFILEWithoutBusyLoopingAndResumes() async throws {
         let group = EventLoopGroup(threads: 1)
         defer { group.shutdown() }
+        // Alone in this process, so the whole socket table can be checked for leaks (libdispatch
+        // opens timerfds lazily, so other descriptors are not compared).
+        let socketsBefore = openDescriptorTargets().filter { $0.contains("socket:") }
         let listener = try ListeningSocket.bind(loopback, reusePort: false)
         // Connected clients wait in the backlog before the server starts.
         var clients: [Int32] = []
@@ -247,5 +254,7 @@ struct ExhaustionChild {
         }
         #expect(await eventually { served.current == 3 })
         await server.stopAccepting()
+        #expect(await eventually { openDescriptorTargets().filter { $0.contains("socket:") } == socketsBefore },
+                "now \(openDescriptorTargets()), sockets before \(socketsBefore)")
     }
 }

@@ -52,15 +52,6 @@ func expectAllClosed(_ probes: [DescriptorProbe], within duration: Duration = .s
     return probes.allSatisfy { !$0.isOpen }
 }
 
-/// The number of entries in /proc/self/fd (for tests that run alone in a child process).
-func openDescriptorCount() -> Int {
-    guard let directory = opendir("/proc/self/fd") else { return -1 }
-    defer { closedir(directory) }
-    var count = 0
-    while readdir(directory) != nil { count += 1 }
-    return count - 3  // ".", "..", and the directory's own descriptor
-}
-
 /// Heap memory for socket reads and writes (they may suspend, so no `withUnsafeBytes` scopes).
 final class TestBuffer: @unchecked Sendable {
     let bytes: UnsafeMutableRawBufferPointer
@@ -80,6 +71,21 @@ final class TestBuffer: @unchecked Sendable {
     func prefix(_ count: Int) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(rebasing: bytes[0..<count])
     }
+}
+
+/// What each entry of /proc/self/fd points to (for leak diagnostics).
+func openDescriptorTargets() -> [String] {
+    guard let directory = opendir("/proc/self/fd") else { return [] }
+    defer { closedir(directory) }
+    var targets: [String] = []
+    while let entry = readdir(directory) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        guard name != ".", name != ".." else { continue }
+        var buffer = [CChar](repeating: 0, count: 256)
+        let count = readlink("/proc/self/fd/\(name)", &buffer, 255)
+        targets.append("\(name)=\(count > 0 ? String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self) : "?")")
+    }
+    return targets.sorted()
 }
 
 /// Reads until `count` bytes arrived or end of stream.
