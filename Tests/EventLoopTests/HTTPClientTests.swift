@@ -60,14 +60,16 @@ while True:
             line += byte
         }
         guard let port = Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            process.terminate()
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
             throw HTTPClientError(.connectionClosed, "python server did not start")
         }
         self.port = port
     }
 
-    deinit {
-        process.terminate()
+    /// Kills the server (SIGKILL: a child may inherit a blocked SIGTERM) and reaps it.
+    func stop() {
+        kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
 }
@@ -107,6 +109,7 @@ func onLoop<T: Sendable>(_ loop: EventLoop, _ body: @escaping @Sendable () async
 
     @Test func chunkedAndCloseDelimitedResponses() async throws {
         let python = try PythonHTTPServer()
+        defer { python.stop() }
         let group = EventLoopGroup(threads: 1)
         let loop = group.loops[0]
         let port = python.port
@@ -131,6 +134,7 @@ func onLoop<T: Sendable>(_ loop: EventLoop, _ body: @escaping @Sendable () async
 
     @Test func watchStreamDeliversChunksAsTheyArrive() async throws {
         let python = try PythonHTTPServer()
+        defer { python.stop() }
         let group = EventLoopGroup(threads: 1)
         let loop = group.loops[0]
         let port = python.port

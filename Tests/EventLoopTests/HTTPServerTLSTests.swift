@@ -80,7 +80,7 @@ struct TestCertificate {
         let connection = try server.connect()
         try connection.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
         _ = try? connection.receiveUntilClose()
-        #expect(await eventually { server.observer["tls failed"] == 1 })
+        #expect(await waitUntil { server.observer["tls failed"] == 1 })
         #expect(server.observer["served"] == 0)
         await server.stop()
     }
@@ -95,7 +95,7 @@ struct TestCertificate {
         let start = Deadline.now()
         #expect(try connection.receiveUntilClose().isEmpty)
         #expect(Deadline.now().duration(since: start) < .seconds(3))
-        #expect(await eventually { server.observer["tls failed"] == 1 })
+        #expect(await waitUntil { server.observer["tls failed"] == 1 })
         await server.stop()
     }
 }

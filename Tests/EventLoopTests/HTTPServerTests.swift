@@ -61,7 +61,7 @@ final class TestHTTPServer: Sendable {
             #expect(response.headers["Date"]?.hasSuffix(" GMT") == true)
         }
         #expect(server.observer["opened"] == 1)
-        #expect(server.observer["served"] == 3)
+        #expect(await waitUntil { server.observer["served"] == 3 })
         await server.stop()
     }
 
@@ -247,7 +247,7 @@ final class TestHTTPServer: Sendable {
             let connection = try server.connect()
             try connection.send("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nonly some")
         }
-        #expect(await eventually { server.observer["closed"] == 1 })
+        #expect(await waitUntil { server.observer["closed"] == 1 })
         #expect(server.observer["served"] == 0)
         #expect(server.server.openConnectionCount == 0)
         await server.stop()
@@ -309,8 +309,9 @@ final class TestHTTPServer: Sendable {
             #expect(try connection.receiveResponse().body == "hello c=\(index)")
         }
         #expect(server.server.openConnectionCount == 1000)
+        #expect(openServerSideSockets(port: server.port) == 1000)
         connections.removeAll()
-        #expect(await eventually { server.server.openConnectionCount == 0 })
+        #expect(await waitUntil { server.server.openConnectionCount == 0 })
         await server.stop()
     }
 

@@ -165,7 +165,10 @@ func openServerSideSockets(port: Int) -> Int {
               target.hasPrefix("socket:[") else { return nil }
         return String(target.dropFirst(8).dropLast())
     } ?? [])
-    guard let table = try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8) else { return -1 }
+    // String(contentsOfFile:) stops after the first page of a /proc file.
+    guard let file = FileHandle(forReadingAtPath: "/proc/net/tcp") else { return -1 }
+    defer { try? file.close() }
+    let table = String(decoding: file.readDataToEndOfFile(), as: UTF8.self)
     let portHex = String(format: "%04X", port)
     var count = 0
     for line in table.split(separator: "\n").dropFirst() {
@@ -177,7 +180,7 @@ func openServerSideSockets(port: Int) -> Int {
 }
 
 /// Waits until `condition` holds, polling for at most `timeout`; returns whether it held.
-func eventually(timeout: Duration = .seconds(5), _ condition: () -> Bool) async -> Bool {
+func waitUntil(timeout: Duration = .seconds(5), _ condition: () -> Bool) async -> Bool {
     let deadline = Deadline.after(timeout)
     while Deadline.now() < deadline {
         if condition() { return true }

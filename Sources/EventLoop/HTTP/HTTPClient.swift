@@ -42,8 +42,12 @@ public final class HTTPClient: @unchecked Sendable {
     }
 
     deinit {
-        for connections in idle.values {
-            for connection in connections { connection.close() }
+        let connections = PooledConnections(idle.values.flatMap { $0 })
+        guard !connections.all.isEmpty else { return }
+        if loop.inEventLoop {
+            connections.closeAll()
+        } else {
+            loop.execute { connections.closeAll() }
         }
     }
 
@@ -165,5 +169,18 @@ public final class HTTPClient: @unchecked Sendable {
                 throw error
             }
         }
+    }
+}
+
+/// Idle connections handed to the loop to be closed there, when the client is released elsewhere.
+private final class PooledConnections: @unchecked Sendable {
+    let all: [HTTPClientConnection]
+
+    init(_ all: [HTTPClientConnection]) {
+        self.all = all
+    }
+
+    func closeAll() {
+        for connection in all { connection.close() }
     }
 }
