@@ -1,0 +1,91 @@
+import Synchronization
+
+/// A `ServiceAccountSource` that merges concurrent lookups of the same key into one upstream request.
+///
+/// The first caller for a key (the leader) asks the upstream source in its own task, so the fetch
+/// keeps that task's executor preference (the event loop its HTTP connection belongs to). Callers
+/// arriving while the fetch runs suspend on a continuation and receive the leader's answer or
+/// error. The in-flight table is guarded by a `Mutex`, so one coalescer can be shared by several
+/// `ServiceAccountCache`s pinned to different event loops: 500 concurrent misses spread over two
+/// loops still cost one upstream request.
+///
+/// A waiter stays suspended until the leader's fetch finishes even if the waiter's task is
+/// cancelled; the upstream source bounds that time (the Kubernetes client's request timeout).
+/// If the leader's task is cancelled, its waiters receive the same `CancellationError`.
+public final class ServiceAccountFetchCoalescer: ServiceAccountSource {
+    /// Counters for metrics.
+    public struct Statistics: Sendable, Hashable {
+        /// Requests sent to the upstream source.
+        public var upstreamRequests: UInt64 = 0
+        /// Requests that failed.
+        public var upstreamErrors: UInt64 = 0
+        /// Callers that joined a fetch already in flight instead of starting one.
+        public var coalescedWaiters: UInt64 = 0
+    }
+
+    /// How a call took part in a fetch.
+    enum Participation {
+        /// It started the upstream request.
+        case led
+        /// It waited for another caller's request.
+        case joined
+    }
+
+    private enum Turn {
+        case lead
+        case answered(Result<ServiceAccount?, any Error>)
+    }
+
+    private struct State {
+        var waitersByKey: [ServiceAccountKey: [CheckedContinuation<Turn, Never>]] = [:]
+        var statistics = Statistics()
+    }
+
+    private let upstream: any ServiceAccountSource
+    private let state = Mutex(State())
+
+    /// Coalesces lookups sent to `upstream`.
+    public init(upstream: any ServiceAccountSource) {
+        self.upstream = upstream
+    }
+
+    /// A snapshot of the counters.
+    public var statistics: Statistics {
+        state.withLock { $0.statistics }
+    }
+
+    public func serviceAccount(_ key: ServiceAccountKey) async throws -> ServiceAccount? {
+        try await fetch(key).result.get()
+    }
+
+    /// The upstream answer for `key`, and whether this call led the fetch or joined one.
+    func fetch(_ key: ServiceAccountKey) async -> (result: Result<ServiceAccount?, any Error>, participation: Participation) {
+        let turn = await withCheckedContinuation { (continuation: CheckedContinuation<Turn, Never>) in
+            let leads = state.withLock { state -> Bool in
+                if state.waitersByKey[key] != nil {
+                    state.waitersByKey[key]!.append(continuation)
+                    state.statistics.coalescedWaiters += 1
+                    return false
+                }
+                state.waitersByKey[key] = []
+                state.statistics.upstreamRequests += 1
+                return true
+            }
+            if leads { continuation.resume(returning: .lead) }
+        }
+        if case .answered(let result) = turn { return (result, .joined) }
+
+        let result: Result<ServiceAccount?, any Error>
+        do {
+            result = .success(try await upstream.serviceAccount(key))
+        } catch {
+            result = .failure(error)
+        }
+        let waiters = state.withLock { state in
+            if case .failure = result { state.statistics.upstreamErrors += 1 }
+            return state.waitersByKey.removeValue(forKey: key) ?? []
+        }
+        for waiter in waiters { waiter.resume(returning: .answered(result)) }
+        return (result, .led)
+    }
+}
