@@ -9,6 +9,7 @@ enum IRSAWebhook {
     static let version = "0.1.0"
 
     static func main() async {
+        TerminationSignal.install()
         let arguments = CommandLineOptions.arguments(
             Array(CommandLine.arguments.dropFirst()), environment: ProcessEnvironment.variables())
         let configuration: Configuration
@@ -25,7 +26,11 @@ enum IRSAWebhook {
             }
             exitWithConfigurationError(CommandLineOptions.message(for: error))
         }
-        print("irsa-webhook \(version): configuration ok (\(configuration.host):\(configuration.port))")
+        do {
+            exit(try await Webhook.run(configuration))
+        } catch {
+            exitWithConfigurationError(error.description)
+        }
     }
 
     /// One line on standard error, exit code 2: what a bad flag or environment variable gets.

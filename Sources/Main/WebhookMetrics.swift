@@ -15,7 +15,7 @@ final class WebhookMetrics: Sendable {
     private let admissions: [AdmissionResult: CoreMetrics.Counter]
     private let admissionDuration: CoreMetrics.Timer
     let lookupFailures: CoreMetrics.Counter
-    let openConnections: CoreMetrics.Gauge
+    let openConnections: CoreMetrics.Meter
     let connectionsAccepted: CoreMetrics.Counter
     let tlsHandshakeFailures: CoreMetrics.Counter
     let certificateReloads: CoreMetrics.Counter
@@ -44,7 +44,7 @@ final class WebhookMetrics: Sendable {
         self.admissions = admissions
         admissionDuration = Timer(label: "irsa_admission_duration_seconds")
         lookupFailures = Counter(label: "irsa_serviceaccount_lookup_failures_total")
-        openConnections = Gauge(label: "irsa_open_connections")
+        openConnections = Meter(label: "irsa_open_connections")
         connectionsAccepted = Counter(label: "irsa_connections_accepted_total")
         tlsHandshakeFailures = Counter(label: "irsa_tls_handshake_failures_total")
         certificateReloads = Counter(label: "irsa_certificate_reloads_total", dimensions: [("result", "success")])

@@ -1,0 +1,106 @@
+import Admission
+import EventLoop
+import Logging
+
+/// The webhook's HTTP routes: `POST /mutate`, `GET /healthz`, `GET /readyz`, `GET /metrics`.
+struct Routes: Sendable {
+    /// One admission handler per event loop, each over that loop's ServiceAccount source.
+    let handlers: [(loop: EventLoop, handler: AdmissionHandler)]
+    let readiness: Readiness
+    let metrics: WebhookMetrics
+    let logger: Logger
+    /// Brings pulled metrics (cache counters) up to date before a scrape.
+    let beforeMetrics: @Sendable () async -> Void
+
+    /// The router for the TLS port.
+    func webhookRouter() -> Router {
+        var router = healthRouter()
+        router.add(.POST, "/mutate") { request in await self.mutate(request) }
+        return router
+    }
+
+    /// The router for the plain-HTTP metrics port: health and metrics, never /mutate.
+    func healthRouter() -> Router {
+        var router = Router()
+        router.add(.GET, "/healthz") { _ in .text(.ok, "ok\n") }
+        router.add(.GET, "/readyz") { _ in
+            if let reason = self.readiness.notReadyReason {
+                return .text(.serviceUnavailable, "not ready: \(reason)\n")
+            }
+            return .text(.ok, "ok\n")
+        }
+        router.add(.GET, "/metrics") { _ in
+            await self.beforeMetrics()
+            return HTTPResponse(
+                status: .ok, headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"],
+                body: self.metrics.render())
+        }
+        return router
+    }
+
+    private func mutate(_ request: HTTPRequest) async -> HTTPResponse {
+        let start = Deadline.now()
+        guard Self.isJSON(request.headers["Content-Type"]) else {
+            metrics.recordAdmission(.invalid, duration: Deadline.now().duration(since: start))
+            return .text(.unsupportedMediaType, "Content-Type must be application/json\n")
+        }
+        let outcome = await handler().review(request.body)
+        let duration = Deadline.now().duration(since: start)
+        record(outcome, duration: duration)
+        return HTTPResponse(
+            status: HTTPStatus(code: outcome.httpStatus), headers: ["Content-Type": outcome.contentType],
+            body: outcome.body)
+    }
+
+    /// The handler of the loop this task runs on (connection tasks always run on their loop).
+    private func handler() -> AdmissionHandler {
+        for entry in handlers where entry.loop.inEventLoop { return entry.handler }
+        return handlers[0].handler
+    }
+
+    private func record(_ outcome: AdmissionOutcome, duration: Duration) {
+        let result: WebhookMetrics.AdmissionResult
+        switch outcome.result {
+        case .mutated: result = .mutated
+        case .skipped: result = .skipped
+        case .failedLookup(let denied):
+            result = denied ? .denied : .error
+            metrics.lookupFailures.increment()
+            logger.warning("ServiceAccount lookup failed", metadata: metadata(outcome, duration: duration))
+        case .invalid:
+            result = .invalid
+            logger.notice("invalid AdmissionReview", metadata: metadata(outcome, duration: duration))
+        }
+        metrics.recordAdmission(result, duration: duration)
+        if logger.logLevel <= .debug {
+            logger.debug("admission", metadata: metadata(outcome, duration: duration))
+        }
+    }
+
+    private func metadata(_ outcome: AdmissionOutcome, duration: Duration) -> Logger.Metadata {
+        var metadata: Logger.Metadata = ["result": "\(outcome.result)", "duration": "\(duration)"]
+        if let uid = outcome.uid { metadata["uid"] = "\(uid)" }
+        if let namespace = outcome.namespace { metadata["namespace"] = "\(namespace)" }
+        if let pod = outcome.podName { metadata["pod"] = "\(pod)" }
+        if let account = outcome.serviceAccount { metadata["serviceAccount"] = "\(account)" }
+        if let message = outcome.message { metadata["reason"] = "\(message)" }
+        return metadata
+    }
+
+    /// `application/json`, with or without parameters such as `; charset=utf-8`.
+    static func isJSON(_ contentType: String?) -> Bool {
+        guard let contentType else { return false }
+        if contentType == "application/json" { return true }
+        let mediaType = contentType.split(separator: ";", maxSplits: 1).first?.trimmingWhitespace() ?? ""
+        return mediaType.lowercased() == "application/json"
+    }
+}
+
+extension Substring {
+    fileprivate func trimmingWhitespace() -> Substring {
+        var trimmed = self
+        while trimmed.first == " " || trimmed.first == "\t" { trimmed = trimmed.dropFirst() }
+        while trimmed.last == " " || trimmed.last == "\t" { trimmed = trimmed.dropLast() }
+        return trimmed
+    }
+}

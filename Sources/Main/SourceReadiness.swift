@@ -1,0 +1,54 @@
+import Admission
+import EventLoop
+import Logging
+
+/// Marks the ServiceAccount source usable: at once for a static file; for the Kubernetes API,
+/// once a probe lookup (`default/default`) gets an answer (found or not found both prove the
+/// API is reachable and we are authorised), retrying every 2 seconds until it does.
+enum SourceReadiness {
+    static func start(_ sources: ServiceAccountSources, readiness: Readiness, loop: EventLoop, logger: Logger) {
+        guard let client = sources.client else {
+            readiness.markSourceUsable()
+            return
+        }
+        loop.spawn {
+            var attempt = 0
+            while true {
+                attempt += 1
+                do {
+                    _ = try await client.serviceAccount(ServiceAccountKey(namespace: "default", name: "default"))
+                    readiness.markSourceUsable()
+                    logger.info("Kubernetes API reachable", metadata: ["attempts": "\(attempt)"])
+                    return
+                } catch {
+                    if attempt == 1 || attempt % 30 == 0 {
+                        logger.warning("Kubernetes API not reachable yet", metadata: ["error": "\(error)"])
+                    }
+                }
+                try? await loop.sleep(until: .after(.seconds(2)))
+            }
+        }
+    }
+}
+
+/// Copies the ServiceAccount caches' counters into the metrics when they are scraped.
+enum SourceStatistics {
+    static func export(_ sources: ServiceAccountSources, to metrics: WebhookMetrics) async {
+        var hits = 0, staleHits = 0, misses = 0, coalesced = 0, evictions = 0, errors = 0
+        for cache in sources.caches {
+            let statistics = await cache.statistics
+            hits += Int(statistics.hits)
+            staleHits += Int(statistics.staleHits)
+            misses += Int(statistics.misses)
+            coalesced += Int(statistics.coalescedWaiters)
+            evictions += Int(statistics.evictions)
+            errors += Int(statistics.upstreamErrors)
+        }
+        metrics.catchUp("hit", to: hits)
+        metrics.catchUp("stale_hit", to: staleHits)
+        metrics.catchUp("miss", to: misses)
+        metrics.catchUp("coalesced", to: coalesced)
+        metrics.catchUp("eviction", to: evictions)
+        metrics.catchUp("upstream_error", to: errors)
+    }
+}

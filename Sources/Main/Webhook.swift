@@ -1,0 +1,109 @@
+import Admission
+import EventLoop
+import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs the webhook with a validated configuration: builds the pieces, starts the listeners,
+/// tells systemd, and waits for a termination signal. Wiring only: every piece lives in its own file.
+enum Webhook {
+    /// Serves until SIGTERM/SIGINT; returns the process exit code.
+    static func run(_ configuration: Configuration) async throws(ConfigurationError) -> Int32 {
+        LoggingSetup.bootstrap(format: configuration.logFormat, level: configuration.logLevel)
+        let logger = Logger(label: "irsa-webhook")
+        let metrics = WebhookMetrics(version: IRSAWebhook.version)
+        let readiness = Readiness()
+        var configuration = configuration
+
+        if configuration.dev {
+            let generated = try DevCertificate.generate()
+            configuration.tlsCertFile = generated.certificate
+            configuration.tlsKeyFile = generated.key
+        }
+        let tlsConfiguration = TLSConfiguration.server(
+            certificateChain: .file(configuration.tlsCertFile), privateKey: .file(configuration.tlsKeyFile),
+            clientCertificateAuthority: configuration.clientCAFile.map { .file($0) })
+        let tls: ReloadableTLSContext
+        do {
+            tls = try ReloadableTLSContext(configuration: tlsConfiguration)
+        } catch {
+            throw ConfigurationError("TLS certificate or key: \(error)")
+        }
+        readiness.markCertificateLoaded()
+
+        let group = EventLoopGroup(threads: configuration.threads)
+        let sources = try ServiceAccountSources(configuration, group: group, environment: ProcessEnvironment.variables())
+        let patchConfig = PatchConfig(
+            annotationPrefix: configuration.annotationPrefix, defaultAudience: configuration.tokenAudience,
+            defaultTokenExpiration: configuration.tokenExpiration, tokenMountPath: configuration.tokenMountPath,
+            stsEndpoint: configuration.stsEndpoint ?? "", region: configuration.region)
+        let routes = Routes(
+            handlers: group.loops.map { loop in
+                (loop, AdmissionHandler(
+                    configuration: patchConfig, serviceAccounts: sources.perLoop[ObjectIdentifier(loop)]!,
+                    failClosed: configuration.failClosed))
+            },
+            readiness: readiness, metrics: metrics, logger: logger,
+            beforeMetrics: { await SourceStatistics.export(sources, to: metrics) })
+
+        var serverConfiguration = HTTPServer.Configuration()
+        serverConfiguration.limits.maxBodySize = configuration.maxBodyBytes
+        var listenerConfiguration = TCPServer.Configuration()
+        listenerConfiguration.maxConnections = configuration.maxConnections
+        let observer = MetricsObserver(metrics: metrics)
+        let webhookServer = HTTPServer(group: group, router: routes.webhookRouter(), configuration: serverConfiguration, observer: observer)
+        let listener: TCPServer
+        do {
+            let inherited = Systemd.listenDescriptors()
+            if inherited.isEmpty {
+                let address = try SocketAddress(host: configuration.host, port: configuration.port)
+                listener = try webhookServer.start(address: address, tls: tls, listenerConfiguration: listenerConfiguration)
+            } else {
+                let sockets = try inherited.map { try ListeningSocket(adopting: $0) }
+                listener = webhookServer.start(listeners: sockets, tls: tls, listenerConfiguration: listenerConfiguration)
+            }
+        } catch {
+            throw ConfigurationError("cannot listen on \(configuration.host):\(configuration.port): \(error)")
+        }
+        var servers = [webhookServer]
+        var metricsAddress = "disabled"
+        if let metricsPort = configuration.metricsPort {
+            let metricsServer = HTTPServer(group: group, router: routes.healthRouter(), configuration: serverConfiguration)
+            do {
+                let bound = try metricsServer.start(address: try SocketAddress(host: configuration.host, port: metricsPort))
+                metricsAddress = bound.localAddress.description
+            } catch {
+                throw ConfigurationError("cannot listen on \(configuration.host):\(metricsPort) (--metrics-port): \(error)")
+            }
+            servers.append(metricsServer)
+        }
+
+        let certificateWatcher = try CertificateReloader.watch(
+            configuration: tlsConfiguration, paths: [configuration.tlsCertFile, configuration.tlsKeyFile] + (configuration.clientCAFile.map { [$0] } ?? []),
+            context: tls, metrics: metrics, logger: logger)
+        SourceReadiness.start(sources, readiness: readiness, loop: group.loops[0], logger: logger)
+
+        logger.info("listening", metadata: [
+            "address": "\(listener.localAddress)", "metricsAddress": "\(metricsAddress)",
+            "threads": "\(configuration.threads)", "serviceAccounts": "\(configuration.serviceAccounts)",
+            "version": "\(IRSAWebhook.version)",
+        ])
+        if configuration.dev {
+            print("irsa-webhook dev mode: https://\(listener.localAddress)/mutate (CA: \(configuration.tlsCertFile))")
+            print("Try it:\n" + DevCertificate.curlCommand(port: listener.localAddress.port, certificate: configuration.tlsCertFile))
+            fflush(nil)
+        }
+        Systemd.notify("READY=1\nSTATUS=serving on \(listener.localAddress)")
+        if let interval = Systemd.watchdogInterval() {
+            Systemd.startWatchdog(interval: interval, loops: group.loops)
+        }
+
+        let signal = await TerminationSignal.next()
+        logger.info("shutting down", metadata: ["signal": "\(signal)", "grace": "\(configuration.shutdownGrace)"])
+        TerminationSignal.exitOnNext()
+        let clean = await Shutdown.perform(servers: servers, readiness: readiness, grace: configuration.shutdownGrace, logger: logger)
+        withExtendedLifetime(certificateWatcher) {}
+        return clean ? 0 : 1
+    }
+}
