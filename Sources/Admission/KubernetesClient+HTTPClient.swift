@@ -40,14 +40,14 @@ public struct HTTPClientKubernetesTransport: KubernetesTransport {
     }
 }
 
-extension KubernetesClient {
-    /// A client for `api` over a new `HTTPClient` on `loop`, with a TLS context trusting
-    /// `api`'s certificate authority (the system store when it has none) and presenting its
-    /// client certificate, if any.
+extension HTTPClientKubernetesTransport {
+    /// A transport to the server `api` names over a new `HTTPClient` on `loop`, with a TLS
+    /// context trusting `api`'s certificate authority (the system store when it has none) and
+    /// presenting its client certificate, if any.
     ///
     /// - Throws: `TLSError` when the PEM material is unusable, `KubernetesConfigurationError`
     ///   when the configuration cannot be served by the HTTP client.
-    public convenience init(api: KubernetesAPIConfiguration, loop: EventLoop, configuration: Configuration = Configuration()) throws {
+    public init(api: KubernetesAPIConfiguration, loop: EventLoop) throws {
         var tlsContext: TLSContext?
         if api.usesTLS {
             tlsContext = try TLSContext(configuration: .client(
@@ -59,6 +59,13 @@ extension KubernetesClient {
         var httpConfiguration = HTTPClient.Configuration()
         httpConfiguration.maxResponseBodySize = ServiceAccountJSON.maximumBodyBytes
         let client = HTTPClient(loop: loop, tlsContext: tlsContext, configuration: httpConfiguration)
-        self.init(api: api, transport: try HTTPClientKubernetesTransport(client: client, api: api), configuration: configuration)
+        try self.init(client: client, api: api)
+    }
+}
+
+extension KubernetesClient {
+    /// A client for `api` over a new `HTTPClientKubernetesTransport` on `loop`.
+    public convenience init(api: KubernetesAPIConfiguration, loop: EventLoop, configuration: Configuration = Configuration()) throws {
+        self.init(api: api, transport: try HTTPClientKubernetesTransport(api: api, loop: loop), configuration: configuration)
     }
 }

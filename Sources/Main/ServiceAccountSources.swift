@@ -17,7 +17,9 @@ struct ServiceAccountSources {
     /// How many accounts a static file held.
     let staticAccountCount: Int?
 
-    init(_ configuration: Configuration, group: EventLoopGroup, environment: [String: String]) throws(ConfigurationError) {
+    init(
+        _ configuration: Configuration, group: EventLoopGroup, environment: [String: String], metrics: WebhookMetrics
+    ) throws(ConfigurationError) {
         let filter = ServiceAccountAnnotationFilter(prefixes: [configuration.annotationPrefix + "/", "api.vultr.com/"])
         let api: KubernetesAPIConfiguration
         switch configuration.serviceAccounts {
@@ -48,8 +50,10 @@ struct ServiceAccountSources {
         }
         let kubernetes: KubernetesClient
         do {
-            kubernetes = try KubernetesClient(
-                api: api, loop: group.loops[0],
+            let transport = MeasuredKubernetesTransport(
+                inner: try HTTPClientKubernetesTransport(api: api, loop: group.loops[0]), metrics: metrics)
+            kubernetes = KubernetesClient(
+                api: api, transport: transport,
                 configuration: KubernetesClient.Configuration(
                     requestTimeout: configuration.apiTimeout, annotationFilter: filter,
                     userAgent: "irsa-webhook/\(IRSAWebhook.version)"))

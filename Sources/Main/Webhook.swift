@@ -33,7 +33,7 @@ enum Webhook {
         readiness.markCertificateLoaded()
 
         let group = EventLoopGroup(threads: configuration.threads)
-        let sources = try ServiceAccountSources(configuration, group: group, environment: ProcessEnvironment.variables())
+        let sources = try ServiceAccountSources(configuration, group: group, environment: ProcessEnvironment.variables(), metrics: metrics)
         let patchConfig = PatchConfig(
             annotationPrefix: configuration.annotationPrefix, defaultAudience: configuration.tokenAudience,
             defaultTokenExpiration: configuration.tokenExpiration, tokenMountPath: configuration.tokenMountPath,
