@@ -63,7 +63,8 @@ import Testing
         #expect(check(.full, body: Self.response(patch: nil, allowed: false), expectation: .none) == .notAllowed)
     }
 
-    @Test func noneModeOnlyCounts() {
-        #expect(check(.none, status: 503, body: "", expectation: .none) == nil)
+    @Test func noneModeChecksTheStatusOnly() {
+        #expect(check(.none, status: 503, body: "", expectation: .none) == .httpStatus)
+        #expect(check(.none, body: "{}", expectation: .patch(roleARN: nil)) == nil)
     }
 }

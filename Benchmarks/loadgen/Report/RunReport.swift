@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// The final figures of a run, printed as text or as JSON for scripts.
 struct RunReport {
     let target: String
@@ -55,10 +51,16 @@ struct RunReport {
     }
 }
 
-/// `value` with `decimals` digits after the point.
+/// `value` with `decimals` digits after the point (0 for values that are not finite).
 func format(_ value: Double, _ decimals: Int) -> String {
-    guard value.isFinite else { return "0" }
-    var buffer = [CChar](repeating: 0, count: 64)
-    _ = withVaList([decimals, value]) { vsnprintf(&buffer, buffer.count, "%.*f", $0) }
-    return String(cString: buffer)
+    guard value.isFinite, abs(value) < 1e15 else { return "0" }
+    var scale: UInt64 = 1
+    for _ in 0..<decimals { scale *= 10 }
+    let scaled = UInt64((abs(value) * Double(scale)).rounded())
+    var text = String(scaled / scale)
+    if decimals > 0 {
+        let fraction = String(scaled % scale)
+        text += "." + String(repeating: "0", count: decimals - fraction.count) + fraction
+    }
+    return value < 0 && scaled != 0 ? "-" + text : text
 }

@@ -20,7 +20,7 @@ enum FailureKind: String, Sendable, CaseIterable, Comparable {
 
 /// How much of each response to check.
 enum VerifyMode: String, Sendable, CaseIterable {
-    /// Count responses only (status line and framing are still checked by the client).
+    /// Status 200 only (for servers with a fixed reply, like the nginx ceiling).
     case none
     /// Status 200, `response.uid` echoed, patch present exactly when expected; no JSON parsing.
     case envelope
