@@ -1,8 +1,11 @@
 import Synchronization
 import EventLoop
 
-/// Opens one connection to the target from the calling task's event loop.
-typealias Dial = () async throws -> any ByteStream
+/// Opens TLS connections to the target; the caller runs on event loop `loop`.
+protocol Dialer: Sendable {
+    /// A new connection, TLS handshake done, served by event loop `loop` (the caller's).
+    func connect(loop: Int) async throws -> any ByteStream
+}
 
 /// Hands out open-loop send times to the connections of one event loop: ticket `n` of loop `l`
 /// is due at `start + (n * threads + l) / rate`, so the loops together send at `rate`.
@@ -37,7 +40,10 @@ struct ConnectionWorker {
     let counters: LiveCounters
     let measureFrom: Deadline
     let schedule: OpenLoopSchedule?
-    let dial: Dial
+    let dialer: any Dialer
+    let loop: Int
+    /// The loop this worker runs on (its timers keep open-loop send times precise).
+    let eventLoop: EventLoop
 
     func run() async -> RunStatistics {
         var statistics = RunStatistics()
@@ -55,17 +61,16 @@ struct ConnectionWorker {
             var start = Deadline.now()
             if let schedule {
                 start = schedule.nextSendTime()
-                let wait = start.duration(since: .now())
-                if wait > .zero { try? await Task.sleep(for: wait) }
+                if start > .now() { try? await eventLoop.sleep(until: start) }
                 if counters.stopping.load(ordering: .relaxed) { break }
             }
             if connection == nil {
                 do {
-                    let opened = try await dial()
+                    let opened = try await dialer.connect(loop: loop)
                     connection = opened
                 } catch {
                     record(Self.kind(ofConnectError: error), at: start, into: &statistics)
-                    try? await Task.sleep(for: .milliseconds(10))  // do not spin on a refusing server
+                    try? await eventLoop.sleep(until: .after(.milliseconds(10)))  // do not spin on a refusing server
                     continue
                 }
             }
