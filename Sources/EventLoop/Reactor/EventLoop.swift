@@ -1,0 +1,140 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+
+/// One reactor thread: an epoll instance, a job queue and a timer heap, bridged to Swift
+/// concurrency as a `TaskExecutor` and `SerialExecutor` (see `EventLoop+Executor.swift`).
+///
+/// Each iteration runs the jobs that were ready when it began, fires due timers, then waits
+/// in `epoll_wait` (not at all if jobs are pending; otherwise until the earliest timer).
+/// Jobs enqueued on the loop thread go to a lock-free local queue; other threads use a locked
+/// queue and write the eventfd only if no wake-up is already pending.
+public final class EventLoop: @unchecked Sendable {
+    enum Job {
+        case task(UnownedJob)
+        case closure(() -> Void)
+    }
+
+    /// Immutable after init; `wake()` is the only part used off the loop thread.
+    let selector: Selector
+    /// Loop thread only.
+    var timers = TimerQueue()
+    /// Loop thread only: jobs for the next iteration.
+    private var jobs: [Job] = []
+    /// Loop thread only: the batch being run.
+    private var runningJobs: [Job] = []
+    /// Loop thread only.
+    private var stopRequested = false
+    /// Any thread, under `remoteLock`.
+    private var remoteJobs: [Job] = []
+    private let remoteLock = Lock()
+    /// Written once by the loop thread before `hasStarted` is set; read-only afterwards.
+    private var thread = pthread_t()
+    private let hasStarted = Atomic<Bool>(false)
+
+    init() throws(IOError) {
+        selector = try Selector()
+    }
+
+    /// Whether the caller runs on this loop's thread.
+    public var inEventLoop: Bool {
+        pthread_equal(pthread_self(), thread) != 0
+    }
+
+    /// Runs `work` on the loop thread, after the jobs already queued. Callable from any thread.
+    public func execute(_ work: @escaping @Sendable () -> Void) {
+        enqueue(.closure(work))
+    }
+
+    /// Runs `work` in a later iteration, after the jobs already queued. Loop thread only.
+    func executeSoon(_ work: @escaping () -> Void) {
+        precondition(inEventLoop)
+        jobs.append(.closure(work))
+    }
+
+    /// Runs `work` at `deadline` (at most about a millisecond late). Loop thread only.
+    public func scheduleTimer(at deadline: Deadline, _ work: @escaping () -> Void) -> TimerHandle {
+        precondition(inEventLoop, "scheduleTimer called off its event loop")
+        return timers.schedule(at: deadline, work)
+    }
+
+    /// Prevents a scheduled timer from firing; harmless if it already fired. Loop thread only.
+    public func cancelTimer(_ handle: TimerHandle) {
+        precondition(inEventLoop, "cancelTimer called off its event loop")
+        timers.cancel(handle)
+    }
+
+    func enqueue(_ job: Job) {
+        if inEventLoop {
+            jobs.append(job)
+        } else {
+            remoteLock.withLock { remoteJobs.append(job) }
+            selector.wake()
+        }
+    }
+
+    /// Runs the loop on the calling thread until `stop()`; called once by `EventLoopGroup`.
+    func run() {
+        thread = pthread_self()
+        hasStarted.store(true, ordering: .releasing)
+        var collectRemote = true
+        while !stopRequested {
+            if collectRemote {
+                remoteLock.withLock {
+                    jobs.append(contentsOf: remoteJobs)
+                    remoteJobs.removeAll(keepingCapacity: true)
+                }
+            }
+            runJobs()
+            var timeout: Int32 = 0
+            if !timers.isEmpty {
+                let now = Deadline.now()
+                fireTimers(now: now)
+                if jobs.isEmpty { timeout = timers.timeoutMilliseconds(now: now) }
+            } else if jobs.isEmpty {
+                timeout = -1
+            }
+            do {
+                collectRemote = try selector.poll(timeoutMilliseconds: timeout)
+            } catch {
+                preconditionFailure("\(error)")
+            }
+        }
+    }
+
+    /// Spins until `run()` has recorded its thread (startup only).
+    func waitUntilStarted() {
+        while !hasStarted.load(ordering: .acquiring) { sched_yield() }
+    }
+
+    /// Ends `run()` after the current iteration. Any thread.
+    func stop() {
+        execute { self.stopRequested = true }
+    }
+
+    private func runJobs() {
+        guard !jobs.isEmpty else { return }
+        swap(&jobs, &runningJobs)
+        for index in runningJobs.indices {
+            switch runningJobs[index] {
+            case .task(let job):
+                job.runSynchronously(on: asUnownedTaskExecutor())
+            case .closure(let work):
+                work()
+            }
+        }
+        runningJobs.removeAll(keepingCapacity: true)
+    }
+
+    private func fireTimers(now: Deadline) {
+        while let due = timers.popExpired(now: now) {
+            switch due {
+            case .work(let work):
+                work()
+            case .target(let target, let tag, let deadline):
+                target.timerFired(tag: tag, deadline: deadline)
+            }
+        }
+    }
+}

@@ -1,0 +1,157 @@
+/// The readiness of one registered descriptor and the (at most one) task waiting per direction.
+///
+/// Registered once, edge-triggered: an event with nobody waiting is remembered as `ready`
+/// and consumed by the next wait, so no readiness is lost between a failed `recv` and the
+/// suspension. A wait with a deadline arms a timer-heap entry that targets this object;
+/// entries are never cancelled — a resumed wait just leaves the entry to find nothing to do,
+/// and a later wait with a later deadline reuses it. So a connection that sets the same idle
+/// timeout on every request costs about one heap operation per timeout period, not per read.
+///
+/// Everything here is confined to the loop thread except `wait`, which may be called from a
+/// task on another executor and then hops to the loop to register itself.
+final class SelectorRegistration: TimerTarget, @unchecked Sendable {
+    enum Direction: Int {
+        case read = 0
+        case write = 1
+
+        var operation: String { self == .read ? "read" : "write" }
+    }
+
+    private struct WaitState {
+        var waiter: UnsafeContinuation<Void, any Error>?
+        var ready = false
+        var deadline = Deadline.distantFuture
+        /// The deadline of this direction's live timer entry, if any.
+        var timerDeadline: Deadline?
+    }
+
+    let descriptor: Int32
+    let loop: EventLoop
+    /// Set by the selector on registration. Loop thread only.
+    var generation: UInt32 = 0
+    /// Loop thread only.
+    private(set) var isRegistered = false
+    private var read = WaitState()
+    private var write = WaitState()
+
+    init(descriptor: Int32, loop: EventLoop) {
+        self.descriptor = descriptor
+        self.loop = loop
+    }
+
+    /// Adds the descriptor to the loop's epoll set. Loop thread only.
+    func register(events: UInt32) throws(IOError) {
+        try loop.selector.register(self, events: events)
+        isRegistered = true
+    }
+
+    /// Removes the descriptor from the loop and fails pending waits with `.closed`. Loop thread only.
+    func deregister(removeFromEpoll: Bool) {
+        guard isRegistered else { return }
+        isRegistered = false
+        loop.selector.deregister(self, removeFromEpoll: removeFromEpoll)
+        fail(&read, with: IOError.closed(Direction.read.operation))
+        fail(&write, with: IOError.closed(Direction.write.operation))
+    }
+
+    /// Suspends until the descriptor is ready in `direction`, failing with `.timedOut` at `deadline`
+    /// and with `.closed` if deregistered. Any thread; at most one waiter per direction.
+    func wait(_ direction: Direction, deadline: Deadline) async throws {
+        try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
+            if loop.inEventLoop {
+                beginWait(direction, continuation, deadline: deadline)
+            } else {
+                loop.execute { self.beginWait(direction, continuation, deadline: deadline) }
+            }
+        }
+    }
+
+    /// Applies a changed deadline to a pending wait (earlier: arms an earlier timer). Loop thread only.
+    func updateDeadline(_ direction: Direction, _ deadline: Deadline) {
+        switch direction {
+        case .read: update(&read, direction, deadline: deadline)
+        case .write: update(&write, direction, deadline: deadline)
+        }
+    }
+
+    /// Resumes waiters for the epoll events `events`. Loop thread only.
+    func handle(events: UInt32) {
+        if events & (Epoll.Event.readable | Epoll.Event.readHangUp | Epoll.Event.hangUp | Epoll.Event.error) != 0 {
+            signal(&read)
+        }
+        if events & (Epoll.Event.writable | Epoll.Event.hangUp | Epoll.Event.error) != 0 {
+            signal(&write)
+        }
+    }
+
+    func timerFired(tag: Int, deadline: Deadline) {
+        guard let direction = Direction(rawValue: tag) else { return }
+        switch direction {
+        case .read: expire(&read, direction, entryDeadline: deadline)
+        case .write: expire(&write, direction, entryDeadline: deadline)
+        }
+    }
+
+    private func beginWait(_ direction: Direction, _ continuation: UnsafeContinuation<Void, any Error>, deadline: Deadline) {
+        guard isRegistered else {
+            continuation.resume(throwing: IOError.closed(direction.operation))
+            return
+        }
+        switch direction {
+        case .read: begin(&read, direction, continuation, deadline: deadline)
+        case .write: begin(&write, direction, continuation, deadline: deadline)
+        }
+    }
+
+    private func begin(_ state: inout WaitState, _ direction: Direction, _ continuation: UnsafeContinuation<Void, any Error>, deadline: Deadline) {
+        precondition(state.waiter == nil, "two concurrent \(direction.operation)s on one descriptor")
+        if state.ready {
+            state.ready = false
+            continuation.resume()
+            return
+        }
+        state.waiter = continuation
+        state.deadline = deadline
+        armTimer(&state, direction)
+    }
+
+    private func update(_ state: inout WaitState, _ direction: Direction, deadline: Deadline) {
+        guard state.waiter != nil else { return }
+        state.deadline = deadline
+        armTimer(&state, direction)
+    }
+
+    private func armTimer(_ state: inout WaitState, _ direction: Direction) {
+        guard state.deadline != .distantFuture else { return }
+        if let armed = state.timerDeadline, armed <= state.deadline { return }
+        state.timerDeadline = state.deadline
+        loop.timers.schedule(at: state.deadline, target: self, tag: direction.rawValue)
+    }
+
+    private func expire(_ state: inout WaitState, _ direction: Direction, entryDeadline: Deadline) {
+        guard state.timerDeadline == entryDeadline else { return }  // a superseded entry
+        state.timerDeadline = nil
+        guard let waiter = state.waiter else { return }
+        if state.deadline <= entryDeadline {
+            state.waiter = nil
+            waiter.resume(throwing: IOError.timedOut(direction.operation))
+        } else {
+            armTimer(&state, direction)
+        }
+    }
+
+    private func signal(_ state: inout WaitState) {
+        if let waiter = state.waiter {
+            state.waiter = nil
+            waiter.resume()
+        } else {
+            state.ready = true
+        }
+    }
+
+    private func fail(_ state: inout WaitState, with error: IOError) {
+        guard let waiter = state.waiter else { return }
+        state.waiter = nil
+        waiter.resume(throwing: error)
+    }
+}

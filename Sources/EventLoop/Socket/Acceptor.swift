@@ -1,0 +1,92 @@
+import CEventLoopShims
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Accepts connections from one listener on one loop, as a task on that loop.
+///
+/// The listener is registered once, edge-triggered (plus EPOLLEXCLUSIVE when the descriptor is
+/// shared by several loops, so one connection wakes one loop). The acceptor reserves a
+/// connection slot before each `accept4`, so at the limit it waits for a close instead of
+/// polling; on descriptor or memory exhaustion it pauses on a loop timer, then tries again.
+final class Acceptor: @unchecked Sendable {
+    let loop: EventLoop
+    private let listener: ListeningSocket
+    private let isShared: Bool
+    private let server: TCPServer
+    private let registration: SelectorRegistration
+    /// Loop thread only.
+    private var isStopped = false
+
+    init(loop: EventLoop, listener: ListeningSocket, isShared: Bool, server: TCPServer) {
+        self.loop = loop
+        self.listener = listener
+        self.isShared = isShared
+        self.server = server
+        registration = SelectorRegistration(descriptor: listener.descriptor, loop: loop)
+    }
+
+    /// Accepts until `stop()`. Runs on `loop`.
+    func run() async {
+        let pause = server.configuration.acceptPauseOnResourceExhaustion
+        while !isStopped {
+            do {
+                try registration.register(events: Epoll.Event.readable | Epoll.Event.edgeTriggered
+                    | (isShared ? Epoll.Event.exclusive : 0))
+                break
+            } catch {
+                guard (try? await loop.sleep(until: .after(pause))) != nil else { return }
+            }
+        }
+        while !isStopped {
+            guard await server.limit.acquire() else { return }
+            guard !isStopped else {
+                server.limit.release()
+                return
+            }
+            do {
+                if let socket = try acceptOne() {
+                    server.launch(socket)
+                    continue
+                }
+                server.limit.release()
+                try await registration.wait(.read, deadline: .distantFuture)
+            } catch let error as IOError where Self.isRetryable(error) {
+                server.limit.release()
+            } catch {
+                server.limit.release()
+                guard !isStopped, (try? await loop.sleep(until: .after(pause))) != nil else { return }
+            }
+        }
+    }
+
+    /// Ends `run()`: unregisters the listener (it stays open until the server closes it). Loop thread only.
+    func stop() {
+        isStopped = true
+        registration.deregister(removeFromEpoll: true)
+    }
+
+    /// Accepts one pending connection, or returns nil if none is pending.
+    private func acceptOne() throws(IOError) -> Socket? {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let result = try withUnsafeMutablePointer(to: &storage) { (pointer) throws(IOError) in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { (address) throws(IOError) in
+                try Syscall.run("accept4") { CEventLoopShims_accept4(listener.descriptor, address, &length) }
+            }
+        }
+        guard case .completed(let fd) = result else { return nil }
+        Socket.setNoDelay(fd)
+        return try Socket(adopting: fd, on: loop, remoteAddress: SocketAddress(&storage))
+    }
+
+    /// Errors that concern only the connection being accepted: try the next one at once.
+    private static func isRetryable(_ error: IOError) -> Bool {
+        switch error.errorNumber {
+        case ECONNABORTED, EPROTO, EPERM, ENETDOWN, ENOPROTOOPT, EHOSTDOWN, ENONET, EHOSTUNREACH, EOPNOTSUPP, ENETUNREACH:
+            return true
+        default:
+            return false  // EMFILE, ENFILE, ENOBUFS, ENOMEM and the unexpected: pause
+        }
+    }
+}
