@@ -47,6 +47,16 @@ static inline int COpenSSLShims_BIO_reset(BIO *bio) {
     return (int)BIO_reset(bio);
 }
 
+static inline void COpenSSLShims_BIO_set_retry_read(BIO *bio) {
+    BIO_set_retry_read(bio);
+}
+static inline void COpenSSLShims_BIO_clear_retry_flags(BIO *bio) {
+    BIO_clear_retry_flags(bio);
+}
+static inline long COpenSSLShims_SSL_CTX_add0_chain_cert(SSL_CTX *ctx, X509 *certificate) {
+    return SSL_CTX_add0_chain_cert(ctx, certificate);
+}
+
 // SSL_OP_* are 64-bit shifted expressions the importer drops.
 static inline uint64_t COpenSSLShims_SSL_OP_NO_COMPRESSION(void) { return SSL_OP_NO_COMPRESSION; }
 static inline uint64_t COpenSSLShims_SSL_OP_NO_RENEGOTIATION(void) { return SSL_OP_NO_RENEGOTIATION; }

@@ -1,0 +1,174 @@
+/// TLS over a transport `ByteStream` (normally the reactor's `Socket`), itself a `ByteStream`.
+///
+/// `read` decrypts into the caller's buffer; `write` encrypts the caller's bytes into the
+/// connection's reused ciphertext buffer and sends them with one transport write: a write of up to
+/// 16 KB leaves as one TLS record in one transport write (writes over 64 KB are flushed in 64 KB
+/// pieces). Ciphertext is read from the transport straight into the connection's inbound buffer.
+///
+/// The handshake runs explicitly with `handshake()`, or implicitly on the first `read` or
+/// `write` (a server can simply start reading). Deadlines are the transport's.
+///
+/// Like every `ByteStream` it is confined to its event loop, and it expects one operation at a
+/// time (request/response use, as HTTP/1.1 does): do not read in one task while writing in another.
+public final class TLSStream<Transport: ByteStream>: ByteStream {
+    /// The underlying stream carrying ciphertext.
+    public let transport: Transport
+    /// The TLS state machine (for inspection: ALPN, version, peer certificate).
+    public let connection: TLSConnection
+
+    /// Room requested for each transport read: one maximal TLS record (2^14 + 2048 + header).
+    private static var receiveChunk: Int { 16_384 + 2_048 + 5 }
+    /// Plaintext encrypted per transport write when a write is larger than this.
+    private static var maximumFlush: Int { 65_536 }
+    /// Caller buffers at least this large receive ciphertext directly (see `read(into:)`).
+    private static var inPlaceMinimum: Int { 2_048 }
+    /// An idle connection keeps an outbound buffer up to this size for its next response.
+    private static var retainedOutboundCapacity: Int { 4_096 }
+
+    /// Wraps `transport` in a new TLS connection from `context`. Clients pass the `serverName`
+    /// they dialled (DNS name or IP literal) for SNI and verification.
+    public init(transport: Transport, context: TLSContext, serverName: String? = nil) throws {
+        self.transport = transport
+        self.connection = try TLSConnection(context: context, serverName: serverName)
+    }
+
+    public var readDeadline: Deadline {
+        get { transport.readDeadline }
+        set { transport.readDeadline = newValue }
+    }
+
+    public var writeDeadline: Deadline {
+        get { transport.writeDeadline }
+        set { transport.writeDeadline = newValue }
+    }
+
+    /// Runs the handshake to completion. Throws `TLSError` (after sending any alert) or the
+    /// transport's `IOError`; a peer that closes mid-handshake fails with `.unexpectedEOF`.
+    public func handshake() async throws {
+        while true {
+            let outcome = connection.handshake()
+            switch outcome {
+            case .complete:
+                try await flush()
+                connection.releaseIdleBuffers()
+                return
+            case .failed(let error):
+                try? await flush()
+                throw error
+            case .incomplete:
+                try await flush()
+                try await receive()
+            }
+        }
+    }
+
+    /// Reads and decrypts at least one byte into `buffer`; returns 0 after the peer's close_notify.
+    /// A transport EOF without close_notify throws `TLSError.unexpectedEOF`.
+    ///
+    /// When nothing is buffered and `buffer` is large enough, ciphertext is read from the
+    /// transport straight into `buffer` and decrypted in place, so an idle connection waiting
+    /// for its next request holds no ciphertext buffer of its own.
+    public func read(into buffer: UnsafeMutableRawBufferPointer) async throws -> Int {
+        if !connection.isHandshakeComplete {
+            try await handshake()
+        }
+        var outcome = connection.read(into: buffer)
+        while true {
+            switch outcome {
+            case .bytes(let count):
+                // Reading can queue records of our own (a TLS 1.3 KeyUpdate reply).
+                if !connection.takeCiphertext().isEmpty { try await flush() }
+                connection.releaseIdleBuffers(retainingUpTo: Self.retainedOutboundCapacity)
+                return count
+            case .closed:
+                return 0
+            case .failed(let error):
+                try? await flush()
+                throw error
+            case .incomplete:
+                try await flush()
+                if !connection.hasBufferedCiphertext, buffer.count >= Self.inPlaceMinimum {
+                    let count = try await readTransport(into: buffer)
+                    outcome = count == 0
+                        ? connection.read(into: buffer)
+                        : connection.read(into: buffer, decryptingInPlace: count)
+                } else {
+                    try await receive()
+                    outcome = connection.read(into: buffer)
+                }
+            }
+        }
+    }
+
+    /// Encrypts and sends all of `bytes`.
+    public func write(_ bytes: UnsafeRawBufferPointer) async throws {
+        if !connection.isHandshakeComplete {
+            try await handshake()
+        }
+        var offset = 0
+        while offset < bytes.count {
+            let count = min(Self.maximumFlush, bytes.count - offset)
+            switch connection.write(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + count)])) {
+            case .complete:
+                offset += count
+                try await flush()
+                connection.releaseIdleBuffers(retainingUpTo: Self.retainedOutboundCapacity)
+            case .failed(let error):
+                try? await flush()
+                throw error
+            case .incomplete:
+                // Only a handshake message from the peer can be outstanding: fetch it, retry.
+                try await flush()
+                try await receive()
+            }
+        }
+    }
+
+    /// Sends close_notify (within `writeDeadline`, errors ignored), then closes the transport.
+    public func shutdown() async {
+        if case .complete = connection.shutdown() {
+            try? await flush()
+        }
+        transport.close()
+    }
+
+    /// Closes the transport at once, without close_notify (use `shutdown()` for a clean close).
+    /// Calling it twice is harmless.
+    public func close() {
+        transport.close()
+    }
+
+    /// The ALPN protocol agreed on in the handshake, or nil.
+    public var negotiatedALPN: String? { connection.negotiatedALPN }
+
+    /// The negotiated protocol version, e.g. `"TLSv1.3"`.
+    public var negotiatedProtocolVersion: String { connection.negotiatedProtocolVersion }
+
+    /// The subject of the peer's certificate (`/CN=...`), or nil if it sent none.
+    public var peerCertificateSubject: String? { connection.peerCertificateSubject }
+
+    /// Sends all queued ciphertext in one transport write.
+    private func flush() async throws {
+        let pending = connection.takeCiphertext()
+        guard !pending.isEmpty else { return }
+        try await transport.write(pending)
+        connection.didSendCiphertext(pending.count)
+    }
+
+    /// Reads one chunk of ciphertext from the transport into the connection's inbound buffer.
+    private func receive() async throws {
+        let space = connection.receiveSpace(minimumCount: Self.receiveChunk)
+        connection.didReceiveCiphertext(try await readTransport(into: space))
+    }
+
+    /// Reads ciphertext from the transport into `space`; at end of stream tells the connection
+    /// and returns 0. A second end of stream means the connection ignored the first: fail.
+    private func readTransport(into space: UnsafeMutableRawBufferPointer) async throws -> Int {
+        guard !connection.hasInputEnded else {
+            throw TLSError(code: .unexpectedEOF, operation: "read", details: ["the transport already ended"])
+        }
+        let count = try await transport.read(into: space)
+        if count == 0 { connection.feedEndOfInput() }
+        return count
+    }
+}
