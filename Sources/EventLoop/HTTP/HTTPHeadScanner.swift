@@ -1,0 +1,236 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Finds where a message head ends, resuming where the previous call stopped.
+///
+/// Shared by the request and response parsers. Lines must end in CRLF (a bare LF is an error,
+/// as lenient line endings are a request smuggling vector). Empty lines before the start line
+/// are skipped (RFC 9112 section 2.2). The limits apply while bytes arrive, so an endless head
+/// is rejected as soon as it passes them, not when it ends.
+struct HTTPHeadScanner {
+    /// The largest start line, in bytes without CRLF.
+    let maxStartLineLength: Int
+    /// The largest head, in bytes including empty leading lines and the final CRLF.
+    let maxHeadSize: Int
+    /// The most header fields.
+    let maxFieldCount: Int
+    /// The status answered when the start line is too long.
+    let startLineTooLong: HTTPStatus
+
+    /// Where the start line begins (after skipped empty lines).
+    private(set) var headStart = 0
+    /// Index of the LF that ends the start line, once seen.
+    private(set) var startLineEnd: Int?
+    private var lineStart = 0
+    private var scanned = 0
+    private var fieldCount = 0
+
+    init(maxStartLineLength: Int, maxHeadSize: Int, maxFieldCount: Int, startLineTooLong: HTTPStatus) {
+        self.maxStartLineLength = maxStartLineLength
+        self.maxHeadSize = maxHeadSize
+        self.maxFieldCount = maxFieldCount
+        self.startLineTooLong = startLineTooLong
+    }
+
+    /// Forgets the previous head, for the next message at the start of the buffer.
+    mutating func reset() {
+        headStart = 0
+        startLineEnd = nil
+        lineStart = 0
+        scanned = 0
+        fieldCount = 0
+    }
+
+    /// Scans the bytes of `buffer` not yet seen; returns the head's length (through its empty
+    /// line) once complete, or nil when more bytes are needed.
+    ///
+    /// `buffer` must start at the same byte on every call until the head completes or `reset()`.
+    mutating func scan(_ buffer: UnsafeRawBufferPointer) throws(HTTPParseError) -> Int? {
+        guard let base = buffer.baseAddress else { return nil }
+        let count = buffer.count
+        var position = scanned
+        while position < count {
+            guard let found = memchr(base + position, 0x0A, count - position) else { break }
+            let newline = UnsafeRawPointer(found) - base
+            guard newline > 0, buffer[newline - 1] == 0x0D else {
+                throw HTTPParseError(.badRequest, "line ends in a bare LF")
+            }
+            let lineLength = newline - 1 - lineStart
+            position = newline + 1
+            if startLineEnd == nil {
+                if lineLength == 0 {
+                    headStart = position
+                } else {
+                    guard lineLength <= maxStartLineLength else {
+                        throw HTTPParseError(startLineTooLong, "start line longer than \(maxStartLineLength) bytes")
+                    }
+                    startLineEnd = newline
+                }
+            } else if lineLength == 0 {
+                guard position <= maxHeadSize else { throw tooLarge }
+                scanned = position
+                return position
+            } else {
+                fieldCount += 1
+                guard fieldCount <= maxFieldCount else {
+                    throw HTTPParseError(.headerFieldsTooLarge, "more than \(maxFieldCount) header fields")
+                }
+            }
+            lineStart = position
+        }
+        scanned = count
+        if startLineEnd == nil, count - lineStart > maxStartLineLength + 1 {
+            throw HTTPParseError(startLineTooLong, "start line longer than \(maxStartLineLength) bytes")
+        }
+        guard count < maxHeadSize else { throw tooLarge }
+        return nil
+    }
+
+    private var tooLarge: HTTPParseError {
+        HTTPParseError(.headerFieldsTooLarge, "head larger than \(maxHeadSize) bytes")
+    }
+}
+
+/// Byte classes of RFC 9110 used by the parsers.
+enum HTTPBytes {
+    static let cr: UInt8 = 0x0D
+    static let lf: UInt8 = 0x0A
+    static let space: UInt8 = 0x20
+    static let tab: UInt8 = 0x09
+    static let colon: UInt8 = 0x3A
+    static let comma: UInt8 = 0x2C
+
+    /// tchar: the characters of a token (method, field name, coding).
+    @inline(__always)
+    static func isToken(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+             UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
+             UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
+             UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// A byte allowed inside a field value: HTAB, SP, visible ASCII, obs-text.
+    @inline(__always)
+    static func isFieldValue(_ byte: UInt8) -> Bool {
+        byte == tab || (byte >= 0x20 && byte != 0x7F)
+    }
+
+    @inline(__always)
+    static func isWhitespace(_ byte: UInt8) -> Bool {
+        byte == space || byte == tab
+    }
+}
+
+/// The lines of a head found by `HTTPHeadScanner`, and the field syntax shared by both parsers.
+struct HTTPHeadLines {
+    /// Splits `head` (from the start line through the final CRLF) at CRLF and parses each field
+    /// line into `headers`, calling `inspect` with each field's name and value bytes.
+    ///
+    /// Returns the start line's bytes, without CRLF.
+    static func parseFields(
+        _ head: UnsafeRawBufferPointer,
+        startLineEnd: Int,
+        into headers: inout HTTPHeaders,
+        inspect: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws(HTTPParseError) -> Void
+    ) throws(HTTPParseError) {
+        var lineStart = startLineEnd + 1
+        while lineStart < head.count {
+            var lineEnd = lineStart
+            while head[lineEnd] != HTTPBytes.lf { lineEnd += 1 }
+            let line = UnsafeRawBufferPointer(rebasing: head[lineStart..<(lineEnd - 1)])
+            lineStart = lineEnd + 1
+            if line.isEmpty { break }
+            let (name, value) = try parseField(line)
+            try inspect(name, value)
+            headers.add(name: String(decoding: name, as: UTF8.self), value: String(decoding: value, as: UTF8.self))
+        }
+    }
+
+    /// Splits one field line into name and OWS-trimmed value, validating both.
+    static func parseField(_ line: UnsafeRawBufferPointer) throws(HTTPParseError) -> (UnsafeRawBufferPointer, UnsafeRawBufferPointer) {
+        if HTTPBytes.isWhitespace(line[0]) {
+            throw HTTPParseError(.badRequest, "obsolete line folding")
+        }
+        var colon = 0
+        while colon < line.count, line[colon] != HTTPBytes.colon {
+            guard HTTPBytes.isToken(line[colon]) else {
+                throw HTTPParseError(.badRequest, "invalid character in field name")
+            }
+            colon += 1
+        }
+        guard colon > 0, colon < line.count else {
+            throw HTTPParseError(.badRequest, "field line without a name and colon")
+        }
+        var start = colon + 1
+        var end = line.count
+        while start < end, HTTPBytes.isWhitespace(line[start]) { start += 1 }
+        while end > start, HTTPBytes.isWhitespace(line[end - 1]) { end -= 1 }
+        for index in start..<end where !HTTPBytes.isFieldValue(line[index]) {
+            throw HTTPParseError(.badRequest, "invalid character in the value of a field")
+        }
+        return (UnsafeRawBufferPointer(rebasing: line[0..<colon]), UnsafeRawBufferPointer(rebasing: line[start..<end]))
+    }
+
+    /// Whether `bytes` equal the lower-case ASCII `name`, ignoring case.
+    @inline(__always)
+    static func bytes(_ bytes: UnsafeRawBufferPointer, equalLowercased name: StaticString) -> Bool {
+        guard bytes.count == name.utf8CodeUnitCount else { return false }
+        let expected = name.utf8Start
+        for index in 0..<bytes.count where bytes[index].asciiLowercased != expected[index] {
+            return false
+        }
+        return true
+    }
+
+    /// Calls `body` with each comma-separated element of a list value, OWS-trimmed; empty
+    /// elements are skipped (RFC 9110 section 5.6.1).
+    static func forEachListElement(
+        _ value: UnsafeRawBufferPointer,
+        _ body: (UnsafeRawBufferPointer) throws(HTTPParseError) -> Void
+    ) throws(HTTPParseError) {
+        var start = 0
+        while start <= value.count {
+            var end = start
+            while end < value.count, value[end] != HTTPBytes.comma { end += 1 }
+            var elementStart = start
+            var elementEnd = end
+            while elementStart < elementEnd, HTTPBytes.isWhitespace(value[elementStart]) { elementStart += 1 }
+            while elementEnd > elementStart, HTTPBytes.isWhitespace(value[elementEnd - 1]) { elementEnd -= 1 }
+            if elementEnd > elementStart {
+                try body(UnsafeRawBufferPointer(rebasing: value[elementStart..<elementEnd]))
+            }
+            start = end + 1
+        }
+    }
+
+    /// Parses a Content-Length value: one or more equal lists of decimal digits.
+    static func parseContentLength(_ value: UnsafeRawBufferPointer) throws(HTTPParseError) -> Int {
+        var result: Int?
+        try forEachListElement(value) { (element) throws(HTTPParseError) in
+            guard element.count <= 18 else { throw HTTPParseError(.badRequest, "Content-Length too large") }
+            var length = 0
+            for byte in element {
+                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else {
+                    throw HTTPParseError(.badRequest, "Content-Length is not a decimal number")
+                }
+                length = length * 10 + Int(byte - UInt8(ascii: "0"))
+            }
+            if let previous = result, previous != length {
+                throw HTTPParseError(.badRequest, "conflicting Content-Length values")
+            }
+            result = length
+        }
+        guard let length = result else {
+            throw HTTPParseError(.badRequest, "empty Content-Length")
+        }
+        return length
+    }
+}

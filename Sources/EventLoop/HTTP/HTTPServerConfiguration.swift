@@ -1,0 +1,14 @@
+/// Limits and timeouts of an `HTTPServer`.
+public struct HTTPServerConfiguration: Sendable {
+    /// Request size limits (head 16 KiB, 100 fields, body 8 MiB by default).
+    public var limits = HTTPParserLimits()
+    /// Handshake, head, body, idle and write timeouts.
+    public var timeouts = HTTPTimeouts()
+    /// Bytes of the per-connection read buffer (at least the head limit plus 1 KiB).
+    public var readBufferSize = 20 * 1024
+    /// Whether responses carry a `Date` field (formatted once per second).
+    public var sendsDate = true
+
+    public init() {}
+}
+

@@ -1,0 +1,229 @@
+/// A connection that the server can ask to drain.
+protocol DrainableConnection: AnyObject {
+    /// Closes the connection now if idle; otherwise lets the request in progress finish and
+    /// answer with `Connection: close`.
+    func startDraining()
+}
+
+/// Serves the requests of one connection, in order, until it closes.
+///
+/// Keep-alive, pipelining, `100 Continue`, body reading, timeouts and answering a malformed
+/// request before closing all live here, once; the state machine decides deadlines and
+/// keep-alive, the router answers. Confined to the stream's event loop.
+final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: DrainableConnection {
+    /// Why the connection stops serving.
+    private enum Exit: Error {
+        /// Close without answering (peer gone, idle timeout, drained).
+        case close
+        /// Answer with this status and `Connection: close`, then close.
+        case respond(HTTPStatus, reason: String)
+    }
+
+    private let stream: Stream
+    private let router: Router
+    private let configuration: HTTPServerConfiguration
+    private let observer: any HTTPServerObserver
+    private var machine: HTTPConnectionStateMachine<Clock>
+    private var parser: HTTPRequestParser
+    private let readBuffer: ConnectionBuffer
+    private let writeBuffer: ConnectionBuffer
+    private var dateCache = HTTPDateCache()
+
+    init(
+        stream: Stream,
+        router: Router,
+        configuration: HTTPServerConfiguration,
+        observer: any HTTPServerObserver,
+        clock: Clock,
+        tls: Bool
+    ) {
+        self.stream = stream
+        self.router = router
+        self.configuration = configuration
+        self.observer = observer
+        machine = HTTPConnectionStateMachine(timeouts: configuration.timeouts, clock: clock, tls: tls)
+        parser = HTTPRequestParser(limits: configuration.limits)
+        readBuffer = ConnectionBuffer(capacity: max(configuration.readBufferSize, configuration.limits.maxHeadSize + 1024))
+        writeBuffer = ConnectionBuffer(capacity: 4096)
+    }
+
+    func startDraining() {
+        if machine.startDraining() == .closeNow {
+            stream.close()
+        }
+    }
+
+    /// Runs `handshake` (TLS) under the handshake timeout, then serves requests until the
+    /// connection ends; closes the stream before returning.
+    func run(handshake: ((Stream) async throws -> Void)?) async {
+        defer {
+            machine.closed()
+            stream.close()
+        }
+        if let handshake {
+            stream.readDeadline = machine.readDeadline
+            stream.writeDeadline = machine.readDeadline
+            do {
+                try await handshake(stream)
+            } catch {
+                // A drain closes connections still in their handshake; that is no TLS failure.
+                if !machine.isDraining { observer.tlsHandshakeFailed(error) }
+                return
+            }
+            machine.handshakeCompleted()
+            // A drain that arrived during the handshake closed the stream; nothing to serve.
+            if machine.isDraining { return }
+        }
+        do {
+            try await serveRequests()
+        } catch Exit.respond(let status, let reason) {
+            observer.requestRejected(status: status, reason: reason)
+            writeBuffer.clear()
+            HTTPResponse.error(status).serialize(
+                into: writeBuffer, version: .http1_1, keepAlive: false, includeBody: true,
+                date: configuration.sendsDate ? dateCache.current() : nil)
+            try? await writeResponseBuffer()
+            await lingerBeforeClose()
+        } catch {
+            // Exit.close or an I/O error: the peer is gone or the stream was closed.
+        }
+    }
+
+    private func serveRequests() async throws {
+        while true {
+            let head = try await readHead()
+            let headEnd = machine.clock.now()
+            machine.headCompleted(hasBody: head.framing != .none)
+            let rejection = router.rejection(head.method, path: head.path)
+            if head.expectsContinue {
+                if let rejection {
+                    // The client holds the body back: answer now and close rather than read it.
+                    try await send(rejection, for: head, keepAlive: false, since: headEnd)
+                    return
+                }
+                if readBuffer.isEmpty {
+                    try await writeContinue()
+                }
+            }
+            let body = try await readBody(head.framing)
+            machine.bodyCompleted()
+            let response: HTTPResponse
+            if let rejection {
+                response = rejection
+            } else {
+                response = await router.respond(to: HTTPRequest(head: head, body: body))
+            }
+            let keepAlive = machine.mayKeepAlive(requestKeepAlive: head.keepAlive)
+            try await send(response, for: head, keepAlive: keepAlive, since: headEnd)
+            if machine.responseSent(keepAlive: keepAlive) == .close { return }
+        }
+    }
+
+    // MARK: Reading
+
+    /// Reads until a whole request head is buffered; throws `Exit` when the connection ends first.
+    private func readHead() async throws -> HTTPRequestHead {
+        while true {
+            if !readBuffer.isEmpty {
+                machine.receivedHeadBytes()
+                do throws(HTTPParseError) {
+                    if let (head, consumed) = try parser.parseHead(readBuffer.readable) {
+                        readBuffer.consume(consumed)
+                        return head
+                    }
+                } catch {
+                    throw Exit.respond(error.status, reason: error.reason)
+                }
+            }
+            guard try await readMore() > 0 else { throw Exit.close }
+        }
+    }
+
+    /// Reads the body delimited by `framing`, copying it once out of the read buffer.
+    private func readBody(_ framing: HTTPBodyFraming) async throws -> [UInt8] {
+        var body: [UInt8] = []
+        switch framing {
+        case .none, .untilClose:
+            break
+        case .contentLength(let length):
+            body.reserveCapacity(min(length, 1 << 20))
+            while true {
+                let take = min(length - body.count, readBuffer.readableCount)
+                body.append(contentsOf: UnsafeRawBufferPointer(rebasing: readBuffer.readable[0..<take]))
+                readBuffer.consume(take)
+                if body.count == length { break }
+                guard try await readMore() > 0 else { throw Exit.close }
+            }
+        case .chunked:
+            var decoder = ChunkedDecoder(maxBodySize: configuration.limits.maxBodySize)
+            while true {
+                do throws(HTTPParseError) {
+                    let consumed = try decoder.decode(readBuffer.readable, into: &body)
+                    readBuffer.consume(consumed)
+                } catch {
+                    throw Exit.respond(error.status, reason: error.reason)
+                }
+                if decoder.isComplete { break }
+                guard try await readMore() > 0 else { throw Exit.close }
+            }
+        }
+        return body
+    }
+
+    /// Reads more bytes into the buffer under the state machine's deadline; returns 0 at end of stream.
+    private func readMore() async throws -> Int {
+        while true {
+            stream.readDeadline = machine.readDeadline
+            do {
+                let count = try await stream.read(into: readBuffer.writableSpace(minimum: 2048))
+                readBuffer.didWrite(count)
+                return count
+            } catch let error as IOError where error.code == .timedOut {
+                switch machine.readTimedOut() {
+                case .keepReading: continue
+                case .close: throw Exit.close
+                case .respondAndClose(let status): throw Exit.respond(status, reason: "request too slow")
+                }
+            }
+        }
+    }
+
+    /// After an error answer, reads and discards what the client still sends for a short
+    /// while: closing with unread bytes makes the kernel send a reset, which can destroy the
+    /// answer before the client reads it.
+    private func lingerBeforeClose() async {
+        stream.readDeadline = machine.clock.now() + configuration.timeouts.lingerAfterError
+        while let count = try? await stream.read(into: readBuffer.writableSpace(minimum: 2048)), count > 0 {
+            readBuffer.clear()
+        }
+    }
+
+    // MARK: Writing
+
+    private func writeContinue() async throws {
+        writeBuffer.clear()
+        writeBuffer.append("HTTP/1.1 100 Continue\r\n\r\n")
+        try await writeResponseBuffer()
+    }
+
+    /// Serializes `response` into the write buffer and writes it with one call.
+    private func send(_ response: HTTPResponse, for head: HTTPRequestHead, keepAlive: Bool, since start: Deadline) async throws {
+        writeBuffer.clear()
+        response.serialize(
+            into: writeBuffer,
+            version: head.version,
+            keepAlive: keepAlive,
+            includeBody: head.method != .HEAD,
+            date: configuration.sendsDate ? dateCache.current() : nil
+        )
+        try await writeResponseBuffer()
+        observer.requestServed(
+            method: head.method, path: head.path, status: response.status,
+            duration: machine.clock.now().duration(since: start))
+    }
+
+    private func writeResponseBuffer() async throws {
+        stream.writeDeadline = machine.clock.now() + configuration.timeouts.write
+        try await stream.write(writeBuffer.readable)
+    }
+}

@@ -1,0 +1,167 @@
+import Synchronization
+import Testing
+@testable import EventLoop
+
+/// A clock that moves only when told to.
+final class ManualClock: HTTPClock {
+    private let current = Mutex(Deadline(uptimeNanoseconds: 1_000_000_000))
+
+    func now() -> Deadline { current.withLock { $0 } }
+
+    func advance(by duration: Duration) {
+        current.withLock { $0 = $0 + duration }
+    }
+}
+
+@Suite struct HTTPConnectionStateMachineTests {
+    private func timeouts() -> HTTPTimeouts {
+        var timeouts = HTTPTimeouts()
+        timeouts.tlsHandshake = .seconds(10)
+        timeouts.requestHead = .seconds(10)
+        timeouts.requestBody = .seconds(30)
+        timeouts.idle = .seconds(120)
+        return timeouts
+    }
+
+    @Test func defaultsAreTheDocumentedOnes() {
+        let defaults = HTTPTimeouts()
+        #expect(defaults.tlsHandshake == .seconds(10))
+        #expect(defaults.requestHead == .seconds(10))
+        #expect(defaults.requestBody == .seconds(30))
+        #expect(defaults.idle == .seconds(120))
+    }
+
+    @Test func tlsHandshakeHasItsOwnDeadlineThenTheHeadDeadline() {
+        let clock = ManualClock()
+        let start = clock.now()
+        var machine = HTTPConnectionStateMachine(timeouts: timeouts(), clock: clock, tls: true)
+        #expect(machine.readDeadline == start + .seconds(10))
+        #expect(machine.isIdle)
+        clock.advance(by: .seconds(4))
+        machine.handshakeCompleted()
+        #expect(machine.readDeadline == start + .seconds(14))
+    }
+
+    @Test func handshakeTimeoutClosesSilently() {
+        let clock = ManualClock()
+        var machine = HTTPConnectionStateMachine(timeouts: timeouts(), clock: clock, tls: true)
+        clock.advance(by: .seconds(9))
+        #expect(machine.readTimedOut() == .keepReading)
+        clock.advance(by: .seconds(1))
+        #expect(machine.readTimedOut() == .close)
+        #expect(machine.state == .closed)
+    }
+
+    @Test func firstHeadDeadlineCountsFromTheConnectionStart() {
+        let clock = ManualClock()
+        let start = clock.now()
+        var machine = HTTPConnectionStateMachine(timeouts: timeouts(), clock: clock, tls: false)
+        clock.advance(by: .seconds(6))
+        machine.receivedHeadBytes()
+        #expect(machine.readDeadline == start + .seconds(10))
+    }
+
+    @Test func slowlorisHeadTimesOutAfterTheTotalHeadTimeNotPerByte() {
+        let clock = ManualClock()
+        let start = clock.now()
+        var machine = HTTPConnectionStateMachine(timeouts: timeouts(), clock: clock, tls: false)
+        for _ in 0..<9 {
+            clock.advance(by: .seconds(1))
+            machine.receivedHeadBytes()
+            #expect(machine.readDeadline == start + .seconds(10))
+        }
+        clock.advance(by: .seconds(1))
+        #expect(machine.readTimedOut() == .respondAndClose(.requestTimeout))
+    }
+
+    @Test func silentNewConnectionIsClosedWithoutAnAnswer() {
+        let clock = ManualClock()
+        var machine = HTTPConnectionStateMachine(timeouts: timeouts(), clock: clock, tls: false)
+        clock.advance(by: .seconds(10))
+        #expect(machine.readTimedOut() == .close)
+    }
+
+    @Test func bodyDeadlineIsTotalFromTheEndOfTheHead() {
+        let clock = ManualClock()
+        var machine = HTTPConnectionStateMachine(timeouts: timeouts(), clock: clock, tls: false)
+        machine.receivedHeadBytes()
+        clock.advance(by: .seconds(2))
+        let headEnd = clock.now()
+        machine.headCompleted(hasBody: true)
+        #expect(machine.readDeadline == headEnd + .seconds(30))
+        clock.advance(by: .seconds(29))
+        #expect(machine.readTimedOut() == .keepReading)
+        clock.advance(by: .seconds(1))
+        #expect(machine.readTimedOut() == .respondAndClose(.requestTimeout))
+    }
+
+    @Test func respondingHasNoReadDeadline() {
+        let clock = ManualClock()
+        var machine = HTTPConnectionStateMachine(timeouts: timeouts(), clock: clock, tls: false)
+        machine.receivedHeadBytes()
+        machine.headCompleted(hasBody: true)
+        machine.bodyCompleted()
+        #expect(machine.readDeadline == .distantFuture)
+        #expect(!machine.isIdle)
+    }
+
+    @Test func keepAliveWaitsTheIdleTimeThenTheNextHeadGetsItsOwnDeadline() {
+        let clock = ManualClock()
+        var machine = HTTPConnectionStateMachine(timeouts: timeouts(), clock: clock, tls: false)
+        machine.receivedHeadBytes()
+        machine.headCompleted(hasBody: false)
+        let sent = clock.now()
+        #expect(machine.responseSent(keepAlive: true) == .awaitRequest(until: sent + .seconds(120)))
+        #expect(machine.isIdle)
+        clock.advance(by: .seconds(100))
+        machine.receivedHeadBytes()
+        #expect(machine.readDeadline == sent + .seconds(110))
+    }
+
+    @Test func idleKeepAliveConnectionClosesSilently() {
+        let clock = ManualClock()
+        var machine = HTTPConnectionStateMachine(timeouts: timeouts(), clock: clock, tls: false)
+        machine.receivedHeadBytes()
+        machine.headCompleted(hasBody: false)
+        _ = machine.responseSent(keepAlive: true)
+        clock.advance(by: .seconds(119))
+        #expect(machine.readTimedOut() == .keepReading)
+        clock.advance(by: .seconds(1))
+        #expect(machine.readTimedOut() == .close)
+    }
+
+    @Test func responseWithoutKeepAliveCloses() {
+        let clock = ManualClock()
+        var machine = HTTPConnectionStateMachine(timeouts: timeouts(), clock: clock, tls: false)
+        machine.receivedHeadBytes()
+        machine.headCompleted(hasBody: false)
+        #expect(machine.responseSent(keepAlive: false) == .close)
+        #expect(machine.state == .closed)
+    }
+
+    @Test func drainingClosesIdleConnectionsAtOnce() {
+        let clock = ManualClock()
+        var machine = HTTPConnectionStateMachine(timeouts: timeouts(), clock: clock, tls: false)
+        machine.receivedHeadBytes()
+        machine.headCompleted(hasBody: false)
+        _ = machine.responseSent(keepAlive: true)
+        #expect(machine.startDraining() == .closeNow)
+        #expect(machine.state == .closed)
+    }
+
+    @Test func drainingFinishesInFlightRequestsWithConnectionClose() {
+        let clock = ManualClock()
+        var machine = HTTPConnectionStateMachine(timeouts: timeouts(), clock: clock, tls: false)
+        machine.receivedHeadBytes()
+        #expect(machine.startDraining() == .finishInFlight)
+        machine.headCompleted(hasBody: false)
+        #expect(!machine.mayKeepAlive(requestKeepAlive: true))
+        #expect(machine.responseSent(keepAlive: true) == .close)
+    }
+
+    @Test func mayKeepAliveFollowsTheClient() {
+        let machine = HTTPConnectionStateMachine(timeouts: timeouts(), clock: ManualClock(), tls: false)
+        #expect(machine.mayKeepAlive(requestKeepAlive: true))
+        #expect(!machine.mayKeepAlive(requestKeepAlive: false))
+    }
+}
