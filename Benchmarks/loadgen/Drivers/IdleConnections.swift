@@ -13,19 +13,18 @@ struct IdleConnections {
 
     /// Returns how many connections were opened and the failures while opening.
     func run() async -> (opened: Int, failures: [FailureKind: Int]) {
-        let opened = Atomic<Int>(0)
-        let attempted = Atomic<Int>(0)
-        let release = Atomic<Bool>(false)
+        let progress = IdleProgress()
         let openers = loops.count * openersPerLoop
         let start = Deadline.now()
+        let (count, hold) = (self.count, self.hold)
         let waiter = Task {
             // Hold once every attempt is done (or after 5 minutes), then release.
-            while attempted.load(ordering: .relaxed) < count, Deadline.now() < start + .seconds(300) {
+            while progress.attempted.load(ordering: .relaxed) < count, Deadline.now() < start + .seconds(300) {
                 try? await Task.sleep(for: .milliseconds(50))
             }
-            Console.error("holding \(opened.load(ordering: .relaxed)) idle connections for \(hold)")
+            Console.error("holding \(progress.opened.load(ordering: .relaxed)) idle connections for \(hold)")
             try? await Task.sleep(for: hold)
-            release.store(true, ordering: .relaxed)
+            progress.release.store(true, ordering: .relaxed)
         }
         var failures: [FailureKind: Int] = [:]
         await withTaskGroup(of: [FailureKind: Int].self) { group in
@@ -39,13 +38,13 @@ struct IdleConnections {
                     for _ in 0..<share {
                         do {
                             streams.append(try await dialer.connect(loop: loop))
-                            opened.wrappingAdd(1, ordering: .relaxed)
+                            progress.opened.wrappingAdd(1, ordering: .relaxed)
                         } catch {
                             failures[ConnectionWorker.kind(ofConnectError: error), default: 0] += 1
                         }
-                        attempted.wrappingAdd(1, ordering: .relaxed)
+                        progress.attempted.wrappingAdd(1, ordering: .relaxed)
                     }
-                    while !release.load(ordering: .relaxed) { try? await Task.sleep(for: .milliseconds(100)) }
+                    while !progress.release.load(ordering: .relaxed) { try? await Task.sleep(for: .milliseconds(100)) }
                     for stream in streams { stream.close() }
                     return failures
                 }
@@ -53,6 +52,14 @@ struct IdleConnections {
             for await partial in group { failures.merge(partial, uniquingKeysWith: +) }
         }
         await waiter.value
-        return (opened.load(ordering: .relaxed), failures)
+        return (progress.opened.load(ordering: .relaxed), failures)
     }
+}
+
+/// Counters shared by the openers of `IdleConnections`.
+private final class IdleProgress: Sendable {
+    let opened = Atomic<Int>(0)
+    let attempted = Atomic<Int>(0)
+    /// Set when the connections may be closed.
+    let release = Atomic<Bool>(false)
 }
