@@ -76,7 +76,10 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [.product(name: "Yams", package: "Yams")]
         ),
-        .testTarget(name: "LoadgenTests", dependencies: ["loadgen"], path: "Benchmarks/LoadgenTests"),
+        .testTarget(
+            name: "LoadgenTests", dependencies: ["loadgen", "EventLoop"], path: "Benchmarks/LoadgenTests",
+            exclude: ["Support/fake_webhook.py"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

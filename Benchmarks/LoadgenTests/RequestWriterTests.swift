@@ -22,17 +22,4 @@ import Testing
     func rejectsTargetsItCannotReach(_ url: String) {
         #expect(Target(url: url) == nil)
     }
-
-    @Test func parsesResponseHeads() throws {
-        func parse(_ head: String) throws -> (status: Int, contentLength: Int, closes: Bool) {
-            try Array(head.utf8).withUnsafeBytes { try ResponseReader.parseHead($0) }
-        }
-        let ok = try parse("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\ncontent-length:  42 \r\n\r\n")
-        #expect(ok.status == 200 && ok.contentLength == 42 && !ok.closes)
-        #expect(try parse("HTTP/1.1 503 Busy\r\nConnection: close\r\nContent-Length: 0\r\n\r\n").closes)
-        #expect(throws: ResponseReadError.self) { try parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n") }
-        #expect(throws: ResponseReadError.self) { try parse("HTTP/1.1 200 OK\r\n\r\n") }
-        #expect(throws: ResponseReadError.self) { try parse("SSH-2.0-OpenSSH\r\n\r\n") }
-        #expect(throws: ResponseReadError.self) { try parse("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n") }
-    }
 }
