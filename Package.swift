@@ -65,6 +65,7 @@ let package = Package(
             ],
             path: "Benchmarks/loadgen"
         ),
+        .executableTarget(name: "ReactorBench", dependencies: ["EventLoop"], path: "Benchmarks/ReactorBench"),
 
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"]),
         .testTarget(

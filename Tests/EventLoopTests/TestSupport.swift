@@ -52,17 +52,8 @@ func expectAllClosed(_ probes: [DescriptorProbe], within duration: Duration = .s
     return probes.allSatisfy { !$0.isOpen }
 }
 
-/// The number of entries in /proc/self/fd (for tests that run alone in a child process).
-func openDescriptorCount() -> Int {
-    guard let directory = opendir("/proc/self/fd") else { return -1 }
-    defer { closedir(directory) }
-    var count = 0
-    while readdir(directory) != nil { count += 1 }
-    return count - 3  // ".", "..", and the directory's own descriptor
-}
-
 /// Heap memory for socket reads and writes (they may suspend, so no `withUnsafeBytes` scopes).
-final class TestBuffer {
+final class TestBuffer: @unchecked Sendable {
     let bytes: UnsafeMutableRawBufferPointer
 
     init(count: Int) {
@@ -80,6 +71,21 @@ final class TestBuffer {
     func prefix(_ count: Int) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(rebasing: bytes[0..<count])
     }
+}
+
+/// What each entry of /proc/self/fd points to (for leak diagnostics).
+func openDescriptorTargets() -> [String] {
+    guard let directory = opendir("/proc/self/fd") else { return [] }
+    defer { closedir(directory) }
+    var targets: [String] = []
+    while let entry = readdir(directory) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        guard name != ".", name != ".." else { continue }
+        var buffer = [CChar](repeating: 0, count: 256)
+        let count = readlink("/proc/self/fd/\(name)", &buffer, 255)
+        targets.append("\(name)=\(count > 0 ? String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self) : "?")")
+    }
+    return targets.sorted()
 }
 
 /// Reads until `count` bytes arrived or end of stream.
@@ -112,4 +118,35 @@ func write(_ socket: Socket, _ text: String) async throws {
         }
     } catch {}
     socket.close()
+}
+
+/// Runs `body` on `loop`'s thread and returns its result.
+func onLoop<Result: Sendable>(_ loop: EventLoop, _ body: @escaping @Sendable () -> Result) async -> Result {
+    await withCheckedContinuation { continuation in
+        loop.execute { continuation.resume(returning: body()) }
+    }
+}
+
+/// A value shared between a test and loop jobs; every access happens under its lock.
+final class Shared<Value>: @unchecked Sendable {
+    private let lock = Lock()
+    private var value: Value
+
+    init(_ value: Value) { self.value = value }
+
+    func withValue<Result>(_ body: (inout Value) -> Result) -> Result {
+        lock.withLock { body(&value) }
+    }
+
+    var current: Value { lock.withLock { value } }
+}
+
+/// Polls `condition` every 2 ms until it holds or `duration` passes.
+func eventually(within duration: Duration = .seconds(5), _ condition: () -> Bool) async -> Bool {
+    let deadline = Deadline.after(duration)
+    while Deadline.now() < deadline {
+        if condition() { return true }
+        try? await Task.sleep(for: .milliseconds(2))
+    }
+    return condition()
 }

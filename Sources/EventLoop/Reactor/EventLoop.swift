@@ -47,12 +47,6 @@ public final class EventLoop: @unchecked Sendable {
         enqueue(.closure(work))
     }
 
-    /// Runs `work` in a later iteration, after the jobs already queued. Loop thread only.
-    func executeSoon(_ work: @escaping () -> Void) {
-        precondition(inEventLoop)
-        jobs.append(.closure(work))
-    }
-
     /// Runs `work` at `deadline` (at most about a millisecond late). Loop thread only.
     public func scheduleTimer(at deadline: Deadline, _ work: @escaping () -> Void) -> TimerHandle {
         precondition(inEventLoop, "scheduleTimer called off its event loop")
@@ -79,7 +73,7 @@ public final class EventLoop: @unchecked Sendable {
         thread = pthread_self()
         hasStarted.store(true, ordering: .releasing)
         var collectRemote = true
-        while !stopRequested {
+        while true {
             if collectRemote {
                 remoteLock.withLock {
                     jobs.append(contentsOf: remoteJobs)
@@ -87,6 +81,7 @@ public final class EventLoop: @unchecked Sendable {
                 }
             }
             runJobs()
+            if stopRequested { return }
             var timeout: Int32 = 0
             if !timers.isEmpty {
                 let now = Deadline.now()

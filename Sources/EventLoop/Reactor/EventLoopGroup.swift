@@ -44,7 +44,13 @@ public final class EventLoopGroup: Sendable {
     }
 
     deinit {
-        shutdown()
+        if loops.contains(where: { $0.inEventLoop }) {
+            // Released on one of its own loops: stop them, but a thread cannot join itself.
+            guard !isShutDown.exchange(true, ordering: .acquiringAndReleasing) else { return }
+            for loop in loops { loop.stop() }
+        } else {
+            shutdown()
+        }
     }
 
     /// The number of online cores (`sysconf(_SC_NPROCESSORS_ONLN)`), at least 1.
@@ -61,6 +67,7 @@ public final class EventLoopGroup: Sendable {
     /// Stops every loop after its current iteration and joins its thread. Idempotent; must not
     /// be called from one of the loops. Jobs still queued are dropped.
     public func shutdown() {
+        precondition(!loops.contains { $0.inEventLoop }, "EventLoopGroup.shutdown called on one of its loops: it would join itself")
         guard !isShutDown.exchange(true, ordering: .acquiringAndReleasing) else { return }
         for loop in loops { loop.stop() }
         for thread in threads { pthread_join(thread, nil) }

@@ -17,6 +17,8 @@ final class Acceptor: @unchecked Sendable {
     private let registration: SelectorRegistration
     /// Loop thread only.
     private var isStopped = false
+    /// Connections accepted before the acceptor yields to the loop's other jobs.
+    private static let batchSize = 16
 
     init(loop: EventLoop, listener: ListeningSocket, isShared: Bool, server: TCPServer) {
         self.loop = loop
@@ -38,24 +40,40 @@ final class Acceptor: @unchecked Sendable {
                 guard (try? await loop.sleep(until: .after(pause))) != nil else { return }
             }
         }
+        var acceptedInBatch = 0
         while !isStopped {
+            if acceptedInBatch == Self.batchSize {
+                // Let the loop serve I/O between bursts of connections.
+                acceptedInBatch = 0
+                await Task.yield()
+                continue
+            }
             guard await server.limit.acquire() else { return }
             guard !isStopped else {
                 server.limit.release()
                 return
             }
+            let socket: Socket?
             do {
-                if let socket = try acceptOne() {
-                    server.launch(socket)
-                    continue
-                }
-                server.limit.release()
-                try await registration.wait(.read, deadline: .distantFuture)
-            } catch let error as IOError where Self.isRetryable(error) {
-                server.limit.release()
+                socket = try acceptOne()
             } catch {
                 server.limit.release()
-                guard !isStopped, (try? await loop.sleep(until: .after(pause))) != nil else { return }
+                if Self.isRetryable(error) { continue }
+                server.pauses.add(1, ordering: .relaxed)
+                guard (try? await loop.sleep(until: .after(pause))) != nil else { return }
+                continue
+            }
+            if let socket {
+                server.launch(socket)
+                acceptedInBatch += 1
+                continue
+            }
+            acceptedInBatch = 0
+            server.limit.release()
+            do {
+                try await registration.wait(.read, deadline: .distantFuture)
+            } catch {
+                return  // unregistered by stop()
             }
         }
     }

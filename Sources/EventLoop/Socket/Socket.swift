@@ -69,19 +69,30 @@ public final class Socket: ByteStream, @unchecked Sendable {
         let socket = try Socket(adopting: fd, on: loop, remoteAddress: address)
         do {
             if try socket.startConnect(to: address) { return socket }
-            do {
-                try await socket.registration.wait(.write, deadline: deadline)
-            } catch let error as IOError where error.code == .timedOut {
-                throw IOError.timedOut("connect")
+            while true {
+                do {
+                    try await socket.registration.wait(.write, deadline: deadline)
+                } catch let error as IOError where error.code == .timedOut {
+                    throw IOError.timedOut("connect")
+                }
+                var pending: Int32 = 0
+                var length = socklen_t(MemoryLayout<Int32>.size)
+                getsockopt(fd, SOL_SOCKET, SO_ERROR, &pending, &length)
+                guard pending == 0 else { throw IOError.syscall("connect", errno: pending) }
+                if socket.isConnected { return socket }  // else a stale readiness: wait again
             }
-            var pending: Int32 = 0
-            var length = socklen_t(MemoryLayout<Int32>.size)
-            getsockopt(fd, SOL_SOCKET, SO_ERROR, &pending, &length)
-            guard pending == 0 else { throw IOError.syscall("connect", errno: pending) }
-            return socket
         } catch {
             socket.close()
             throw error
+        }
+    }
+
+    /// Whether the handshake has completed (the kernel knows a peer).
+    private var isConnected: Bool {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        return withUnsafeMutablePointer(to: &storage) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(registration.descriptor, $0, &length) == 0 }
         }
     }
 

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Accepts TCP connections on every loop of a group and runs a handler task per connection.
 ///
 /// Listeners are spread over loops in one of two ways: one listener per loop (SO_REUSEPORT,
@@ -30,6 +32,8 @@ public final class TCPServer: @unchecked Sendable {
     /// The limits this server was created with.
     public let configuration: Configuration
     let limit: ConnectionLimit
+    /// Any thread: times an accept loop paused after an accept error (metrics, tests).
+    let pauses = Atomic<Int>(0)
     private let listeners: [ListeningSocket]
     private let onConnection: @Sendable (Socket) async -> Void
     private let lock = Lock()
@@ -79,6 +83,10 @@ public final class TCPServer: @unchecked Sendable {
     /// Connections currently open (including one being accepted).
     public var openConnections: Int { limit.current }
 
+    /// How often accepting paused for `acceptPauseOnResourceExhaustion` after EMFILE, ENFILE,
+    /// ENOBUFS, ENOMEM or an unexpected accept error.
+    public var acceptPauses: Int { pauses.load(ordering: .relaxed) }
+
     /// Starts accepting on every loop. Calling it again does nothing.
     public func start() {
         lock.withLock {
@@ -109,10 +117,16 @@ public final class TCPServer: @unchecked Sendable {
             }
             return (self.acceptors, acceptorTasks)
         }
-        limit.close()
+        // Unregister every listener on its loop before closing it: epoll_ctl(DEL) needs the open descriptor.
         for acceptor in acceptors {
-            acceptor.loop.execute { acceptor.stop() }
+            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                acceptor.loop.execute {
+                    acceptor.stop()
+                    done.resume()
+                }
+            }
         }
+        limit.close()
         for task in tasks { task.cancel() }
         for task in tasks { await task.value }
         for listener in listeners { listener.close() }

@@ -1,0 +1,117 @@
+import Glibc
+import Testing
+@testable import EventLoop
+
+/// An actor whose jobs run on a loop thread.
+actor LoopPinnedCounter {
+    let loop: EventLoop
+    private(set) var value = 0
+
+    init(loop: EventLoop) { self.loop = loop }
+
+    nonisolated var unownedExecutor: UnownedSerialExecutor { loop.asUnownedSerialExecutor() }
+
+    func increment() -> Bool {
+        value += 1
+        return loop.inEventLoop
+    }
+}
+
+@Suite(.timeLimit(.minutes(1)))
+struct EventLoopTests {
+    @Test func runsJobsInSubmissionOrderFromAnyThread() async {
+        let loop = sharedGroup.next()
+        let order = Shared<[Int]>([])
+        for index in 0..<1000 {
+            loop.execute { order.withValue { $0.append(index) } }
+        }
+        // Jobs enqueued on the loop thread itself run after those already queued.
+        await onLoop(loop) {
+            loop.execute { order.withValue { $0.append(1001) } }
+            order.withValue { $0.append(1000) }
+        }
+        #expect(await eventually { order.current.count == 1002 })
+        #expect(order.current == Array(0...1001))
+    }
+
+    @Test func executeFromAnotherThreadWakesAnIdleLoop() async throws {
+        let group = EventLoopGroup(threads: 1)
+        defer { group.shutdown() }
+        let loop = group.loops[0]
+        for _ in 0..<3 {
+            // Let the loop block in epoll_wait with no timeout: only the eventfd can wake it.
+            try await Task.sleep(for: .milliseconds(20))
+            let ranOnLoop = await onLoop(loop) { loop.inEventLoop }
+            #expect(ranOnLoop)
+        }
+        #expect(!loop.inEventLoop)
+    }
+
+    @Test func timersFireInDeadlineOrderAndCancelledOnesDoNot() async {
+        let loop = sharedGroup.next()
+        let fired = Shared<[Int]>([])
+        let start = Deadline.now()
+        await onLoop(loop) {
+            let now = Deadline.now()
+            for (index, delay) in [40, 10, 30, 20, 10].enumerated() {
+                let handle = loop.scheduleTimer(at: now + .milliseconds(delay)) { fired.withValue { $0.append(index) } }
+                if index == 2 { loop.cancelTimer(handle) }
+            }
+        }
+        #expect(await eventually { fired.current.count == 4 })
+        // Equal deadlines fire in scheduling order; index 2 was cancelled.
+        #expect(fired.current == [1, 4, 3, 0])
+        #expect(Deadline.now().duration(since: start) >= .milliseconds(40))
+        try? await Task.sleep(for: .milliseconds(30))
+        #expect(fired.current.count == 4)
+    }
+
+    @Test func sleepWaitsUntilItsDeadlineOnTheLoop() async throws {
+        let loop = sharedGroup.next()
+        let start = Deadline.now()
+        let onLoopAfterSleep = try await withTaskExecutorPreference(loop) {
+            try await loop.sleep(until: .after(.milliseconds(30)))
+            return loop.inEventLoop
+        }
+        #expect(onLoopAfterSleep)
+        #expect(Deadline.now().duration(since: start) >= .milliseconds(30))
+    }
+
+    @Test func cancellingASleepingTaskEndsTheSleep() async throws {
+        let loop = sharedGroup.next()
+        let start = Deadline.now()
+        let task = Task(executorPreference: loop) {
+            try await loop.sleep(until: .after(.seconds(30)))
+        }
+        try await Task.sleep(for: .milliseconds(10))
+        task.cancel()
+        await #expect(throws: CancellationError.self) { try await task.value }
+        #expect(Deadline.now().duration(since: start) < .seconds(5))
+    }
+
+    @Test func spawnedTasksAndPinnedActorsRunOnTheLoopThread() async {
+        let loop = sharedGroup.next()
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<[Bool], Never>) in
+            loop.spawn {
+                var observations = [loop.inEventLoop]
+                await Task.yield()
+                observations.append(loop.inEventLoop)
+                let counter = LoopPinnedCounter(loop: loop)
+                observations.append(await counter.increment())
+                observations.append(loop.inEventLoop)
+                continuation.resume(returning: observations)
+            }
+        }
+        #expect(result == [true, true, true, true])
+    }
+
+    @Test func groupHandsOutLoopsRoundRobinAndShutsDownOnce() {
+        let group = EventLoopGroup(threads: 3)
+        let picks = (0..<6).map { _ in ObjectIdentifier(group.next()) }
+        let loops = group.loops.map(ObjectIdentifier.init)
+        #expect(picks == loops + loops)
+        #expect(Set(loops).count == 3)
+        group.shutdown()
+        group.shutdown()
+    }
+}
