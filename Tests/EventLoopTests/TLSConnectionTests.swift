@@ -276,10 +276,14 @@ import Testing
         buffer.replaceSubrange(0..<half, with: record[0..<half])
         outcome = buffer.withUnsafeMutableBytes { pair.server.read(into: $0, decryptingInPlace: half) }
         guard case .incomplete = outcome else { Issue.record("\(outcome)"); return }
-        buffer.replaceSubrange(0..<(record.count - half), with: record[half...])
-        outcome = buffer.withUnsafeMutableBytes { pair.server.read(into: $0, decryptingInPlace: record.count - half) }
+        // OpenSSL now holds the first half: decrypting the rest in place could overwrite
+        // ciphertext that follows it, so in-place reads are off until the record is complete.
+        #expect(!pair.server.canDecryptInPlace)
+        record[half...].withUnsafeBytes { pair.server.feedCiphertext($0) }
+        outcome = buffer.withUnsafeMutableBytes { pair.server.read(into: $0) }
         guard case .bytes(let count) = outcome else { Issue.record("\(outcome)"); return }
         #expect(Array(buffer[0..<count]) == messages[0])
+        #expect(pair.server.canDecryptInPlace)
     }
 
     static func mutualTLSServer(_ certificates: TestCertificates) -> TLSConfiguration {
@@ -301,18 +305,20 @@ import Testing
 
 @Suite struct TLSConnectionMemoryTests {
     /// Heap per idle server connection after a handshake and one request/response, measured over
-    /// 200 connections. Other suites allocate concurrently, so the smallest of three rounds counts.
+    /// 200 connections. Other suites allocate and free concurrently, which skews single rounds
+    /// either way, so the median of seven rounds counts.
     @Test func idleServerConnectionStaysUnderTwentyKilobytes() async throws {
         let certificates = try await TestCertificates.shared()
         let clientContext = try TLSContext(configuration: certificates.clientConfiguration())
         let serverContext = try TLSContext(configuration: certificates.serverConfiguration())
         _ = try await TLSConnectionTests.establishedPair(serverContext: serverContext)  // warm up
         var rounds: [Int] = []
-        for _ in 0..<3 {
+        for _ in 0..<7 {
             rounds.append(try Self.bytesPerIdleServer(count: 200, clientContext: clientContext, serverContext: serverContext))
         }
         print("idle TLS server connection: \(rounds) bytes")
-        #expect(rounds.min()! < 20_000, "\(rounds)")
+        let median = rounds.sorted()[rounds.count / 2]
+        #expect(median < 20_000, "\(rounds)")
     }
 
     private static func bytesPerIdleServer(count: Int, clientContext: TLSContext, serverContext: TLSContext) throws -> Int {

@@ -33,11 +33,13 @@ final class TLSTestProcess: @unchecked Sendable {
         process.standardInput = inputPipe
         outputPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
             let data = handle.availableData
+            if data.isEmpty { handle.readabilityHandler = nil }  // EOF: stop polling
             guard let self else { return }
             self.lock.withLock { self.output.append(data) }
         }
         errorPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
             let data = handle.availableData
+            if data.isEmpty { handle.readabilityHandler = nil }  // EOF: stop polling
             guard let self else { return }
             self.lock.withLock { self.errors.append(data) }
         }
@@ -106,10 +108,11 @@ final class TLSTestProcess: @unchecked Sendable {
         }
     }
 
-    /// Kills the child if it is still running.
+    /// Kills the child (SIGKILL: the test process may block SIGTERM, and children inherit
+    /// blocked signals) if it is still running, and reaps it.
     func kill() {
         if process.isRunning {
-            process.terminate()
+            Glibc.kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
     }

@@ -21,42 +21,71 @@ final class TLSTestServer: Sendable {
     let group: EventLoopGroup
     let server: TCPServer
     let contexts: ReloadableTLSContext
-    private let events: Mutex<[Event]>
+    /// The accepted sockets, to check that all were closed.
+    let probes = ProbeList()
+    private let log = EventLog()
+
+    private final class EventLog: Sendable {
+        let events = Mutex<[Event]>([])
+    }
 
     var port: UInt16 { server.localAddress.port }
 
     /// The body every response carries.
     static let body = "hello over TLS from irsa-webhook\n"
 
-    /// Starts serving; `responseSize` pads the whole response (head + body) to that many bytes.
-    init(contexts: ReloadableTLSContext, responseSize: Int? = nil) throws {
-        let group = EventLoopGroup(threads: 1)
-        let events = Mutex<[Event]>([])
+    /// Runs `body` with a server built from `configuration`, stopping it afterwards (also when
+    /// `body` throws).
+    static func serving<Result>(
+        _ configuration: TLSConfiguration, options: Options = Options(),
+        _ body: (TLSTestServer) async throws -> Result
+    ) async throws -> Result {
+        let server = try TLSTestServer(contexts: ReloadableTLSContext(configuration: configuration), options: options)
+        do {
+            let result = try await body(server)
+            await server.stop()
+            return result
+        } catch {
+            await server.stop()
+            throw error
+        }
+    }
+
+    /// How the server answers.
+    struct Options: Sendable {
+        /// Pads the whole response (head + body) to this many bytes.
+        var responseSize: Int?
+        /// Writes head and body with one `writev` instead of one `write` of the whole response.
+        var gathered = false
+        /// Read and write deadline of each connection, from its start.
+        var timeout: Duration = .seconds(10)
+    }
+
+    /// Starts serving on the shared group.
+    init(contexts: ReloadableTLSContext, options: Options = Options()) throws {
+        let group = sharedGroup
+        let log = self.log
+        let probes = self.probes
         self.group = group
         self.contexts = contexts
-        self.events = events
         self.server = try TCPServer.bind(group: group, address: SocketAddress(host: "127.0.0.1", port: 0)) { socket in
-            let event = await Self.serve(socket, context: contexts.current, responseSize: responseSize)
-            events.withLock { $0.append(event) }
+            probes.add(socket.descriptor)
+            let event = await Self.serve(socket, context: contexts.current, options: options)
+            log.events.withLock { $0.append(event) }
         }
         server.start()
     }
 
-    convenience init(configuration: TLSConfiguration, responseSize: Int? = nil) throws {
-        try self.init(contexts: ReloadableTLSContext(configuration: configuration), responseSize: responseSize)
-    }
-
-    /// Stops accepting and stops the loop.
+    /// Stops accepting (connections already accepted finish on their own).
     func stop() async {
         await server.stopAccepting()
-        group.shutdown()
     }
 
     /// Waits (bounded) until `count` connections have ended and returns all events so far.
     func waitForEvents(count: Int, timeout: Duration = .seconds(10)) async throws -> [Event] {
         let deadline = ContinuousClock.now + timeout
         while true {
-            let current = events.withLock { $0 }
+            let current = log.events.withLock { $0 }
             if current.count >= count { return current }
             guard ContinuousClock.now < deadline else {
                 throw TLSTestProcess.Failure(description: "only \(current.count) of \(count) connections ended: \(current)")
@@ -65,7 +94,7 @@ final class TLSTestServer: Sendable {
         }
     }
 
-    private static func serve(_ socket: Socket, context: TLSContext, responseSize: Int?) async -> Event {
+    private static func serve(_ socket: Socket, context: TLSContext, options: Options) async -> Event {
         var event = Event()
         let counting = TLSTestCountingTransport(socket)
         let stream: TLSStream<TLSTestCountingTransport<Socket>>
@@ -75,8 +104,8 @@ final class TLSTestServer: Sendable {
             event.otherError = "\(error)"
             return event
         }
-        stream.readDeadline = .after(.seconds(10))
-        stream.writeDeadline = .after(.seconds(10))
+        stream.readDeadline = .after(options.timeout)
+        stream.writeDeadline = .after(options.timeout)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 16_384, alignment: 16)
         defer { buffer.deallocate() }
         do {
@@ -90,9 +119,19 @@ final class TLSTestServer: Sendable {
                 if count == 0 { throw TLSTestProcess.Failure(description: "request ended early") }
                 head.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
             }
-            let response = Array(Self.response(size: responseSize).utf8)
+            let response = Array(Self.response(size: options.responseSize).utf8)
             counting.startCounting()
-            try await response.withUnsafeBytes { try await stream.write($0) }
+            if options.gathered {
+                let split = (0..<response.count).first { Array(response[..<$0]).ends(with: [13, 10, 13, 10]) }!
+                let head = UnsafeMutableRawBufferPointer.allocate(byteCount: split, alignment: 1)
+                let body = UnsafeMutableRawBufferPointer.allocate(byteCount: response.count - split, alignment: 1)
+                defer { head.deallocate(); body.deallocate() }
+                head.copyBytes(from: response[..<split])
+                body.copyBytes(from: response[split...])
+                try await stream.writev([UnsafeRawBufferPointer(head), UnsafeRawBufferPointer(body)])
+            } else {
+                try await stream.writeArray(response)
+            }
             event.responseWrites = counting.writes
             event.responseRecords = counting.records
             await stream.shutdown()
@@ -166,5 +205,15 @@ final class TLSTestCountingTransport<Base: ByteStream>: ByteStream {
 extension Array where Element == UInt8 {
     func ends(with suffix: [UInt8]) -> Bool {
         count >= suffix.count && Array(self[(count - suffix.count)...]) == suffix
+    }
+}
+
+extension ByteStream {
+    /// Writes `bytes` from a heap copy (array storage cannot be borrowed across an await).
+    func writeArray(_ bytes: [UInt8]) async throws {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 16)
+        defer { buffer.deallocate() }
+        buffer.copyBytes(from: bytes)
+        try await write(UnsafeRawBufferPointer(rebasing: buffer[0..<bytes.count]))
     }
 }

@@ -9,7 +9,8 @@ import COpenSSLShims
 ///
 /// Six verbs, as in nio-ssl's SSLConnection: `handshake()`, `shutdown()`, `feedCiphertext(_:)`
 /// (or `receiveSpace`/`didReceiveCiphertext` to read the transport straight into the inbound
-/// buffer), `takeCiphertext()`/`didSendCiphertext(_:)`, `read(into:)` and `write(_:)`.
+/// buffer), `takeCiphertext()`/`didSendCiphertext(_:)`, `read(into:)` (or
+/// `read(into:decryptingInPlace:)` for ciphertext already in the caller's buffer) and `write(_:)`.
 /// Call order: call a verb; then send everything `takeCiphertext()` returns; if the verb was
 /// `incomplete`, feed more ciphertext (or `feedEndOfInput()` at transport EOF) and call it again.
 /// WANT_READ/WANT_WRITE are `incomplete`, never errors. After a failure every verb fails with
@@ -103,6 +104,8 @@ public final class TLSConnection {
             throw TLSError.drainingErrorQueue(.invalidConfiguration, operation: "set SNI \(serverName)")
         }
         guard verifying else { return }
+        // As Go's crypto/tls: a wildcard only stands for a whole left-most label.
+        SSL_set_hostflags(ssl, UInt32(X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS))
         let accepted = isIPAddress
             ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), serverName)
             : SSL_set1_host(ssl, serverName)
@@ -231,7 +234,7 @@ public final class TLSConnection {
         case .handshaking, .established:
             break
         }
-        guard buffer.count > 0 else { return .bytes(0) }
+        precondition(!buffer.isEmpty, "read into an empty buffer")
         var count = 0
         ERR_clear_error()
         let result = SSL_read_ex(ssl, buffer.baseAddress, buffer.count, &count)
@@ -250,15 +253,22 @@ public final class TLSConnection {
         }
     }
 
+    /// Whether `read(into:decryptingInPlace:)` may be used now: no ciphertext is buffered, neither
+    /// here nor inside OpenSSL (such as the first part of a record).
+    public var canDecryptInPlace: Bool {
+        !hasBufferedCiphertext && SSL_has_pending(ssl) == 0
+    }
+
     /// Decrypts ciphertext that the caller read into the first `ciphertextCount` bytes of
     /// `buffer`, writing the plaintext into the same `buffer`: no inbound buffer, no extra copy.
     ///
-    /// Safe because OpenSSL copies each record out of the BIO before decrypting it and never
-    /// emits more plaintext than the ciphertext it has consumed, so plaintext only overwrites
-    /// ciphertext already read. Ciphertext OpenSSL did not read (further records) is copied into
-    /// the inbound buffer before returning. Requires `hasBufferedCiphertext == false`.
+    /// Safe only when `canDecryptInPlace`: then every record OpenSSL decrypts in this call was
+    /// read whole from `buffer` (OpenSSL copies it out of the BIO before decrypting, and without
+    /// read-ahead reads no further than the record it needs), and its plaintext is shorter than
+    /// its ciphertext, so plaintext only overwrites ciphertext already consumed. Ciphertext
+    /// OpenSSL did not read (further records) is copied into the inbound buffer before returning.
     public func read(into buffer: UnsafeMutableRawBufferPointer, decryptingInPlace ciphertextCount: Int) -> ReadOutcome {
-        precondition(!hasBufferedCiphertext, "in-place decryption needs an empty inbound buffer")
+        precondition(canDecryptInPlace, "in-place decryption with ciphertext already buffered")
         precondition(ciphertextCount <= buffer.count, "more ciphertext than buffer")
         buffers.borrowed = UnsafeRawBufferPointer(rebasing: buffer[0..<ciphertextCount])
         defer {

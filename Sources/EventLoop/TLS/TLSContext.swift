@@ -115,8 +115,9 @@ public final class TLSContext: @unchecked Sendable {
         case .server:
             guard let authority = configuration.trustRoots else { return }
             let store = SSL_CTX_get_cert_store(pointer)
-            for certificate in try PEMReader.certificates(from: authority) {
-                defer { X509_free(certificate) }
+            let authorities = try PEMReader.certificates(from: authority)
+            defer { authorities.forEach { X509_free($0) } }
+            for certificate in authorities {
                 guard X509_STORE_add_cert(store, certificate) == 1, SSL_CTX_add_client_CA(pointer, certificate) == 1 else {
                     throw TLSError.drainingErrorQueue(.badCertificateFile, operation: "trust client CA from \(authority.name)")
                 }
@@ -129,8 +130,9 @@ public final class TLSContext: @unchecked Sendable {
             }
             if let roots = configuration.trustRoots {
                 let store = SSL_CTX_get_cert_store(pointer)
-                for certificate in try PEMReader.certificates(from: roots) {
-                    defer { X509_free(certificate) }
+                let authorities = try PEMReader.certificates(from: roots)
+                defer { authorities.forEach { X509_free($0) } }
+                for certificate in authorities {
                     guard X509_STORE_add_cert(store, certificate) == 1 else {
                         throw TLSError.drainingErrorQueue(.badCertificateFile, operation: "trust CA from \(roots.name)")
                     }

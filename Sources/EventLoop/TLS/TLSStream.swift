@@ -1,9 +1,12 @@
 /// TLS over a transport `ByteStream` (normally the reactor's `Socket`), itself a `ByteStream`.
 ///
-/// `read` decrypts into the caller's buffer; `write` encrypts the caller's bytes into the
-/// connection's reused ciphertext buffer and sends them with one transport write: a write of up to
-/// 16 KB leaves as one TLS record in one transport write (writes over 64 KB are flushed in 64 KB
-/// pieces). Ciphertext is read from the transport straight into the connection's inbound buffer.
+/// `read` decrypts into the caller's buffer, normally in place: ciphertext is read from the
+/// transport into that same buffer, so a connection waiting for its next request holds no
+/// ciphertext buffer (partial records and handshakes use the connection's inbound buffer).
+/// `write` encrypts the caller's bytes into the connection's outbound buffer (kept while small)
+/// and sends them with one transport write: up to 16 KB leave as one TLS record in one transport
+/// write, and writes over 64 KB are flushed in 64 KB pieces. `writev` does the same for a head
+/// and body given separately.
 ///
 /// The handshake runs explicitly with `handshake()`, or implicitly on the first `read` or
 /// `write` (a server can simply start reading). Deadlines are the transport's.
@@ -15,6 +18,8 @@ public final class TLSStream<Transport: ByteStream>: ByteStream {
     public let transport: Transport
     /// The TLS state machine (for inspection: ALPN, version, peer certificate).
     public let connection: TLSConnection
+    /// Set by `close()` or `shutdown()`: no close_notify after either.
+    private var isClosed = false
 
     /// Room requested for each transport read: one maximal TLS record (2^14 + 2048 + header).
     private static var receiveChunk: Int { 16_384 + 2_048 + 5 }
@@ -69,6 +74,7 @@ public final class TLSStream<Transport: ByteStream>: ByteStream {
     /// transport straight into `buffer` and decrypted in place, so an idle connection waiting
     /// for its next request holds no ciphertext buffer of its own.
     public func read(into buffer: UnsafeMutableRawBufferPointer) async throws -> Int {
+        precondition(!buffer.isEmpty, "read into an empty buffer")
         if !connection.isHandshakeComplete {
             try await handshake()
         }
@@ -87,7 +93,7 @@ public final class TLSStream<Transport: ByteStream>: ByteStream {
                 throw error
             case .incomplete:
                 try await flush()
-                if !connection.hasBufferedCiphertext, buffer.count >= Self.inPlaceMinimum {
+                if connection.canDecryptInPlace, buffer.count >= Self.inPlaceMinimum {
                     let count = try await readTransport(into: buffer)
                     outcome = count == 0
                         ? connection.read(into: buffer)
@@ -124,17 +130,41 @@ public final class TLSStream<Transport: ByteStream>: ByteStream {
         }
     }
 
+    /// Encrypts and sends `buffers` as if they were one: up to 64 KB in total are gathered first,
+    /// so a response head and body of up to 16 KB together still leave as one TLS record in one
+    /// transport write. Larger totals are written buffer by buffer.
+    public func writev(_ buffers: [UnsafeRawBufferPointer]) async throws {
+        let total = buffers.reduce(0) { $0 + $1.count }
+        guard buffers.count > 1, total <= Self.maximumFlush else {
+            for buffer in buffers { try await write(buffer) }
+            return
+        }
+        let gathered = UnsafeMutableRawBufferPointer.allocate(byteCount: total, alignment: 16)
+        defer { gathered.deallocate() }
+        var offset = 0
+        for buffer in buffers where buffer.count > 0 {
+            (gathered.baseAddress! + offset).copyMemory(from: buffer.baseAddress!, byteCount: buffer.count)
+            offset += buffer.count
+        }
+        try await write(UnsafeRawBufferPointer(gathered))
+    }
+
     /// Sends close_notify (within `writeDeadline`, errors ignored), then closes the transport.
     public func shutdown() async {
+        guard !isClosed else { return }
+        isClosed = true
         if case .complete = connection.shutdown() {
             try? await flush()
         }
         transport.close()
     }
 
-    /// Closes the transport at once, without close_notify (use `shutdown()` for a clean close).
+    /// Closes the transport at once, without close_notify: `ByteStream.close()` cannot wait for
+    /// a write, and a close_notify sent later could race with whoever closes the socket next
+    /// (`TCPServer` closes it as soon as the handler returns). Use `shutdown()` for a clean close.
     /// Calling it twice is harmless.
     public func close() {
+        isClosed = true
         transport.close()
     }
 
