@@ -94,7 +94,8 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
             let head = try await readHead()
             let headEnd = machine.clock.now()
             machine.headCompleted(hasBody: head.framing != .none)
-            let rejection = router.rejection(head.method, path: head.path)
+            let route = router.match(head.method, path: head.path)
+            let rejection = Router.rejection(for: route)
             if head.expectsContinue {
                 if let rejection {
                     // The client holds the body back: answer now and close rather than read it.
@@ -108,10 +109,10 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
             let body = try await readBody(head.framing)
             machine.bodyCompleted()
             let response: HTTPResponse
-            if let rejection {
-                response = rejection
+            if case .handler(let handler) = route {
+                response = await handler(HTTPRequest(head: head, body: body))
             } else {
-                response = await router.respond(to: HTTPRequest(head: head, body: body))
+                response = rejection!
             }
             let keepAlive = machine.mayKeepAlive(requestKeepAlive: head.keepAlive)
             try await send(response, for: head, keepAlive: keepAlive, since: headEnd)
@@ -190,8 +191,10 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
 
     /// After an error answer, reads and discards what the client still sends for a short
     /// while: closing with unread bytes makes the kernel send a reset, which can destroy the
-    /// answer before the client reads it.
+    /// answer before the client reads it. A plain socket half-closes first, so the client sees
+    /// the end at once and closes its side, which ends the wait.
     private func lingerBeforeClose() async {
+        (stream as? Socket)?.shutdownWrite()
         stream.readDeadline = machine.clock.now() + configuration.timeouts.lingerAfterError
         while let count = try? await stream.read(into: readBuffer.writableSpace(minimum: 2048)), count > 0 {
             readBuffer.clear()

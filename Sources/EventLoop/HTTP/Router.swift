@@ -40,7 +40,12 @@ public struct Router: Sendable {
 
     /// The answer for a request that has no handler: 404, or 405 with `Allow`; nil when one exists.
     public func rejection(_ method: HTTPMethod, path: String) -> HTTPResponse? {
-        switch match(method, path: path) {
+        Self.rejection(for: match(method, path: path))
+    }
+
+    /// The answer for a lookup that found no handler; nil when it found one.
+    public static func rejection(for match: Match) -> HTTPResponse? {
+        switch match {
         case .handler: return nil
         case .notFound: return .error(.notFound)
         case .methodNotAllowed(let allow):

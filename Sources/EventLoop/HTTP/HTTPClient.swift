@@ -1,0 +1,186 @@
+/// An HTTP/1.1 client with a keep-alive connection pool per (scheme, host, port), over
+/// `Socket` or `TLSStream<Socket>`.
+///
+/// The client is confined to its event loop: call it only from tasks running on that loop
+/// (started with `loop.spawn`, or with the loop as task executor preference); other tasks
+/// hop there first, e.g. `loop.spawn { try await client.execute(...) }`. Calls from other
+/// threads stop with a precondition failure.
+///
+/// A connection goes back to the pool only after its response was read completely. A
+/// connection that failed, or that the server closed, is discarded. An idempotent request
+/// sent on a reused connection that failed before any byte of the response arrived (the
+/// server closed it while idle) is retried once on a fresh connection.
+public final class HTTPClient: @unchecked Sendable {
+    /// Pool and safety limits.
+    public struct Configuration: Sendable {
+        /// Idle connections kept per (scheme, host, port).
+        public var maxIdleConnectionsPerHost = 16
+        /// An idle connection older than this is closed instead of reused.
+        public var idleTimeout: Duration = .seconds(60)
+        /// The largest accepted response body.
+        public var maxResponseBodySize = 64 * 1024 * 1024
+
+        public init() {}
+    }
+
+    /// The loop the client and its connections run on.
+    public let loop: EventLoop
+    public let configuration: Configuration
+    private let tlsContext: TLSContext?
+    // Guarded by confinement to `loop`.
+    private var idle: [HTTPPoolKey: [HTTPClientConnection]] = [:]
+    /// Connections opened so far (for tests and metrics).
+    public private(set) var connectionsOpened = 0
+
+    /// - Parameters:
+    ///   - loop: the event loop every call and connection runs on.
+    ///   - tlsContext: a client TLS context for https requests (trust roots, client certificate).
+    public init(loop: EventLoop, tlsContext: TLSContext? = nil, configuration: Configuration = Configuration()) {
+        self.loop = loop
+        self.tlsContext = tlsContext
+        self.configuration = configuration
+    }
+
+    deinit {
+        let connections = PooledConnections(idle.values.flatMap { $0 })
+        guard !connections.all.isEmpty else { return }
+        if loop.inEventLoop {
+            connections.closeAll()
+        } else {
+            loop.execute { connections.closeAll() }
+        }
+    }
+
+    /// Sends `request` and reads the whole response, all before `deadline`.
+    public func execute(_ request: HTTPClientRequest, deadline: Deadline) async throws -> HTTPClientResponse {
+        var body: [UInt8] = []
+        let head = try await perform(request, deadline: deadline, onHead: { _ in }) { bytes in
+            body.append(contentsOf: bytes)
+        }
+        return HTTPClientResponse(head: head, body: body)
+    }
+
+    /// Sends `request` and streams the response body (e.g. a Kubernetes watch): `onHead` gets
+    /// the head first, then `onBody` each run of body bytes as it arrives (for a chunked body,
+    /// the decoded data). Returns when the body ends; a throwing callback ends the stream and
+    /// closes the connection. `deadline` bounds the whole exchange.
+    public func stream(
+        _ request: HTTPClientRequest,
+        deadline: Deadline,
+        onHead: (HTTPResponseHead) async throws -> Void = { _ in },
+        onBody: ([UInt8]) async throws -> Void
+    ) async throws -> HTTPResponseHead {
+        try await perform(request, deadline: deadline, onHead: onHead) { bytes in
+            try await onBody(Array(bytes))
+        }
+    }
+
+    /// Closes every idle pooled connection.
+    public func closeIdleConnections() {
+        precondition(loop.inEventLoop, "HTTPClient used off its event loop")
+        for connections in idle.values {
+            for connection in connections { connection.close() }
+        }
+        idle.removeAll()
+    }
+
+    /// The number of idle pooled connections.
+    public var idleConnectionCount: Int {
+        idle.values.reduce(0) { $0 + $1.count }
+    }
+
+    private func perform(
+        _ request: HTTPClientRequest,
+        deadline: Deadline,
+        onHead: (HTTPResponseHead) async throws -> Void,
+        onBody: (UnsafeRawBufferPointer) async throws -> Void
+    ) async throws -> HTTPResponseHead {
+        precondition(loop.inEventLoop, "HTTPClient used off its event loop")
+        let key = HTTPPoolKey(scheme: request.scheme, host: request.host, port: request.port)
+        var mayRetry = request.method.isIdempotent
+        while true {
+            let (connection, reused) = try await acquire(key, deadline: deadline)
+            do {
+                let (head, reusable) = try await connection.exchange(
+                    request, deadline: deadline, maxBodySize: configuration.maxResponseBodySize,
+                    onHead: onHead, onBody: onBody)
+                if reusable { release(connection) } else { connection.close() }
+                return head
+            } catch .beforeResponse(let error) {
+                connection.close()
+                if reused, mayRetry, !Self.isTimeout(error) {
+                    mayRetry = false
+                    continue
+                }
+                throw error
+            } catch .duringResponse(let error) {
+                connection.close()
+                throw error
+            }
+        }
+    }
+
+    private static func isTimeout(_ error: any Error) -> Bool {
+        (error as? IOError)?.code == .timedOut
+    }
+
+    /// An idle pooled connection for `key`, or a new one.
+    private func acquire(_ key: HTTPPoolKey, deadline: Deadline) async throws -> (HTTPClientConnection, reused: Bool) {
+        let now = Deadline.now()
+        while let connection = idle[key]?.popLast() {
+            if now.duration(since: connection.idleSince) < configuration.idleTimeout {
+                return (connection, true)
+            }
+            connection.close()
+        }
+        return (try await connect(key, deadline: deadline), false)
+    }
+
+    private func release(_ connection: HTTPClientConnection) {
+        var connections = idle[connection.key, default: []]
+        guard connections.count < configuration.maxIdleConnectionsPerHost else {
+            connection.close()
+            return
+        }
+        connection.idleSince = Deadline.now()
+        connections.append(connection)
+        idle[connection.key] = connections
+    }
+
+    private func connect(_ key: HTTPPoolKey, deadline: Deadline) async throws -> HTTPClientConnection {
+        let socket = try await Socket.connect(to: try SocketAddress(host: key.host, port: UInt16(key.port)), on: loop, deadline: deadline)
+        connectionsOpened += 1
+        switch key.scheme {
+        case .http:
+            return HTTPClientConnection(stream: socket, key: key)
+        case .https:
+            guard let tlsContext else {
+                socket.close()
+                throw HTTPClientError(.noTLSContext, key.host)
+            }
+            do {
+                let tls = try TLSStream(transport: socket, context: tlsContext, serverName: key.host)
+                tls.readDeadline = deadline
+                tls.writeDeadline = deadline
+                try await tls.handshake()
+                return HTTPClientConnection(stream: tls, key: key)
+            } catch {
+                socket.close()
+                throw error
+            }
+        }
+    }
+}
+
+/// Idle connections handed to the loop to be closed there, when the client is released elsewhere.
+private final class PooledConnections: @unchecked Sendable {
+    let all: [HTTPClientConnection]
+
+    init(_ all: [HTTPClientConnection]) {
+        self.all = all
+    }
+
+    func closeAll() {
+        for connection in all { connection.close() }
+    }
+}
