@@ -8,7 +8,8 @@
 #                                  RSS idle / under load / with 10,000 idle TLS connections
 #
 # Environment: BENCH_DURATION (default 10s), BENCH_OUT, BENCH_CONNECTIONS (default 64),
-# PEERS_DIR (default <repo>/../shared/peers), BENCH_SKIP_BUILD=1 (use the existing release build).
+# PEERS_DIR (default <repo>/../shared/peers), BENCH_SKIP_BUILD=1 (use the existing release build),
+# IRSA_WEBHOOK / LOADGEN (binaries to use instead of this checkout's release build).
 # Pinning: each server on core 1 (taskset -c 1), the load on core 0 (taskset -c 0).
 set -euo pipefail
 
@@ -61,8 +62,8 @@ if [[ -z "${BENCH_SKIP_BUILD:-}" ]]; then
   swift build -c release --product loadgen >&2
 fi
 BIN=$(swift build -c release --show-bin-path)
-WEBHOOK=$BIN/irsa-webhook
-LOADGEN=$BIN/loadgen
+WEBHOOK=${IRSA_WEBHOOK:-$BIN/irsa-webhook}
+LOADGEN=${LOADGEN:-$BIN/loadgen}
 [[ -x $WEBHOOK && -x $LOADGEN ]] || die "release binaries missing in $BIN"
 
 # ---------------------------------------------------------------- inputs
