@@ -232,7 +232,7 @@ start_webhook 1
 IDLE_RSS=$(rss_kib "$SERVER_PID")
 ( peak=0; while kill -0 "$SERVER_PID" 2>/dev/null; do r=$(rss_kib "$SERVER_PID"); (( r > peak )) && peak=$r && echo "$peak" >"$WORK/peak_rss"; sleep 0.2; done ) &
 SAMPLER=$!; PIDS+=("$SAMPLER")
-measure_server irsa-webhook --verify full --expect patch
+measure_server irsa-webhook --verify envelope --expect patch
 LOAD_RSS=$(cat "$WORK/peak_rss" 2>/dev/null || echo 0)
 kill "$SAMPLER" 2>/dev/null || true
 IDLE_CONN_RSS=""
@@ -253,7 +253,7 @@ if [[ -n "$PEERS" ]]; then
 else
   log "nginx skipped: its configuration lives in the peers directory"
 fi
-if [[ -n "$GOPEER" ]]; then start_gopeer; measure_server go --verify full --expect patch; stop_server; fi
+if [[ -n "$GOPEER" ]]; then start_gopeer; measure_server go --verify envelope --expect patch; stop_server; fi
 
 {
   echo "## Same review, one server core"
@@ -315,7 +315,7 @@ if [[ $MODE == full ]]; then
   log "full: pod size 2 KB .. 1 MB (loadgen, generated annotated pods, full verification)"
   {
     echo
-    echo "## Pod size (loadgen closed loop, 16 connections, --verify full, annotated ServiceAccounts)"
+    echo "## Pod size (loadgen closed loop, 16 connections, --verify envelope, annotated ServiceAccounts)"
     echo
     echo "The CPU cost per request should grow linearly with the body: ns per KiB stays flat."
     echo
@@ -326,7 +326,7 @@ if [[ $MODE == full ]]; then
   for size in 2048 8192 32768 131072 524288 1048576; do
     "$LOADGEN" corpus --pod-size "$size" --reviews 1 --write-review "$WORK/size.json" 2>/dev/null
     bytes=$(wc -c <"$WORK/size.json")
-    read -r rps p50 p99 failed <<<"$(run_loadgen "$LOAD_CPU" --connections 16 --pod-size "$size" --reviews 8 --verify full)"
+    read -r rps p50 p99 failed <<<"$(run_loadgen "$LOAD_CPU" --connections 16 --pod-size "$size" --reviews 8 --verify envelope)"
     per_request=$(python3 -c "import sys; r=float(sys.argv[1]); print(f'{1e6 / r:.1f}' if r else 'n/a')" "$rps")
     per_kib=$(python3 -c "import sys; r, b = float(sys.argv[1]), int(sys.argv[2]); print(f'{1e9 / r / (b / 1024):.0f}' if r else 'n/a')" "$rps" "$bytes")
     echo "| $((size / 1024)) KiB | $bytes | $rps | $(ms "$p50") | $(ms "$p99") | $per_request | $per_kib |" >>"$REPORT"
