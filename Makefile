@@ -43,3 +43,12 @@ test: deps python-deps
 
 clean:
 	rm -rf .build
+
+# Benchmarks against nginx (ceiling) and the Go reference webhook: Benchmarks/bench.sh, results in
+# Benchmarks/results/latest.md. BENCH_DURATION=10s by default; bench-full adds the sweeps.
+.PHONY: bench bench-full
+bench:
+	Benchmarks/bench.sh quick
+
+bench-full:
+	Benchmarks/bench.sh full

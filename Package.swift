@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "irsa-webhook", targets: ["Main"]),
+        .executable(name: "loadgen", targets: ["loadgen"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -13,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         // C interop: only what Swift cannot import by itself.
@@ -54,6 +56,15 @@ let package = Package(
             ]
         ),
 
+        .executableTarget(
+            name: "loadgen",
+            dependencies: [
+                "EventLoop",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            path: "Benchmarks/loadgen"
+        ),
         .executableTarget(name: "ReactorBench", dependencies: ["EventLoop"], path: "Benchmarks/ReactorBench"),
 
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"]),
@@ -65,6 +76,10 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [.product(name: "Yams", package: "Yams")]
+        ),
+        .testTarget(
+            name: "LoadgenTests", dependencies: ["loadgen", "EventLoop"], path: "Benchmarks/LoadgenTests",
+            exclude: ["Support/fake_webhook.py"]
         ),
     ],
     swiftLanguageModes: [.v6]

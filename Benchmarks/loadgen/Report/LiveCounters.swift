@@ -1,0 +1,20 @@
+import Synchronization
+
+/// Counters every connection bumps as it goes, read once a second for the progress line.
+final class LiveCounters: Sendable {
+    let completed = Atomic<Int>(0)
+    let failed = Atomic<Int>(0)
+    /// Set when the run should end (duration or request budget reached, or a fatal error).
+    let stopping = Atomic<Bool>(false)
+    /// Requests handed out so far (for `--requests`).
+    let issued = Atomic<Int>(0)
+
+    init() {}
+
+    /// Takes one request from a budget of `limit` (nil: unlimited); false when the budget is spent.
+    func takeRequest(limit: Int?) -> Bool {
+        if stopping.load(ordering: .relaxed) { return false }
+        guard let limit else { return true }
+        return issued.wrappingAdd(1, ordering: .relaxed).oldValue < limit
+    }
+}

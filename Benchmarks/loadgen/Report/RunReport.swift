@@ -1,0 +1,66 @@
+/// The final figures of a run, printed as text or as JSON for scripts.
+struct RunReport {
+    let target: String
+    let mode: String
+    let connections: Int
+    let threads: Int
+    let measuredSeconds: Double
+    let statistics: RunStatistics
+
+    var requestsPerSecond: Double { measuredSeconds > 0 ? Double(statistics.succeeded) / measuredSeconds : 0 }
+
+    private func percentileMicroseconds(_ percentile: Double) -> Double {
+        statistics.succeeded == 0 ? 0 : Double(statistics.latency.valueAtPercentile(percentile)) / 1_000
+    }
+
+    private var maxMicroseconds: Double { statistics.succeeded == 0 ? 0 : Double(statistics.latency.max) / 1_000 }
+
+    /// Human-readable summary; failures are listed loudly.
+    var text: String {
+        var lines = [
+            "loadgen \(mode): \(target), \(connections) connections, \(threads) thread(s), \(format(measuredSeconds, 1)) s measured",
+            "  requests/s  \(format(requestsPerSecond, 0))   (\(statistics.succeeded) ok, \(statistics.failed) failed)",
+            "  latency µs  p50 \(format(percentileMicroseconds(50), 0))  p90 \(format(percentileMicroseconds(90), 0))"
+                + "  p99 \(format(percentileMicroseconds(99), 0))  p99.9 \(format(percentileMicroseconds(99.9), 0))  max \(format(maxMicroseconds, 0))",
+            "  bytes       sent \(statistics.bytesSent)  received \(statistics.bytesReceived)",
+        ]
+        if statistics.failed > 0 {
+            lines.append("  !!! \(statistics.failed) FAILED REQUESTS !!!")
+            for (kind, count) in statistics.failures.sorted(by: { $0.key < $1.key }) {
+                lines.append("  !!! \(count) × \(kind.rawValue)")
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// One JSON object with every figure (latencies in microseconds).
+    var json: String {
+        let failures = statistics.failures.sorted(by: { $0.key < $1.key }).map { JSONValue.object([("kind", .string($0.key.rawValue)), ("count", .int($0.value))]) }
+        return JSONValue.object([
+            ("target", .string(target)), ("mode", .string(mode)), ("connections", .int(connections)), ("threads", .int(threads)),
+            ("seconds", .number(format(measuredSeconds, 3))), ("requests", .int(statistics.succeeded)), ("failed", .int(statistics.failed)),
+            ("requestsPerSecond", .number(format(requestsPerSecond, 1))),
+            ("latencyMicroseconds", .object([
+                ("p50", .number(format(percentileMicroseconds(50), 1))), ("p90", .number(format(percentileMicroseconds(90), 1))),
+                ("p99", .number(format(percentileMicroseconds(99), 1))), ("p999", .number(format(percentileMicroseconds(99.9), 1))),
+                ("max", .number(format(maxMicroseconds, 1))),
+            ])),
+            ("bytesSent", .int(statistics.bytesSent)), ("bytesReceived", .int(statistics.bytesReceived)),
+            ("failures", .array(failures)),
+        ]).serialized
+    }
+}
+
+/// `value` with `decimals` digits after the point (0 for values that are not finite).
+func format(_ value: Double, _ decimals: Int) -> String {
+    guard value.isFinite, abs(value) < 1e15 else { return "0" }
+    var scale: UInt64 = 1
+    for _ in 0..<decimals { scale *= 10 }
+    let scaled = UInt64((abs(value) * Double(scale)).rounded())
+    var text = String(scaled / scale)
+    if decimals > 0 {
+        let fraction = String(scaled % scale)
+        text += "." + String(repeating: "0", count: decimals - fraction.count) + fraction
+    }
+    return value < 0 && scaled != 0 ? "-" + text : text
+}
