@@ -6,6 +6,9 @@ import Testing
 
 /// A server on 127.0.0.1 with the test routes, torn down by `stop()`.
 final class TestHTTPServer: Sendable {
+    /// Holds `/slow` requests in their handler until the test releases them.
+    static let slowGate = HandlerGate()
+
     let group: EventLoopGroup
     let server: HTTPServer
     let listener: TCPServer
@@ -19,7 +22,7 @@ final class TestHTTPServer: Sendable {
         }
         router.add(.GET, "/hello") { request in .text(.ok, "hello \(request.query)") }
         router.add(.GET, "/slow") { _ in
-            try? await Task.sleep(for: .milliseconds(400))
+            await TestHTTPServer.slowGate.enterAndWait()
             return .text(.ok, "slow")
         }
         router.add(.GET, "/big") { _ in HTTPResponse(status: .ok, body: [UInt8](repeating: 0x62, count: 5000)) }
@@ -277,9 +280,10 @@ final class TestHTTPServer: Sendable {
         #expect(try idle.receiveResponse().status == 200)
         let busy = try server.connect()
         try busy.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
-        try await Task.sleep(for: .milliseconds(100))
+        #expect(await TestHTTPServer.slowGate.waitUntilEntered(timeout: .seconds(5)), "/slow never reached its handler")
 
         await server.server.drain()
+        TestHTTPServer.slowGate.release()
         let idleStart = Deadline.now()
         #expect(idle.isClosedByPeer())
         #expect(Deadline.now().duration(since: idleStart) < .milliseconds(300), "idle connection not closed at once")
@@ -369,4 +373,48 @@ final class CountingStream: ByteStream {
     }
 
     func close() { socket.close() }
+}
+
+/// A point a request handler waits at until the test lets it go, so that a test can act while a
+/// request is certainly in flight, however slow the machine.
+final class HandlerGate: Sendable {
+    private struct State {
+        var entered = false
+        var released = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state = Mutex(State())
+
+    /// Marks the gate entered, then waits for `release()`.
+    func enterAndWait() async {
+        await withCheckedContinuation { continuation in
+            let released = state.withLock { state in
+                state.entered = true
+                if !state.released { state.waiters.append(continuation) }
+                return state.released
+            }
+            if released { continuation.resume() }
+        }
+    }
+
+    /// Waits until a handler entered the gate; false when `timeout` passed first.
+    func waitUntilEntered(timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if state.withLock({ $0.entered }) { return true }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return false
+    }
+
+    /// Lets every waiting and later handler through.
+    func release() {
+        let waiters = state.withLock { state in
+            state.released = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
 }
