@@ -16,7 +16,7 @@ request = (b"POST /mutate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: applicati
 context = ssl.create_default_context(cafile=ca)
 lock = threading.Lock()
 stats = {"completed": 0, "completed_after_term": 0, "closed_with_connection_close": 0, "closed_idle_before_send": 0,
-         "refused_after_term": 0, "failures": [], "connections": 0}
+         "refused_after_term": 0, "failures": [], "eof_without_response_after_term": [], "connections": 0}
 term_sent = threading.Event()
 term_time = [None]
 
@@ -80,6 +80,15 @@ def worker():
         try:
             conn.sendall(request)
             status, headers = read_response(conn)
+        except EOFError as error:
+            # The server closed without a byte of answer. Either it dropped a request it had
+            # received (a bug), or it closed the idle connection just after our check above
+            # and before our bytes arrived: the keep-alive close race no server can avoid.
+            key = "eof_without_response_after_term" if term_sent.is_set() and "0 bytes" in str(error) else "failures"
+            count(key, "request sent, no response (%s SIGTERM): %r" % ("after" if term_sent.is_set() else "before", error))
+            conn.close(); conn = None
+            if term_sent.is_set(): return
+            continue
         except Exception as error:
             count("failures", "request sent, no response (%s SIGTERM): %r" % ("after" if after_term or term_sent.is_set() else "before", error))
             conn.close(); conn = None
@@ -140,6 +149,12 @@ os._exit(0)
 
         let failures = stats["failures"] as? [String] ?? ["no failures list"]
         #expect(failures.isEmpty, "lost requests: \(failures.prefix(10)) of \(failures.count); stats: \(stats)")
+        // The server closes idle keep-alive connections at once when draining, so a client that
+        // sends just as that close happens gets EOF (seen in about 1 run of 5, one request). The
+        // bug this guards against (requests already received then dropped) lost about one
+        // request per connection, 14-16 per run: a bound of 1 tells them apart.
+        let raced = stats["eof_without_response_after_term"] as? [String] ?? ["no list"]
+        #expect(raced.count <= 1, "requests answered with EOF after SIGTERM: \(raced.count); stats: \(stats)")
         #expect((stats["completed_before_term"] as? Int ?? 0) > 100, "too little load to test anything: \(stats)")
         #expect(stats["workers_still_running"] as? Int == 0)
         #expect(stats["readyz_after_term"] as? Int == 503 || (stats["readyz_after_term"] as? String)?.hasPrefix("closed") == true,
