@@ -149,6 +149,21 @@ final class ManualClock: HTTPClock {
         #expect(machine.state == .closed)
     }
 
+    /// Regression: draining closed keep-alive connections whose next request was already in
+    /// the socket's receive queue, losing requests the client had sent (GracefulShutdownTests).
+    @Test func drainingAnswersARequestThatArrivedButWasNotRead() {
+        let clock = ManualClock()
+        var machine = HTTPConnectionStateMachine(timeouts: timeouts(), clock: clock, tls: false)
+        machine.receivedHeadBytes()
+        machine.headCompleted(hasBody: false)
+        _ = machine.responseSent(keepAlive: true)
+        #expect(machine.startDraining(inputPending: true) == .finishInFlight)
+        machine.receivedHeadBytes()
+        machine.headCompleted(hasBody: false)
+        #expect(!machine.mayKeepAlive(requestKeepAlive: true))
+        #expect(machine.responseSent(keepAlive: true) == .close)
+    }
+
     @Test func drainingFinishesInFlightRequestsWithConnectionClose() {
         let clock = ManualClock()
         var machine = HTTPConnectionStateMachine(timeouts: timeouts(), clock: clock, tls: false)

@@ -169,9 +169,12 @@ public struct HTTPConnectionStateMachine<Clock: HTTPClock> {
         }
     }
 
-    /// The server starts draining.
-    public mutating func startDraining() -> DrainAction {
+    /// The server starts draining. `inputPending`: bytes of the next request already arrived
+    /// but were not read yet; closing would drop a request the client has sent, so a connection
+    /// awaiting a request with input pending finishes that request instead.
+    public mutating func startDraining(inputPending: Bool = false) -> DrainAction {
         isDraining = true
+        if case .awaitingRequest = state, inputPending { return .finishInFlight }
         if isIdle {
             state = .closed
             return .closeNow

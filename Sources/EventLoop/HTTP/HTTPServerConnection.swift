@@ -48,9 +48,19 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
     }
 
     func startDraining() {
-        if machine.startDraining() == .closeNow {
+        if machine.startDraining(inputPending: hasUnreadInput()) == .closeNow {
             stream.close()
         }
+    }
+
+    /// Whether bytes arrived that no read has taken: ciphertext buffered by TLS, or data in the
+    /// socket's receive queue. A keep-alive client may have sent its next request already.
+    private func hasUnreadInput() -> Bool {
+        if let socket = stream as? Socket { return socket.hasUnreadBytes }
+        if let tls = stream as? TLSStream<Socket> {
+            return tls.connection.hasBufferedCiphertext || tls.transport.hasUnreadBytes
+        }
+        return false
     }
 
     /// Runs `handshake` (TLS) under the handshake timeout, then serves requests until the

@@ -185,6 +185,13 @@ public final class Socket: ByteStream, @unchecked Sendable {
         }
     }
 
+    /// Whether the receive queue holds bytes that no read has taken yet (peeked, not consumed).
+    public var hasUnreadBytes: Bool {
+        guard !isClosed else { return false }
+        var byte: UInt8 = 0
+        return Glibc.recv(registration.descriptor, &byte, 1, Int32(MSG_PEEK) | Int32(MSG_DONTWAIT)) > 0
+    }
+
     /// Sends FIN: the peer reads end of stream; reading from it still works.
     public func shutdownWrite() {
         guard !isClosed else { return }

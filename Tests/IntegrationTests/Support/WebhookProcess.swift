@@ -16,11 +16,16 @@ final class WebhookProcess: @unchecked Sendable {
     private let logHandle: FileHandle
 
     /// Starts the binary with `arguments`; `environment` replaces the inherited one when given.
-    init(_ arguments: [String], environment: [String: String]? = nil, currentDirectory: String? = nil) throws {
+    /// `executable` runs another program instead (a launcher such as systemd-socket-activate
+    /// that starts the binary itself).
+    init(
+        _ arguments: [String], environment: [String: String]? = nil, currentDirectory: String? = nil,
+        executable: String? = nil
+    ) throws {
         logPath = NSTemporaryDirectory() + "irsa-webhook-\(UUID().uuidString).log"
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         logHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        process.executableURL = URL(fileURLWithPath: Self.binaryPath)
+        process.executableURL = URL(fileURLWithPath: executable ?? Self.binaryPath)
         process.arguments = arguments
         if let environment { process.environment = environment }
         if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }

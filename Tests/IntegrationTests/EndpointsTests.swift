@@ -1,0 +1,57 @@
+import Foundation
+import Testing
+
+/// /healthz, /readyz and /metrics on the TLS port and on the plain-HTTP metrics port, with
+/// counters that move when admissions and failed handshakes happen.
+@Suite struct EndpointsTests {
+    @Test func healthReadinessAndMetricsOnBothPorts() async throws {
+        let directory = try TestTools.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let tls = try await TestTools.makeCertificate(in: directory, name: "tls")
+        let metricsPort = try TestTools.freePort()
+        let accounts = TestTools.root.appendingPathComponent("deploy/dev/serviceaccounts.yaml").path
+        let webhook = try WebhookProcess([
+            "--host", "127.0.0.1", "--port", "0", "--metrics-port", "\(metricsPort)", "--threads", "1",
+            "--tls-cert-file", tls.certificate, "--tls-key-file", tls.key, "--service-accounts-file", accounts,
+        ])
+        let port = try await webhook.listeningPort()
+
+        for (port, ca) in [(port, Optional(tls.certificate)), (metricsPort, nil)] {
+            let health = try await TestTools.curl("GET", port: port, path: "/healthz", caFile: ca)
+            #expect(health.status == 200 && health.body == "ok\n", "\(port): \(health)")
+            let ready = try await TestTools.curl("GET", port: port, path: "/readyz", caFile: ca)
+            #expect(ready.status == 200, "\(port): \(ready)")
+        }
+        // The metrics port never serves /mutate.
+        #expect(try await TestTools.curl("POST", port: metricsPort, path: "/mutate", caFile: nil, contentType: "application/json",
+                                         bodyFile: TestTools.root.appendingPathComponent("deploy/dev/review.json").path).status == 404)
+
+        let before = try await TestTools.curl("GET", port: metricsPort, path: "/metrics", caFile: nil)
+        #expect(before.status == 200)
+        let mutatedBefore = TestTools.metric(#"irsa_admissions_total{result="mutated"}"#, in: before.body) ?? 0
+        let handshakeFailuresBefore = try #require(TestTools.metric("irsa_tls_handshake_failures_total", in: before.body))
+
+        let review = try await TestTools.curl("POST", port: port, path: "/mutate", caFile: tls.certificate, contentType: "application/json",
+                                              bodyFile: TestTools.root.appendingPathComponent("deploy/dev/review.json").path)
+        #expect(review.status == 200)
+        let reviewJSON = try #require(review.json, "\(review.body)")
+        #expect(try TestTools.patch(of: reviewJSON) != nil)
+        // Plain HTTP to the TLS port: the handshake fails (curl gets an empty reply or a reset).
+        let plain = try await TestTools.run(["curl", "-sS", "--max-time", "5", "http://127.0.0.1:\(port)/healthz"], timeout: .seconds(10))
+        #expect(plain.status != 0, "plain HTTP on the TLS port was answered: \(plain.stdout)")
+
+        for (port, ca) in [(port, Optional(tls.certificate)), (metricsPort, nil)] {
+            let after = try await TestTools.curl("GET", port: port, path: "/metrics", caFile: ca)
+            #expect(after.status == 200)
+            #expect(TestTools.metric(#"irsa_admissions_total{result="mutated"}"#, in: after.body) == mutatedBefore + 1, "\(after.body)")
+            #expect(TestTools.metric("irsa_tls_handshake_failures_total", in: after.body) == handshakeFailuresBefore + 1)
+            #expect(TestTools.metric("irsa_admission_duration_seconds_count", in: after.body) ?? 0 >= 1)
+            #expect(TestTools.metric(#"irsa_admission_duration_seconds_bucket{le="+Inf"}"#, in: after.body) ?? 0 >= 1)
+            #expect(TestTools.metric(#"irsa_build_info{version="0.1.0"}"#, in: after.body) == 1, "\(after.body)")
+            // The scrape over TLS is itself an open connection; over plain HTTP, none may be open.
+            let open = try #require(TestTools.metric("irsa_open_connections", in: after.body), "\(after.body)")
+            #expect(open >= 0 && open <= 1)
+        }
+        #expect(try await webhook.stop(timeout: .seconds(10)) == 0)
+    }
+}
