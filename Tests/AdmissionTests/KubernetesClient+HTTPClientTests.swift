@@ -20,7 +20,7 @@ private let app = ServiceAccount(namespace: "shop", name: "app", annotations: ["
         group.shutdown()
     }
 
-    func client(_ api: KubernetesAPIConfiguration? = nil, timeout: Duration = .seconds(2)) throws -> KubernetesClient {
+    func client(_ api: KubernetesAPIConfiguration? = nil, timeout: Duration = .seconds(10)) throws -> KubernetesClient {
         let retries = KubernetesClient.RetryPolicy(maximumAttempts: 4, initialBackoff: .milliseconds(10), maximumBackoff: .milliseconds(40))
         return try KubernetesClient(
             api: api ?? server.configuration, loop: group.loops[0],

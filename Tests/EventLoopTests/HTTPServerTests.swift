@@ -6,8 +6,8 @@ import Testing
 
 /// A server on 127.0.0.1 with the test routes, torn down by `stop()`.
 final class TestHTTPServer: Sendable {
-    /// Holds `/slow` requests in their handler until the test releases them.
-    static let slowGate = HandlerGate()
+    /// Holds `/gated` requests in their handler until the (one) test using it releases them.
+    static let gate = HandlerGate()
 
     let group: EventLoopGroup
     let server: HTTPServer
@@ -22,8 +22,12 @@ final class TestHTTPServer: Sendable {
         }
         router.add(.GET, "/hello") { request in .text(.ok, "hello \(request.query)") }
         router.add(.GET, "/slow") { _ in
-            await TestHTTPServer.slowGate.enterAndWait()
+            try? await Task.sleep(for: .milliseconds(400))
             return .text(.ok, "slow")
+        }
+        router.add(.GET, "/gated") { _ in
+            await TestHTTPServer.gate.enterAndWait()
+            return .text(.ok, "gated")
         }
         router.add(.GET, "/big") { _ in HTTPResponse(status: .ok, body: [UInt8](repeating: 0x62, count: 5000)) }
         return router
@@ -279,16 +283,16 @@ final class TestHTTPServer: Sendable {
         try idle.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
         #expect(try idle.receiveResponse().status == 200)
         let busy = try server.connect()
-        try busy.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
-        #expect(await TestHTTPServer.slowGate.waitUntilEntered(timeout: .seconds(5)), "/slow never reached its handler")
+        try busy.send("GET /gated HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(await TestHTTPServer.gate.waitUntilEntered(timeout: .seconds(5)), "/gated never reached its handler")
 
         await server.server.drain()
-        TestHTTPServer.slowGate.release()
+        TestHTTPServer.gate.release()
         let idleStart = Deadline.now()
         #expect(idle.isClosedByPeer())
         #expect(Deadline.now().duration(since: idleStart) < .milliseconds(300), "idle connection not closed at once")
         let response = try busy.receiveResponse()
-        #expect(response.body == "slow")
+        #expect(response.body == "gated")
         #expect(response.headers["Connection"] == "close")
         #expect(busy.isClosedByPeer())
         #expect(await server.server.waitUntilAllConnectionsClosed(deadline: .after(.seconds(5))))
