@@ -290,7 +290,7 @@ final class TestHTTPServer: Sendable {
         TestHTTPServer.gate.release()
         let idleStart = Deadline.now()
         #expect(idle.isClosedByPeer())
-        #expect(Deadline.now().duration(since: idleStart) < .milliseconds(300), "idle connection not closed at once")
+        #expect(Deadline.now().duration(since: idleStart) < .seconds(1), "idle connection not closed after the drain grace (250 ms)")
         let response = try busy.receiveResponse()
         #expect(response.body == "gated")
         #expect(response.headers["Connection"] == "close")

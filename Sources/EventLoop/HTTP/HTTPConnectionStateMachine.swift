@@ -28,6 +28,11 @@ public struct HTTPTimeouts: Sendable {
     /// How long, after answering an error, the connection reads and discards what the client
     /// still sends before closing (so that the close does not reset the answer away).
     public var lingerAfterError: Duration = .milliseconds(500)
+    /// How long, once the server drains, a keep-alive connection waiting between requests is
+    /// kept for a request already on its way: one that arrives is answered with
+    /// `Connection: close`; then the connection closes. Zero closes idle connections at once,
+    /// which drops a request the client sent just before the close reached it.
+    public var drainIdleGrace: Duration = .milliseconds(250)
 
     public init() {}
 }
@@ -69,6 +74,9 @@ public struct HTTPConnectionStateMachine<Clock: HTTPClock> {
     public enum DrainAction: Equatable, Sendable {
         /// It is idle (no request in progress): close it now.
         case closeNow
+        /// It waits between requests: read with the shortened `readDeadline` (the drain grace);
+        /// a request that arrives is finished with `Connection: close`, else it closes then.
+        case closeWhenQuiet
         /// A request is in progress: finish it, answer with `Connection: close`, then close.
         case finishInFlight
     }
@@ -174,7 +182,13 @@ public struct HTTPConnectionStateMachine<Clock: HTTPClock> {
     /// awaiting a request with input pending finishes that request instead.
     public mutating func startDraining(inputPending: Bool = false) -> DrainAction {
         isDraining = true
-        if case .awaitingRequest = state, inputPending { return .finishInFlight }
+        if case .awaitingRequest(let until, let isFirst) = state {
+            if inputPending { return .finishInFlight }
+            if timeouts.drainIdleGrace > .zero {
+                state = .awaitingRequest(until: min(until, clock.now() + timeouts.drainIdleGrace), isFirst: isFirst)
+                return .closeWhenQuiet
+            }
+        }
         if isIdle {
             state = .closed
             return .closeNow

@@ -48,8 +48,10 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
     }
 
     func startDraining() {
-        if machine.startDraining(inputPending: hasUnreadInput()) == .closeNow {
-            stream.close()
+        switch machine.startDraining(inputPending: hasUnreadInput()) {
+        case .closeNow: stream.close()
+        case .closeWhenQuiet: stream.readDeadline = machine.readDeadline
+        case .finishInFlight: break
         }
     }
 
