@@ -111,9 +111,22 @@ struct JSONScanner {
 
     /// Validates and steps over the next value of any kind.
     ///
+    /// A string right at the cursor, the most common value skipped inside a pod, is scanned
+    /// inline; anything else goes to `skipSubtree`.
+    @inline(__always)
+    mutating func skipValue() throws(JSONSyntaxError) {
+        var index = offset
+        guard index < end, base[index] == UInt8(ascii: "\"") else { return try skipSubtree() }
+        index &+= 1
+        defer { offset = index }
+        _ = try scanStringContent(from: &index)
+    }
+
+    /// Validates and steps over the next value of any kind.
+    ///
     /// One loop over the bytes, the open containers kept as bits (1: object, 0: array), so
     /// skipping a subtree costs no call per token.
-    mutating func skipValue() throws(JSONSyntaxError) {
+    private mutating func skipSubtree() throws(JSONSyntaxError) {
         var index = offset
         defer { offset = index }
         var kinds: UInt64 = 0
