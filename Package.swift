@@ -25,6 +25,7 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
         .target(name: "COpenSSLShims", dependencies: ["COpenSSL"]),
+        .target(name: "CJSONScan"),
         .systemLibrary(
             name: "CSystemd",
             pkgConfig: "libsystemd",
@@ -39,6 +40,7 @@ let package = Package(
             name: "Admission",
             dependencies: [
                 "EventLoop",
+                "CJSONScan",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ]

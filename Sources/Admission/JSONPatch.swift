@@ -3,12 +3,18 @@
 /// The mutation only ever adds, so `add` is the only operation. Paths are built from fixed
 /// tokens and array indexes, never from user data, so no JSON Pointer escaping is needed.
 public struct JSONPatch: ~Copyable {
-    private var writer = JSONWriter(capacity: 2048)
+    private var writer: JSONWriter
     /// How many operations the patch holds.
     public private(set) var operationCount = 0
 
     /// An empty patch.
     public init() {
+        self.init(capacity: 2048)
+    }
+
+    /// An empty patch with room for `capacity` bytes before its storage has to grow.
+    init(capacity: Int) {
+        writer = JSONWriter(capacity: capacity)
         writer.raw("[")
     }
 

@@ -12,9 +12,12 @@
 public enum PodPatch {
     /// The operations that give `pod` the settings' credentials.
     public static func patch(for pod: Pod, settings: PatchSettings) -> JSONPatch {
-        var patch = JSONPatch()
-        guard pod.hasSpec else { return patch }
+        guard pod.hasSpec else { return JSONPatch() }
         let fragments = Fragments(settings)
+        // Room for the volume and, per container, every fragment plus the operations' own text,
+        // so a typical patch is written without growing its storage.
+        let containerCount = pod.initContainers.count + pod.containers.count
+        var patch = JSONPatch(capacity: fragments.rendered.count + containerCount * (fragments.rendered.count + 512))
         if !pod.hasTokenVolume {
             if pod.hasVolumes {
                 patch.add("/spec/volumes/-", value: fragments.volume)

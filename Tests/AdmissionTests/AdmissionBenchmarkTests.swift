@@ -5,7 +5,8 @@ import Testing
 /// Time per review of the benchmark pod (the 4.8 KB review of `make_review.py`) and of a 1 MB pod.
 /// Run only on request, in release:
 /// `IRSA_BENCHMARK=1 swift test -c release -Xswiftc -enable-testing --filter AdmissionBenchmarkTests`
-/// (`IRSA_BENCHMARK_CASE=4.8` or `=1` runs one case only, e.g. under `perf record`).
+/// (`IRSA_BENCHMARK_CASE=4.8` or `=1` runs one case only, e.g. under `perf record`;
+/// `IRSA_BENCHMARK_ITERATIONS=200` shortens every run, e.g. under `valgrind --tool=callgrind`).
 @Suite(.enabled(if: ProcessInfo.processInfo.environment["IRSA_BENCHMARK"] == "1"))
 struct AdmissionBenchmarkTests {
     static let handler = AdmissionHandler(configuration: PatchConfig(),
@@ -48,7 +49,9 @@ struct AdmissionBenchmarkTests {
         let review = try Self.benchmarkReview()
         let large = ReviewHarness.body(object: AdmissionHandlerTests.largePod(containers: 300, envPerContainer: 60).bytes)
         let only = ProcessInfo.processInfo.environment["IRSA_BENCHMARK_CASE"]
-        for (name, body, iterations) in [("4.8 KB review", review, 50_000), ("1 MB review", large, 100)] where only.map(name.hasPrefix) ?? true {
+        let fixedIterations = ProcessInfo.processInfo.environment["IRSA_BENCHMARK_ITERATIONS"].flatMap { Int($0) }
+        for (name, body, defaultIterations) in [("4.8 KB review", review, 50_000), ("1 MB review", large, 100)] where only.map(name.hasPrefix) ?? true {
+            let iterations = fixedIterations ?? defaultIterations
             let configuration = Self.handler.configuration
             let account = AdmissionHandlerTests.roleAccount
             var sink = 0

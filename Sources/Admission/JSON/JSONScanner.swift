@@ -1,3 +1,4 @@
+import CJSONScan
 import Glibc
 
 /// Why a byte sequence is not an acceptable JSON document, and where the scanner stopped.
@@ -110,9 +111,22 @@ struct JSONScanner {
 
     /// Validates and steps over the next value of any kind.
     ///
+    /// A string right at the cursor, the most common value skipped inside a pod, is scanned
+    /// inline; anything else goes to `skipSubtree`.
+    @inline(__always)
+    mutating func skipValue() throws(JSONSyntaxError) {
+        var index = offset
+        guard index < end, base[index] == UInt8(ascii: "\"") else { return try skipSubtree() }
+        index &+= 1
+        defer { offset = index }
+        _ = try scanStringContent(from: &index)
+    }
+
+    /// Validates and steps over the next value of any kind.
+    ///
     /// One loop over the bytes, the open containers kept as bits (1: object, 0: array), so
     /// skipping a subtree costs no call per token.
-    mutating func skipValue() throws(JSONSyntaxError) {
+    private mutating func skipSubtree() throws(JSONSyntaxError) {
         var index = offset
         defer { offset = index }
         var kinds: UInt64 = 0
@@ -230,30 +244,13 @@ struct JSONScanner {
     /// Validates string content from `index` (just after the opening quote) and leaves `index`
     /// just after the closing quote. Returns whether the string contains escapes.
     ///
-    /// Eight bytes at a time: a word is skipped when none of its bytes is a quote, a backslash,
-    /// a control character or non-ASCII; otherwise the lowest flagged byte is exact (borrows
-    /// only propagate towards higher bytes) and is handled on its own.
+    /// Sixteen bytes at a time (`CJSONScan_findStringSpecial`, SSE2): plain ASCII is skipped up to
+    /// the next quote, backslash, control character or non-ASCII byte, which is handled here.
     @inline(__always)
     private func scanStringContent(from index: inout Int) throws(JSONSyntaxError) -> Bool {
         var hasEscapes = false
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
-        let raw = UnsafeRawPointer(base)
         while true {
-            while index + 8 <= end {
-                let word = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: index, as: UInt64.self))
-                let quotes = word ^ (ones &* 0x22)
-                let backslashes = word ^ (ones &* 0x5C)
-                let special = (((quotes &- ones) & ~quotes)
-                    | ((backslashes &- ones) & ~backslashes)
-                    | ((word &- ones &* 0x20) & ~word)
-                    | word) & highs
-                if special != 0 {
-                    index += special.trailingZeroBitCount >> 3
-                    break
-                }
-                index += 8
-            }
+            index = CJSONScan_findStringSpecial(base, index, end)
             guard index < end else { throw JSONSyntaxError(offset: index, reason: "unterminated string") }
             let byte = base[index]
             if byte == UInt8(ascii: "\"") {
