@@ -89,7 +89,7 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
         }
     }
 
-    private func serveRequests() async throws {
+    nonisolated(nonsending) private func serveRequests() async throws {
         while true {
             let head = try await readHead()
             let headEnd = machine.clock.now()
@@ -123,7 +123,7 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
     // MARK: Reading
 
     /// Reads until a whole request head is buffered; throws `Exit` when the connection ends first.
-    private func readHead() async throws -> HTTPRequestHead {
+    nonisolated(nonsending) private func readHead() async throws -> HTTPRequestHead {
         while true {
             if !readBuffer.isEmpty {
                 machine.receivedHeadBytes()
@@ -141,7 +141,7 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
     }
 
     /// Reads the body delimited by `framing`, copying it once out of the read buffer.
-    private func readBody(_ framing: HTTPBodyFraming) async throws -> [UInt8] {
+    nonisolated(nonsending) private func readBody(_ framing: HTTPBodyFraming) async throws -> [UInt8] {
         var body: [UInt8] = []
         switch framing {
         case .none, .untilClose:
@@ -172,7 +172,7 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
     }
 
     /// Reads more bytes into the buffer under the state machine's deadline; returns 0 at end of stream.
-    private func readMore() async throws -> Int {
+    nonisolated(nonsending) private func readMore() async throws -> Int {
         while true {
             stream.readDeadline = machine.readDeadline
             do {
@@ -193,7 +193,7 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
     /// while: closing with unread bytes makes the kernel send a reset, which can destroy the
     /// answer before the client reads it. A plain socket half-closes first, so the client sees
     /// the end at once and closes its side, which ends the wait.
-    private func lingerBeforeClose() async {
+    nonisolated(nonsending) private func lingerBeforeClose() async {
         (stream as? Socket)?.shutdownWrite()
         stream.readDeadline = machine.clock.now() + configuration.timeouts.lingerAfterError
         while let count = try? await stream.read(into: readBuffer.writableSpace(minimum: 2048)), count > 0 {
@@ -203,14 +203,14 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
 
     // MARK: Writing
 
-    private func writeContinue() async throws {
+    nonisolated(nonsending) private func writeContinue() async throws {
         writeBuffer.clear()
         writeBuffer.append("HTTP/1.1 100 Continue\r\n\r\n")
         try await writeResponseBuffer()
     }
 
     /// Serializes `response` into the write buffer and writes it with one call.
-    private func send(_ response: HTTPResponse, for head: HTTPRequestHead, keepAlive: Bool, since start: Deadline) async throws {
+    nonisolated(nonsending) private func send(_ response: HTTPResponse, for head: HTTPRequestHead, keepAlive: Bool, since start: Deadline) async throws {
         writeBuffer.clear()
         response.serialize(
             into: writeBuffer,
@@ -225,7 +225,7 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
             duration: machine.clock.now().duration(since: start))
     }
 
-    private func writeResponseBuffer() async throws {
+    nonisolated(nonsending) private func writeResponseBuffer() async throws {
         stream.writeDeadline = machine.clock.now() + configuration.timeouts.write
         try await stream.write(writeBuffer.readable)
     }

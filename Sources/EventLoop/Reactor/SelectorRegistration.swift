@@ -57,7 +57,7 @@ final class SelectorRegistration: TimerTarget, @unchecked Sendable {
 
     /// Suspends until the descriptor is ready in `direction`, failing with `.timedOut` at `deadline`
     /// and with `.closed` if deregistered. Any thread; at most one waiter per direction.
-    func wait(_ direction: Direction, deadline: Deadline) async throws {
+    nonisolated(nonsending) func wait(_ direction: Direction, deadline: Deadline) async throws {
         try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
             if loop.inEventLoop {
                 beginWait(direction, continuation, deadline: deadline)

@@ -109,7 +109,7 @@ public final class Socket: ByteStream, @unchecked Sendable {
     }
 
     /// Reads at least one byte into `buffer` (which must not be empty); 0 means end of stream.
-    public func read(into buffer: UnsafeMutableRawBufferPointer) async throws -> Int {
+    nonisolated(nonsending) public func read(into buffer: UnsafeMutableRawBufferPointer) async throws -> Int {
         precondition(!buffer.isEmpty, "read into an empty buffer")
         while true {
             guard !isClosed else { throw IOError.closed("recv") }
@@ -123,7 +123,7 @@ public final class Socket: ByteStream, @unchecked Sendable {
     }
 
     /// Writes all of `bytes` (MSG_NOSIGNAL: a closed peer is an error, never SIGPIPE).
-    public func write(_ bytes: UnsafeRawBufferPointer) async throws {
+    nonisolated(nonsending) public func write(_ bytes: UnsafeRawBufferPointer) async throws {
         var offset = 0
         while offset < bytes.count {
             guard !isClosed else { throw IOError.closed("send") }
@@ -139,7 +139,7 @@ public final class Socket: ByteStream, @unchecked Sendable {
     }
 
     /// Writes all of `buffers` in order with as few `sendmsg` calls as the kernel allows.
-    public func writev(_ buffers: [UnsafeRawBufferPointer]) async throws {
+    nonisolated(nonsending) public func writev(_ buffers: [UnsafeRawBufferPointer]) async throws {
         var index = 0
         var offset = 0  // into buffers[index]
         let batchLimit = min(buffers.count, Int(UIO_MAXIOV))
