@@ -78,7 +78,7 @@ public final class TLSStream<Transport: ByteStream>: ByteStream {
         if !connection.isHandshakeComplete {
             try await handshake()
         }
-        var outcome = connection.read(into: buffer)
+        var outcome = connection.needsCiphertextToRead ? .incomplete : connection.read(into: buffer)
         while true {
             switch outcome {
             case .bytes(let count):
