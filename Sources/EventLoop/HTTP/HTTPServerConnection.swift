@@ -94,8 +94,9 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
             let head = try await readHead()
             let headEnd = machine.clock.now()
             machine.headCompleted(hasBody: head.framing != .none)
-            let route = router.match(head.method, path: head.path)
-            let rejection = Router.rejection(for: route)
+            let route = router.resolve(head.method, path: head.path)
+            var rejection: HTTPResponse?
+            if case .rejection(let response) = route { rejection = response }
             if head.expectsContinue {
                 if let rejection {
                     // The client holds the body back: answer now and close rather than read it.
