@@ -14,10 +14,17 @@ public struct Router: Sendable {
         case methodNotAllowed(allow: String)
     }
 
+    /// A method and its handler. A struct rather than a tuple: a closure in a tuple stored in an
+    /// array is kept at the generic abstraction, and taking it out allocated a thunk per lookup.
+    private struct MethodHandler: Sendable {
+        let method: HTTPMethod
+        let handler: Handler
+    }
+
     /// One path's handlers, with its 405 answer prepared when the routes change.
     private struct Route: Sendable {
         let path: String
-        var handlers: [(method: HTTPMethod, handler: Handler)] = []
+        var handlers: [MethodHandler] = []
         /// The `Allow` value for the path's 405: its methods, sorted, HEAD implied by GET.
         var allow = ""
         var methodNotAllowed = HTTPResponse.error(.methodNotAllowed)
@@ -45,7 +52,7 @@ public struct Router: Sendable {
         }()
         var route = routes[index]
         route.handlers.removeAll { $0.method == method }
-        route.handlers.append((method, handler))
+        route.handlers.append(MethodHandler(method: method, handler: handler))
         var allowed = route.handlers.map(\.method.rawValue)
         if allowed.contains("GET"), !allowed.contains("HEAD") { allowed.append("HEAD") }
         route.allow = allowed.sorted().joined(separator: ", ")
@@ -59,7 +66,7 @@ public struct Router: Sendable {
         switch lookUp(method, path: path) {
         case .found(let handler): return .handler(handler)
         case .noPath: return .notFound
-        case .noMethod(let route): return .methodNotAllowed(allow: route.allow)
+        case .noMethod(let index): return .methodNotAllowed(allow: routes[index].allow)
         }
     }
 
@@ -68,23 +75,25 @@ public struct Router: Sendable {
         switch lookUp(method, path: path) {
         case .found(let handler): return .handler(handler)
         case .noPath: return .rejection(Self.notFound)
-        case .noMethod(let route): return .rejection(route.methodNotAllowed)
+        case .noMethod(let index): return .rejection(routes[index].methodNotAllowed)
         }
     }
 
+    /// A route found by index: an enum carrying the `Route` itself was boxed on the heap.
     private enum LookUp {
         case found(Handler)
         case noPath
-        case noMethod(Route)
+        case noMethod(routeIndex: Int)
     }
 
     private func lookUp(_ method: HTTPMethod, path: String) -> LookUp {
-        guard let route = routes.first(where: { $0.path == path }) else { return .noPath }
-        for entry in route.handlers where entry.method == method { return .found(entry.handler) }
+        guard let index = routes.firstIndex(where: { $0.path == path }) else { return .noPath }
+        let handlers = routes[index].handlers
+        for entry in handlers where entry.method == method { return .found(entry.handler) }
         if method == .HEAD {
-            for entry in route.handlers where entry.method == .GET { return .found(entry.handler) }
+            for entry in handlers where entry.method == .GET { return .found(entry.handler) }
         }
-        return .noMethod(route)
+        return .noMethod(routeIndex: index)
     }
 
     /// The answer for a request that has no handler: 404, or 405 with `Allow`; nil when one exists.
