@@ -106,13 +106,18 @@ final class ConnectionBuffer {
     /// Appends `text` with CR, LF and NUL replaced by spaces, so that no value can end a line.
     func appendFieldText(_ text: String) {
         let utf8 = text.utf8
-        let space = writableSpace(minimum: utf8.count)
-        var index = 0
-        for byte in utf8 {
-            space[index] = (byte == HTTPBytes.cr || byte == HTTPBytes.lf || byte == 0) ? HTTPBytes.space : byte
-            index += 1
+        let count = utf8.count
+        guard count > 0 else { return }
+        let destination = writableSpace(minimum: count).baseAddress!.assumingMemoryBound(to: UInt8.self)
+        // Copy in one go when the string is contiguous (native strings are), then patch.
+        if utf8.withContiguousStorageIfAvailable({ destination.update(from: $0.baseAddress!, count: count) }) == nil {
+            _ = UnsafeMutableBufferPointer(start: destination, count: count).initialize(from: utf8)
         }
-        writerIndex += index
+        for index in 0..<count {
+            let byte = destination[index]
+            if byte == HTTPBytes.cr || byte == HTTPBytes.lf || byte == 0 { destination[index] = HTTPBytes.space }
+        }
+        writerIndex += count
     }
 
     /// Appends the decimal digits of a non-negative integer.

@@ -101,13 +101,14 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
         }
     }
 
-    private func serveRequests() async throws {
+    nonisolated(nonsending) private func serveRequests() async throws {
         while true {
             let head = try await readHead()
             let headEnd = machine.clock.now()
             machine.headCompleted(hasBody: head.framing != .none)
-            let route = router.match(head.method, path: head.path)
-            let rejection = Router.rejection(for: route)
+            let route = router.resolve(head.method, path: head.path)
+            var rejection: HTTPResponse?
+            if case .rejection(let response) = route { rejection = response }
             if head.expectsContinue {
                 if let rejection {
                     // The client holds the body back: answer now and close rather than read it.
@@ -135,7 +136,7 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
     // MARK: Reading
 
     /// Reads until a whole request head is buffered; throws `Exit` when the connection ends first.
-    private func readHead() async throws -> HTTPRequestHead {
+    nonisolated(nonsending) private func readHead() async throws -> HTTPRequestHead {
         while true {
             if !readBuffer.isEmpty {
                 machine.receivedHeadBytes()
@@ -153,7 +154,7 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
     }
 
     /// Reads the body delimited by `framing`, copying it once out of the read buffer.
-    private func readBody(_ framing: HTTPBodyFraming) async throws -> [UInt8] {
+    nonisolated(nonsending) private func readBody(_ framing: HTTPBodyFraming) async throws -> [UInt8] {
         var body: [UInt8] = []
         switch framing {
         case .none, .untilClose:
@@ -184,7 +185,7 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
     }
 
     /// Reads more bytes into the buffer under the state machine's deadline; returns 0 at end of stream.
-    private func readMore() async throws -> Int {
+    nonisolated(nonsending) private func readMore() async throws -> Int {
         while true {
             stream.readDeadline = machine.readDeadline
             do {
@@ -205,7 +206,7 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
     /// while: closing with unread bytes makes the kernel send a reset, which can destroy the
     /// answer before the client reads it. A plain socket half-closes first, so the client sees
     /// the end at once and closes its side, which ends the wait.
-    private func lingerBeforeClose() async {
+    nonisolated(nonsending) private func lingerBeforeClose() async {
         (stream as? Socket)?.shutdownWrite()
         stream.readDeadline = machine.clock.now() + configuration.timeouts.lingerAfterError
         while let count = try? await stream.read(into: readBuffer.writableSpace(minimum: 2048)), count > 0 {
@@ -215,14 +216,14 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
 
     // MARK: Writing
 
-    private func writeContinue() async throws {
+    nonisolated(nonsending) private func writeContinue() async throws {
         writeBuffer.clear()
         writeBuffer.append("HTTP/1.1 100 Continue\r\n\r\n")
         try await writeResponseBuffer()
     }
 
     /// Serializes `response` into the write buffer and writes it with one call.
-    private func send(_ response: HTTPResponse, for head: HTTPRequestHead, keepAlive: Bool, since start: Deadline) async throws {
+    nonisolated(nonsending) private func send(_ response: HTTPResponse, for head: HTTPRequestHead, keepAlive: Bool, since start: Deadline) async throws {
         writeBuffer.clear()
         response.serialize(
             into: writeBuffer,
@@ -237,7 +238,7 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
             duration: machine.clock.now().duration(since: start))
     }
 
-    private func writeResponseBuffer() async throws {
+    nonisolated(nonsending) private func writeResponseBuffer() async throws {
         stream.writeDeadline = machine.clock.now() + configuration.timeouts.write
         try await stream.write(writeBuffer.readable)
     }

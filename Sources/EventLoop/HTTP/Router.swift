@@ -14,28 +14,86 @@ public struct Router: Sendable {
         case methodNotAllowed(allow: String)
     }
 
-    private var routes: [String: [(method: HTTPMethod, handler: Handler)]] = [:]
+    /// A method and its handler. A struct rather than a tuple: a closure in a tuple stored in an
+    /// array is kept at the generic abstraction, and taking it out allocated a thunk per lookup.
+    private struct MethodHandler: Sendable {
+        let method: HTTPMethod
+        let handler: Handler
+    }
+
+    /// One path's handlers, with its 405 answer prepared when the routes change.
+    private struct Route: Sendable {
+        let path: String
+        var handlers: [MethodHandler] = []
+        /// The `Allow` value for the path's 405: its methods, sorted, HEAD implied by GET.
+        var allow = ""
+        var methodNotAllowed = HTTPResponse.error(.methodNotAllowed)
+    }
+
+    /// The outcome of looking up a request's route, with the rejection answer ready to send.
+    enum Resolution {
+        case handler(Handler)
+        case rejection(HTTPResponse)
+    }
+
+    /// A short list scanned in order: a server has a handful of paths, and comparing a few
+    /// short strings is cheaper than hashing the request's path.
+    private var routes: [Route] = []
+
+    private static let notFound = HTTPResponse.error(.notFound)
 
     public init() {}
 
     /// Adds (or replaces) the handler for `method` on `path`.
     public mutating func add(_ method: HTTPMethod, _ path: String, _ handler: @escaping Handler) {
-        var methods = routes[path, default: []]
-        methods.removeAll { $0.method == method }
-        methods.append((method, handler))
-        routes[path] = methods
+        let index = routes.firstIndex { $0.path == path } ?? {
+            routes.append(Route(path: path))
+            return routes.count - 1
+        }()
+        var route = routes[index]
+        route.handlers.removeAll { $0.method == method }
+        route.handlers.append(MethodHandler(method: method, handler: handler))
+        var allowed = route.handlers.map(\.method.rawValue)
+        if allowed.contains("GET"), !allowed.contains("HEAD") { allowed.append("HEAD") }
+        route.allow = allowed.sorted().joined(separator: ", ")
+        route.methodNotAllowed = HTTPResponse.error(.methodNotAllowed)
+        route.methodNotAllowed.headers.add(name: "Allow", value: route.allow)
+        routes[index] = route
     }
 
     /// The handler for `method` on `path`, or why there is none.
     public func match(_ method: HTTPMethod, path: String) -> Match {
-        guard let methods = routes[path] else { return .notFound }
-        for route in methods where route.method == method { return .handler(route.handler) }
-        if method == .HEAD {
-            for route in methods where route.method == .GET { return .handler(route.handler) }
+        switch lookUp(method, path: path) {
+        case .found(let handler): return .handler(handler)
+        case .noPath: return .notFound
+        case .noMethod(let index): return .methodNotAllowed(allow: routes[index].allow)
         }
-        var allowed = methods.map(\.method.rawValue)
-        if allowed.contains("GET"), !allowed.contains("HEAD") { allowed.append("HEAD") }
-        return .methodNotAllowed(allow: allowed.sorted().joined(separator: ", "))
+    }
+
+    /// What the server does with a request: run a handler or send a prepared rejection.
+    func resolve(_ method: HTTPMethod, path: String) -> Resolution {
+        switch lookUp(method, path: path) {
+        case .found(let handler): return .handler(handler)
+        case .noPath: return .rejection(Self.notFound)
+        case .noMethod(let index): return .rejection(routes[index].methodNotAllowed)
+        }
+    }
+
+    /// A route found by index: an enum carrying the `Route` itself was boxed on the heap.
+    private enum LookUp {
+        case found(Handler)
+        case noPath
+        case noMethod(routeIndex: Int)
+    }
+
+    private func lookUp(_ method: HTTPMethod, path: String) -> LookUp {
+        guard let index = routes.firstIndex(where: { $0.path == path }) else { return .noPath }
+        let handlers = routes[index].handlers
+        for entry in handlers where entry.method == method { return .found(entry.handler) }
+        if method == .HEAD {
+            for entry in handlers where entry.method == .GET { return .found(entry.handler) }
+        }
+        return .noMethod(routeIndex: index)
     }
 
     /// The answer for a request that has no handler: 404, or 405 with `Allow`; nil when one exists.

@@ -33,6 +33,9 @@ final class SelectorRegistration: TimerTarget, @unchecked Sendable {
     /// Loop thread only.
     private(set) var isRegistered = false
     private var read = WaitState()
+    /// Whether epoll ever reported hang-up or error: then a read may end the stream with no
+    /// further edge to announce it. Loop thread only.
+    private(set) var hasSeenHangUpOrError = false
     private var write = WaitState()
 
     init(descriptor: Int32, loop: EventLoop) {
@@ -57,7 +60,7 @@ final class SelectorRegistration: TimerTarget, @unchecked Sendable {
 
     /// Suspends until the descriptor is ready in `direction`, failing with `.timedOut` at `deadline`
     /// and with `.closed` if deregistered. Any thread; at most one waiter per direction.
-    func wait(_ direction: Direction, deadline: Deadline) async throws {
+    nonisolated(nonsending) func wait(_ direction: Direction, deadline: Deadline) async throws {
         try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
             if loop.inEventLoop {
                 beginWait(direction, continuation, deadline: deadline)
@@ -77,6 +80,9 @@ final class SelectorRegistration: TimerTarget, @unchecked Sendable {
 
     /// Resumes waiters for the epoll events `events`. Loop thread only.
     func handle(events: UInt32) {
+        if events & (Epoll.Event.readHangUp | Epoll.Event.hangUp | Epoll.Event.error) != 0 {
+            hasSeenHangUpOrError = true
+        }
         if events & (Epoll.Event.readable | Epoll.Event.readHangUp | Epoll.Event.hangUp | Epoll.Event.error) != 0 {
             signal(&read)
         }

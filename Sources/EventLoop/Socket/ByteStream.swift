@@ -8,12 +8,12 @@ public protocol ByteStream: AnyObject {
     ///
     /// Returns 0 at end of stream. Throws `IOError` with code `.timedOut` when `readDeadline`
     /// passes first, `.closed` after `close()`.
-    func read(into buffer: UnsafeMutableRawBufferPointer) async throws -> Int
+    nonisolated(nonsending) func read(into buffer: UnsafeMutableRawBufferPointer) async throws -> Int
 
     /// Writes all of `bytes`, suspending while the kernel's send buffer is full.
     ///
     /// Throws `IOError` with code `.timedOut` when `writeDeadline` passes first.
-    func write(_ bytes: UnsafeRawBufferPointer) async throws
+    nonisolated(nonsending) func write(_ bytes: UnsafeRawBufferPointer) async throws
 
     /// The instant after which a pending or later `read` fails with `.timedOut`.
     var readDeadline: Deadline { get set }

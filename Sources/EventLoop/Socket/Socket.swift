@@ -18,6 +18,8 @@ public final class Socket: ByteStream, @unchecked Sendable {
     private let registration: SelectorRegistration
     /// Owner-side: set by the first `close()`.
     private var isClosed = false
+    /// Whether the last `recv` returned less than it asked for, emptying the receive queue.
+    private var receiveQueueEmptied = false
 
     /// The instant after which a pending or later `read` that would block fails with `.timedOut`.
     /// Changing it while a read is suspended takes effect immediately.
@@ -109,12 +111,26 @@ public final class Socket: ByteStream, @unchecked Sendable {
     }
 
     /// Reads at least one byte into `buffer` (which must not be empty); 0 means end of stream.
-    public func read(into buffer: UnsafeMutableRawBufferPointer) async throws -> Int {
+    ///
+    /// After a read that returned less than it asked for (the receive queue was emptied), the
+    /// next read waits for readiness before its `recv` rather than making one that fails with
+    /// EAGAIN: edge-triggered epoll reports any byte that arrived since. It does not when epoll
+    /// already reported a hang-up or error (the end of stream may be waiting with no new edge),
+    /// off the loop thread, or when the deadline has passed: those `recv` first, as before.
+    nonisolated(nonsending) public func read(into buffer: UnsafeMutableRawBufferPointer) async throws -> Int {
         precondition(!buffer.isEmpty, "read into an empty buffer")
+        if receiveQueueEmptied {
+            receiveQueueEmptied = false
+            if !isClosed, loop.inEventLoop, !registration.hasSeenHangUpOrError,
+               readDeadline == .distantFuture || Deadline.now() < readDeadline {
+                try await registration.wait(.read, deadline: readDeadline)
+            }
+        }
         while true {
             guard !isClosed else { throw IOError.closed("recv") }
             switch try Syscall.run("recv", { Glibc.recv(registration.descriptor, buffer.baseAddress, buffer.count, 0) }) {
             case .completed(let count):
+                receiveQueueEmptied = count > 0 && count < buffer.count
                 return count
             case .wouldBlock:
                 try await registration.wait(.read, deadline: readDeadline)
@@ -123,7 +139,7 @@ public final class Socket: ByteStream, @unchecked Sendable {
     }
 
     /// Writes all of `bytes` (MSG_NOSIGNAL: a closed peer is an error, never SIGPIPE).
-    public func write(_ bytes: UnsafeRawBufferPointer) async throws {
+    nonisolated(nonsending) public func write(_ bytes: UnsafeRawBufferPointer) async throws {
         var offset = 0
         while offset < bytes.count {
             guard !isClosed else { throw IOError.closed("send") }
@@ -139,7 +155,7 @@ public final class Socket: ByteStream, @unchecked Sendable {
     }
 
     /// Writes all of `buffers` in order with as few `sendmsg` calls as the kernel allows.
-    public func writev(_ buffers: [UnsafeRawBufferPointer]) async throws {
+    nonisolated(nonsending) public func writev(_ buffers: [UnsafeRawBufferPointer]) async throws {
         var index = 0
         var offset = 0  // into buffers[index]
         let batchLimit = min(buffers.count, Int(UIO_MAXIOV))

@@ -259,6 +259,14 @@ public final class TLSConnection {
         !hasBufferedCiphertext && SSL_has_pending(ssl) == 0
     }
 
+    /// Whether `read(into:)` could now only answer `incomplete`: the session is established, its
+    /// input has not ended, and no ciphertext is buffered here or inside OpenSSL. The caller can
+    /// then read the transport first and skip a read that is bound to fail.
+    public var needsCiphertextToRead: Bool {
+        guard case .established = state, !buffers.inboundEnded else { return false }
+        return canDecryptInPlace
+    }
+
     /// Decrypts ciphertext that the caller read into the first `ciphertextCount` bytes of
     /// `buffer`, writing the plaintext into the same `buffer`: no inbound buffer, no extra copy.
     ///

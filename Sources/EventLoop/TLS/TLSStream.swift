@@ -49,7 +49,7 @@ public final class TLSStream<Transport: ByteStream>: ByteStream {
 
     /// Runs the handshake to completion. Throws `TLSError` (after sending any alert) or the
     /// transport's `IOError`; a peer that closes mid-handshake fails with `.unexpectedEOF`.
-    public func handshake() async throws {
+    nonisolated(nonsending) public func handshake() async throws {
         while true {
             let outcome = connection.handshake()
             switch outcome {
@@ -73,12 +73,12 @@ public final class TLSStream<Transport: ByteStream>: ByteStream {
     /// When nothing is buffered and `buffer` is large enough, ciphertext is read from the
     /// transport straight into `buffer` and decrypted in place, so an idle connection waiting
     /// for its next request holds no ciphertext buffer of its own.
-    public func read(into buffer: UnsafeMutableRawBufferPointer) async throws -> Int {
+    nonisolated(nonsending) public func read(into buffer: UnsafeMutableRawBufferPointer) async throws -> Int {
         precondition(!buffer.isEmpty, "read into an empty buffer")
         if !connection.isHandshakeComplete {
             try await handshake()
         }
-        var outcome = connection.read(into: buffer)
+        var outcome = connection.needsCiphertextToRead ? .incomplete : connection.read(into: buffer)
         while true {
             switch outcome {
             case .bytes(let count):
@@ -107,7 +107,7 @@ public final class TLSStream<Transport: ByteStream>: ByteStream {
     }
 
     /// Encrypts and sends all of `bytes`.
-    public func write(_ bytes: UnsafeRawBufferPointer) async throws {
+    nonisolated(nonsending) public func write(_ bytes: UnsafeRawBufferPointer) async throws {
         if !connection.isHandshakeComplete {
             try await handshake()
         }
@@ -133,7 +133,7 @@ public final class TLSStream<Transport: ByteStream>: ByteStream {
     /// Encrypts and sends `buffers` as if they were one: up to 64 KB in total are gathered first,
     /// so a response head and body of up to 16 KB together still leave as one TLS record in one
     /// transport write. Larger totals are written buffer by buffer.
-    public func writev(_ buffers: [UnsafeRawBufferPointer]) async throws {
+    nonisolated(nonsending) public func writev(_ buffers: [UnsafeRawBufferPointer]) async throws {
         let total = buffers.reduce(0) { $0 + $1.count }
         guard buffers.count > 1, total <= Self.maximumFlush else {
             for buffer in buffers { try await write(buffer) }
@@ -150,7 +150,7 @@ public final class TLSStream<Transport: ByteStream>: ByteStream {
     }
 
     /// Sends close_notify (within `writeDeadline`, errors ignored), then closes the transport.
-    public func shutdown() async {
+    nonisolated(nonsending) public func shutdown() async {
         guard !isClosed else { return }
         isClosed = true
         if case .complete = connection.shutdown() {
@@ -178,7 +178,7 @@ public final class TLSStream<Transport: ByteStream>: ByteStream {
     public var peerCertificateSubject: String? { connection.peerCertificateSubject }
 
     /// Sends all queued ciphertext in one transport write.
-    private func flush() async throws {
+    nonisolated(nonsending) private func flush() async throws {
         let pending = connection.takeCiphertext()
         guard !pending.isEmpty else { return }
         try await transport.write(pending)
@@ -186,14 +186,14 @@ public final class TLSStream<Transport: ByteStream>: ByteStream {
     }
 
     /// Reads one chunk of ciphertext from the transport into the connection's inbound buffer.
-    private func receive() async throws {
+    nonisolated(nonsending) private func receive() async throws {
         let space = connection.receiveSpace(minimumCount: Self.receiveChunk)
         connection.didReceiveCiphertext(try await readTransport(into: space))
     }
 
     /// Reads ciphertext from the transport into `space`; at end of stream tells the connection
     /// and returns 0. A second end of stream means the connection ignored the first: fail.
-    private func readTransport(into space: UnsafeMutableRawBufferPointer) async throws -> Int {
+    nonisolated(nonsending) private func readTransport(into space: UnsafeMutableRawBufferPointer) async throws -> Int {
         guard !connection.hasInputEnded else {
             throw TLSError(code: .unexpectedEOF, operation: "read", details: ["the transport already ended"])
         }
