@@ -23,6 +23,17 @@ final class ManualClock: HTTPClock {
         return timeouts
     }
 
+    /// A plain connection that served one request and now waits for the next one.
+    private func keepAliveMachineAfterOneRequest(
+        timeouts: HTTPTimeouts, clock: ManualClock
+    ) -> HTTPConnectionStateMachine<ManualClock> {
+        var machine = HTTPConnectionStateMachine(timeouts: timeouts, clock: clock, tls: false)
+        machine.receivedHeadBytes()
+        machine.headCompleted(hasBody: false)
+        _ = machine.responseSent(keepAlive: true)
+        return machine
+    }
+
     @Test func defaultsAreTheDocumentedOnes() {
         let defaults = HTTPTimeouts()
         #expect(defaults.tlsHandshake == .seconds(10))
@@ -120,10 +131,7 @@ final class ManualClock: HTTPClock {
 
     @Test func idleKeepAliveConnectionClosesSilently() {
         let clock = ManualClock()
-        var machine = HTTPConnectionStateMachine(timeouts: timeouts(), clock: clock, tls: false)
-        machine.receivedHeadBytes()
-        machine.headCompleted(hasBody: false)
-        _ = machine.responseSent(keepAlive: true)
+        var machine = keepAliveMachineAfterOneRequest(timeouts: timeouts(), clock: clock)
         clock.advance(by: .seconds(119))
         #expect(machine.readTimedOut() == .keepReading)
         clock.advance(by: .seconds(1))
@@ -143,10 +151,7 @@ final class ManualClock: HTTPClock {
         let clock = ManualClock()
         var noGrace = timeouts()
         noGrace.drainIdleGrace = .zero
-        var machine = HTTPConnectionStateMachine(timeouts: noGrace, clock: clock, tls: false)
-        machine.receivedHeadBytes()
-        machine.headCompleted(hasBody: false)
-        _ = machine.responseSent(keepAlive: true)
+        var machine = keepAliveMachineAfterOneRequest(timeouts: noGrace, clock: clock)
         #expect(machine.startDraining() == .closeNow)
         #expect(machine.state == .closed)
     }
@@ -155,10 +160,7 @@ final class ManualClock: HTTPClock {
     /// just as the close reached it (GracefulShutdownTests, about 1 run in 5).
     @Test func drainingGivesIdleConnectionsAGraceForARequestOnItsWay() {
         let clock = ManualClock()
-        var machine = HTTPConnectionStateMachine(timeouts: timeouts(), clock: clock, tls: false)
-        machine.receivedHeadBytes()
-        machine.headCompleted(hasBody: false)
-        _ = machine.responseSent(keepAlive: true)
+        var machine = keepAliveMachineAfterOneRequest(timeouts: timeouts(), clock: clock)
         #expect(machine.startDraining() == .closeWhenQuiet)
         #expect(machine.readDeadline == clock.now() + HTTPTimeouts().drainIdleGrace)
         // A request arrives within the grace: it is answered, with Connection: close.
@@ -170,10 +172,7 @@ final class ManualClock: HTTPClock {
 
     @Test func drainingClosesAQuietIdleConnectionWhenTheGraceEnds() {
         let clock = ManualClock()
-        var machine = HTTPConnectionStateMachine(timeouts: timeouts(), clock: clock, tls: false)
-        machine.receivedHeadBytes()
-        machine.headCompleted(hasBody: false)
-        _ = machine.responseSent(keepAlive: true)
+        var machine = keepAliveMachineAfterOneRequest(timeouts: timeouts(), clock: clock)
         #expect(machine.startDraining() == .closeWhenQuiet)
         clock.advance(by: .milliseconds(100))
         #expect(machine.readTimedOut() == .keepReading)
@@ -186,10 +185,7 @@ final class ManualClock: HTTPClock {
     /// the socket's receive queue, losing requests the client had sent (GracefulShutdownTests).
     @Test func drainingAnswersARequestThatArrivedButWasNotRead() {
         let clock = ManualClock()
-        var machine = HTTPConnectionStateMachine(timeouts: timeouts(), clock: clock, tls: false)
-        machine.receivedHeadBytes()
-        machine.headCompleted(hasBody: false)
-        _ = machine.responseSent(keepAlive: true)
+        var machine = keepAliveMachineAfterOneRequest(timeouts: timeouts(), clock: clock)
         #expect(machine.startDraining(inputPending: true) == .finishInFlight)
         machine.receivedHeadBytes()
         machine.headCompleted(hasBody: false)
