@@ -49,8 +49,9 @@ clean:
 # Benchmarks against nginx (ceiling) and the Go reference webhook: Benchmarks/bench.sh, results in
 # Benchmarks/results/latest.md. BENCH_DURATION=10s by default; bench-full adds the sweeps.
 .PHONY: bench bench-full
-bench:
+bench bench-full: EXTRA_PACKAGES = $(BENCH_PACKAGES)
+bench: deps
 	Benchmarks/bench.sh quick
 
-bench-full:
+bench-full: deps
 	Benchmarks/bench.sh full
