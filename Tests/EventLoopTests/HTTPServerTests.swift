@@ -361,6 +361,10 @@ final class CountingStream: ByteStream {
         try await socket.read(into: buffer)
     }
 
+    func waitUntilReadable() async throws {
+        try await socket.waitUntilReadable()
+    }
+
     func write(_ bytes: UnsafeRawBufferPointer) async throws {
         onWrite(bytes.count)
         try await socket.write(bytes)

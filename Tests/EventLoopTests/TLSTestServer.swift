@@ -185,6 +185,10 @@ final class TLSTestCountingTransport<Base: ByteStream>: ByteStream {
         try await base.read(into: buffer)
     }
 
+    func waitUntilReadable() async throws {
+        try await base.waitUntilReadable()
+    }
+
     func write(_ bytes: UnsafeRawBufferPointer) async throws {
         if counting {
             writes += 1

@@ -10,11 +10,14 @@ import Glibc
 /// Confined to its connection's task.
 final class ConnectionBuffer {
     private var storage: UnsafeMutableRawBufferPointer
+    /// The size allocated first, and again by the first write after `releaseStorage()`.
+    private let initialCapacity: Int
     private(set) var readerIndex = 0
     private(set) var writerIndex = 0
 
     init(capacity: Int) {
-        storage = .allocate(byteCount: max(capacity, 64), alignment: 16)
+        initialCapacity = max(capacity, 64)
+        storage = .allocate(byteCount: initialCapacity, alignment: 16)
     }
 
     deinit {
@@ -58,6 +61,16 @@ final class ConnectionBuffer {
         writerIndex = 0
     }
 
+    /// Frees the memory of an empty buffer (an idle connection holds none); the next
+    /// `writableSpace` or append allocates the initial capacity again.
+    func releaseStorage() {
+        precondition(isEmpty, "releasing a buffer with unread bytes")
+        storage.deallocate()
+        storage = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+        readerIndex = 0
+        writerIndex = 0
+    }
+
     /// Moves the unread bytes to the front.
     func compact() {
         guard readerIndex > 0 else { return }
@@ -70,10 +83,12 @@ final class ConnectionBuffer {
     }
 
     private func grow(to minimum: Int) {
-        var newCapacity = storage.count
+        var newCapacity = max(storage.count, initialCapacity)
         while newCapacity < minimum { newCapacity *= 2 }
         let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: newCapacity, alignment: 16)
-        bigger.baseAddress!.copyMemory(from: storage.baseAddress! + readerIndex, byteCount: readableCount)
+        if readableCount > 0 {
+            bigger.baseAddress!.copyMemory(from: storage.baseAddress! + readerIndex, byteCount: readableCount)
+        }
         writerIndex = readableCount
         readerIndex = 0
         storage.deallocate()

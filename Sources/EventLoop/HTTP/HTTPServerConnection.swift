@@ -103,6 +103,7 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
 
     nonisolated(nonsending) private func serveRequests() async throws {
         while true {
+            if readBuffer.isEmpty { try await waitForRequestIdle() }
             let head = try await readHead()
             let headEnd = machine.clock.now()
             machine.headCompleted(hasBody: head.framing != .none)
@@ -184,6 +185,24 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
         return body
     }
 
+    /// Waits for the first byte of the next request holding neither buffer: an idle keep-alive
+    /// connection costs no buffer memory. The wait runs under the same deadline, with the same
+    /// timeout handling, as the read it stands for; the next read allocates the buffers again.
+    nonisolated(nonsending) private func waitForRequestIdle() async throws {
+        readBuffer.releaseStorage()
+        writeBuffer.clear()  // the last response, already sent
+        writeBuffer.releaseStorage()
+        while true {
+            stream.readDeadline = machine.readDeadline
+            do {
+                try await stream.waitUntilReadable()
+                return
+            } catch let error as IOError where error.code == .timedOut {
+                try handleReadTimeout()
+            }
+        }
+    }
+
     /// Reads more bytes into the buffer under the state machine's deadline; returns 0 at end of stream.
     nonisolated(nonsending) private func readMore() async throws -> Int {
         while true {
@@ -193,12 +212,18 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
                 readBuffer.didWrite(count)
                 return count
             } catch let error as IOError where error.code == .timedOut {
-                switch machine.readTimedOut() {
-                case .keepReading: continue
-                case .close: throw Exit.close
-                case .respondAndClose(let status): throw Exit.respond(status, reason: "request too slow")
-                }
+                try handleReadTimeout()
             }
+        }
+    }
+
+    /// Returns when the state machine lets the read go on after its deadline passed; throws the
+    /// `Exit` it decides otherwise.
+    private func handleReadTimeout() throws {
+        switch machine.readTimedOut() {
+        case .keepReading: return
+        case .close: throw Exit.close
+        case .respondAndClose(let status): throw Exit.respond(status, reason: "request too slow")
         }
     }
 

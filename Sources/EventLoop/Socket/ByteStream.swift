@@ -10,6 +10,13 @@ public protocol ByteStream: AnyObject {
     /// passes first, `.closed` after `close()`.
     nonisolated(nonsending) func read(into buffer: UnsafeMutableRawBufferPointer) async throws -> Int
 
+    /// Suspends until a `read` would find data, end of stream or an error, without consuming
+    /// anything, so a caller can wait for input without holding a read buffer.
+    ///
+    /// Returns at once when the stream already holds unread input. Throws like `read`:
+    /// `.timedOut` when `readDeadline` passes first, `.closed` after `close()`.
+    nonisolated(nonsending) func waitUntilReadable() async throws
+
     /// Writes all of `bytes`, suspending while the kernel's send buffer is full.
     ///
     /// Throws `IOError` with code `.timedOut` when `writeDeadline` passes first.

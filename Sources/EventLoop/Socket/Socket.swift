@@ -138,6 +138,30 @@ public final class Socket: ByteStream, @unchecked Sendable {
         }
     }
 
+    /// Suspends until the receive queue holds a byte, the end of stream or an error, without
+    /// consuming it (a 1-byte `MSG_PEEK`). After a read that emptied the queue it waits for
+    /// readiness at once, as `read` does, and the next `read` then makes its `recv` directly.
+    nonisolated(nonsending) public func waitUntilReadable() async throws {
+        if receiveQueueEmptied {
+            receiveQueueEmptied = false
+            if !isClosed, loop.inEventLoop, !registration.hasSeenHangUpOrError,
+               readDeadline == .distantFuture || Deadline.now() < readDeadline {
+                try await registration.wait(.read, deadline: readDeadline)
+                return
+            }
+        }
+        while true {
+            guard !isClosed else { throw IOError.closed("recv") }
+            var byte: UInt8 = 0
+            switch try Syscall.run("recv", { Glibc.recv(registration.descriptor, &byte, 1, Int32(MSG_PEEK) | Int32(MSG_DONTWAIT)) }) {
+            case .completed:
+                return
+            case .wouldBlock:
+                try await registration.wait(.read, deadline: readDeadline)
+            }
+        }
+    }
+
     /// Writes all of `bytes` (MSG_NOSIGNAL: a closed peer is an error, never SIGPIPE).
     nonisolated(nonsending) public func write(_ bytes: UnsafeRawBufferPointer) async throws {
         var offset = 0

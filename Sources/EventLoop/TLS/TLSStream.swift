@@ -106,6 +106,15 @@ public final class TLSStream<Transport: ByteStream>: ByteStream {
         }
     }
 
+    /// Returns at once when a `read` would not need the transport (plaintext or ciphertext
+    /// already buffered, the handshake still to run, the input ended); otherwise waits until
+    /// the transport is readable. Consumes nothing.
+    nonisolated(nonsending) public func waitUntilReadable() async throws {
+        if connection.needsCiphertextToRead {
+            try await transport.waitUntilReadable()
+        }
+    }
+
     /// Encrypts and sends all of `bytes`.
     nonisolated(nonsending) public func write(_ bytes: UnsafeRawBufferPointer) async throws {
         if !connection.isHandshakeComplete {
