@@ -149,6 +149,66 @@ struct SocketTests {
         #expect(await expectAllClosed(probes.all))
     }
 
+    /// The wait consumes nothing: each read after it gets exactly the bytes that woke it, both
+    /// before any read and after a read that emptied the receive queue; it also wakes at the end of stream.
+    @Test func waitUntilReadableWakesForDataAndEndOfStreamWithoutConsuming() async throws {
+        let probes = ProbeList()
+        let server = try startServer(probes: probes) { socket in
+            try? await socket.loop.sleep(until: .after(.milliseconds(30)))
+            try? await write(socket, "one")
+            try? await socket.loop.sleep(until: .after(.milliseconds(30)))
+            try? await write(socket, "two")
+            try? await socket.loop.sleep(until: .after(.milliseconds(30)))
+            socket.shutdownWrite()
+            _ = try? await readFully(socket, count: 1)  // until the client closes
+        }
+        let replies = try await withClient(of: server, probes: probes) { client, loop in
+            let buffer = TestBuffer(count: 16)
+            var replies: [String] = []
+            for _ in 0..<3 {
+                try await client.waitUntilReadable()
+                #expect(loop.inEventLoop)
+                let count = try await client.read(into: buffer.bytes)
+                replies.append(String(decoding: buffer.bytes[0..<count], as: UTF8.self))
+            }
+            return replies
+        }
+        #expect(replies == ["one", "two", ""])
+        await server.stopAccepting()
+        #expect(await expectAllClosed(probes.all))
+    }
+
+    /// What draining does to an idle connection: moving the read deadline ends the wait with
+    /// `.timedOut`, whether the wait peeks first or (after a read emptied the queue) not.
+    @Test(arguments: [false, true])
+    func waitUntilReadableFailsWithTimedOutWhenTheDeadlineMoves(afterARead: Bool) async throws {
+        let probes = ProbeList()
+        let server = try startServer(probes: probes) { socket in
+            if afterARead { try? await write(socket, "x") }
+            _ = try? await readFully(socket, count: 1)
+        }
+        let start = Deadline.now()
+        let error = try await withClient(of: server, probes: probes) { client, loop in
+            let buffer = TestBuffer(count: 16)
+            if afterARead { _ = try await client.read(into: buffer.bytes) }
+            client.readDeadline = .distantFuture
+            loop.spawn {
+                try? await loop.sleep(until: .after(.milliseconds(30)))
+                client.readDeadline = .now()
+            }
+            do {
+                try await client.waitUntilReadable()
+                return "wait returned"
+            } catch let error as IOError {
+                return error.code.description
+            }
+        }
+        #expect(error == IOError.Code.timedOut.description)
+        #expect(Deadline.now().duration(since: start) < .seconds(3))
+        await server.stopAccepting()
+        #expect(await expectAllClosed(probes.all))
+    }
+
     @Test func closeResumesASuspendedReadWithClosed() async throws {
         let probes = ProbeList()
         let server = try startServer(probes: probes) { socket in

@@ -107,10 +107,12 @@ public final class TLSStream<Transport: ByteStream>: ByteStream {
     }
 
     /// Returns at once when a `read` would not need the transport (plaintext or ciphertext
-    /// already buffered, the handshake still to run, the input ended); otherwise waits until
-    /// the transport is readable. Consumes nothing.
+    /// already buffered, the handshake still to run, the input ended); otherwise frees the
+    /// outbound buffer kept for the next response and waits until the transport is readable,
+    /// so the waiting connection holds no ciphertext buffer at all. Consumes nothing.
     nonisolated(nonsending) public func waitUntilReadable() async throws {
         if connection.needsCiphertextToRead {
+            connection.releaseIdleBuffers()
             try await transport.waitUntilReadable()
         }
     }
