@@ -5,7 +5,7 @@ import Glibc
 /// Reading the small configuration files the Kubernetes configuration and the static
 /// ServiceAccount file come from, with a size limit so a wrong path (a device, a huge log)
 /// fails clearly instead of exhausting memory.
-enum ConfigurationFile {
+public enum ConfigurationFile {
     /// Why a file could not be read; `description` reads "<reason>" for embedding in an error.
     struct Failure: Error, CustomStringConvertible {
         let description: String
@@ -60,7 +60,7 @@ enum ConfigurationFile {
     }
 
     /// The directory part of `path` ("." when it has none), for resolving relative paths.
-    static func directory(of path: String) -> String {
+    public static func directory(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         return slash == path.startIndex ? "/" : String(path[..<slash])
     }

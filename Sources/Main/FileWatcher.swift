@@ -1,3 +1,4 @@
+import Admission
 import CEventLoopShims
 #if canImport(Glibc)
 import Glibc
@@ -18,14 +19,14 @@ final class FileWatcher: @unchecked Sendable {
             throw ConfigurationError("inotify_init1 failed: \(String(cString: strerror(errno)))")
         }
         let mask = UInt32(IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE | IN_ATTRIB)
-        for directory in Set(paths.map(Self.directory(of:))) {
+        for directory in Set(paths.map(ConfigurationFile.directory(of:))) {
             guard inotify_add_watch(descriptor, directory, mask) >= 0 else {
                 let reason = String(cString: strerror(errno))
                 close(descriptor)
                 throw ConfigurationError("cannot watch \(directory) for certificate changes: \(reason)")
             }
         }
-        let settleMilliseconds = Int32(settle.components.seconds * 1000 + settle.components.attoseconds / 1_000_000_000_000_000)
+        let settleMilliseconds = Int32(clamping: settle.totalNanoseconds / 1_000_000)
         let context = Unmanaged.passRetained(WatchContext(descriptor: descriptor, settleMilliseconds: settleMilliseconds, onChange: onChange))
         var thread = pthread_t()
         let result = pthread_create(&thread, nil, { argument in
@@ -34,11 +35,6 @@ final class FileWatcher: @unchecked Sendable {
         }, context.toOpaque())
         precondition(result == 0, "pthread_create for the file watcher failed: \(result)")
         pthread_detach(thread)
-    }
-
-    static func directory(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
     private final class WatchContext {
