@@ -54,6 +54,20 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "How long --idle-connections are held.")
     var hold: String = "10s"
 
+    @Flag(help: "With --idle-connections: each connection first gets a 200 for GET /healthz, then waits as a keep-alive connection.")
+    var idleAfterRequest = false
+
+    @Option(help: "Close each connection after this many requests and open a new one (TLS handshakes under load).")
+    var requestsPerConnection: Int?
+
+    @Flag(help: ArgumentHelp(
+        "Shutdown test: stop when the server stops (at the latest after warm-up and --duration).",
+        discussion: "Before reusing a keep-alive connection loadgen checks that the server has not closed it; such a close "
+            + "is counted, not failed, and the connection reopened. Once the server has answered with Connection: close "
+            + "or closed a connection, a refused or reset reconnect ends that connection's work and is counted, not failed. "
+            + "A request that was sent and not answered with a correct 200 is a failure in every mode."))
+    var untilServerStops = false
+
     @Flag(help: "Print the report as one JSON object on standard output.")
     var json = false
 
@@ -68,6 +82,7 @@ struct RunCommand: AsyncParsableCommand {
         guard let mode = VerifyMode(rawValue: verify) else { throw ValidationError("--verify must be none, envelope or full") }
         if let rate, !(rate > 0) { throw ValidationError("--rate must be positive") }
         if let requests, requests <= 0 { throw ValidationError("--requests must be positive") }
+        if let requestsPerConnection, requestsPerConnection <= 0 { throw ValidationError("--requests-per-connection must be positive") }
         guard caFile != nil || insecure else { throw ValidationError("give --ca-file FILE (or --insecure)") }
 
         let group = EventLoopGroup(threads: threads)
@@ -75,7 +90,8 @@ struct RunCommand: AsyncParsableCommand {
         let dialer = try TLSDialer(target: target, caFile: caFile, timeout: timeout, loops: group.loops)
 
         if let idleConnections {
-            let (opened, failures) = await IdleConnections(count: idleConnections, hold: hold, loops: group.loops, dialer: dialer).run()
+            let idle = IdleConnections(count: idleConnections, hold: hold, loops: group.loops, dialer: dialer, requestFirst: idleAfterRequest)
+            let (opened, failures) = await idle.run()
             Console.output("opened \(opened) of \(idleConnections) idle connections")
             for (kind, count) in failures.sorted(by: { $0.key < $1.key }) { Console.error("!!! \(count) × \(kind.rawValue)") }
             if opened < idleConnections { throw ExitCode(1) }
@@ -101,7 +117,8 @@ struct RunCommand: AsyncParsableCommand {
         }
         let plan = LoadPlan(target: target, corpus: corpus, verifier: ResponseVerifier(mode: mode), connections: connections,
                             threads: threads, requestLimit: requests, duration: duration, warmup: warmup, rate: rate,
-                            timeout: timeout, seed: workload.seed)
+                            timeout: timeout, seed: workload.seed, requestsPerConnection: requestsPerConnection,
+                            untilServerStops: untilServerStops)
         let (statistics, seconds) = await LoadRun(plan: plan, loops: group.loops, dialer: dialer).run()
         let report = RunReport(target: target.description, mode: rate == nil ? "closed loop" : "open loop \(format(rate!, 0))/s",
                                connections: connections, threads: threads, measuredSeconds: seconds, statistics: statistics)

@@ -34,6 +34,11 @@ final class OpenLoopSchedule: Sendable {
 /// Drives one keep-alive connection: send a review, read and check the answer, repeat until the
 /// run stops. Closed loop sends the next request when the answer arrives; open loop sends at the
 /// scheduled times and measures latency from the intended send time (no coordinated omission).
+///
+/// A request counts as failed when its bytes were sent and no correct 200 answer came back
+/// (including a close or reset in its place), or when a connection could not be opened.
+/// Closes and refusals before anything was sent are `ConnectionEvents` instead, in the cases
+/// `LoadPlan.untilServerStops` describes.
 struct ConnectionWorker {
     let plan: LoadPlan
     let stream: UInt32
@@ -54,6 +59,7 @@ struct ConnectionWorker {
         defer { requestBuffer.deallocate() }
         let reader = ResponseReader()
         var connection: (any ByteStream)?
+        var requestsOnConnection = 0
         var sequence: UInt64 = 0
         defer { connection?.close() }
 
@@ -64,11 +70,33 @@ struct ConnectionWorker {
                 if start > .now() { try? await eventLoop.sleep(until: start) }
                 if counters.stopping.load(ordering: .relaxed) { break }
             }
+            if plan.untilServerStops, requestsOnConnection > 0, let reused = connection {
+                switch await ServerCloseProbe.check(reused, timeout: plan.timeout) {
+                case .open:
+                    break
+                case .closed:
+                    statistics.connectionEvents.closedBetweenRequests += 1
+                    counters.serverClosing.store(true, ordering: .relaxed)
+                    reused.close()
+                    connection = nil
+                case .unexpectedBytes:
+                    record(.malformedHTTP, at: .now(), into: &statistics)
+                    reused.close()
+                    connection = nil
+                    continue
+                }
+            }
             if connection == nil {
                 do {
                     let opened = try await dialer.connect(loop: loop)
                     connection = opened
+                    requestsOnConnection = 0
+                    statistics.connectionEvents.opened += 1
                 } catch {
+                    if plan.untilServerStops, counters.serverClosing.load(ordering: .relaxed) {
+                        statistics.connectionEvents.refusedAfterServerStopped += 1
+                        break  // the server stopped listening: this connection's part is done
+                    }
                     record(Self.kind(ofConnectError: error), at: start, into: &statistics)
                     try? await eventLoop.sleep(until: .after(.milliseconds(10)))  // do not spin on a refusing server
                     continue
@@ -97,7 +125,14 @@ struct ConnectionWorker {
                         statistics.recordSuccess(nanoseconds: UInt64(max(0, end.uptimeNanoseconds &- start.uptimeNanoseconds)))
                     }
                 }
+                requestsOnConnection += 1
                 if response.closes {
+                    statistics.connectionEvents.closeAnswers += 1
+                    counters.serverClosing.store(true, ordering: .relaxed)
+                    open.close()
+                    connection = nil
+                } else if let limit = plan.requestsPerConnection, requestsOnConnection >= limit {
+                    statistics.connectionEvents.recycled += 1
                     open.close()
                     connection = nil
                 }

@@ -16,4 +16,10 @@ struct LoadPlan: Sendable {
     /// Longest wait for one connect, write or response.
     let timeout: Duration
     let seed: UInt64
+    /// Close each connection after this many requests and open a new one (nil: keep it).
+    var requestsPerConnection: Int? = nil
+    /// Shutdown test: a keep-alive connection is checked for a server close before each reuse,
+    /// and once the server has started closing connections, a refused reconnect ends that
+    /// connection's part of the run instead of failing (see `ConnectionEvents`).
+    var untilServerStops = false
 }

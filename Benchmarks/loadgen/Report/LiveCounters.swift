@@ -8,6 +8,9 @@ final class LiveCounters: Sendable {
     let stopping = Atomic<Bool>(false)
     /// Requests handed out so far (for `--requests`).
     let issued = Atomic<Int>(0)
+    /// Set once the server answered with `Connection: close` or closed a connection between
+    /// requests: from then on a refused reconnect may mean that it stopped listening.
+    let serverClosing = Atomic<Bool>(false)
 
     init() {}
 

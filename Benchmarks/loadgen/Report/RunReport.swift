@@ -7,6 +7,8 @@ struct RunReport {
     let measuredSeconds: Double
     let statistics: RunStatistics
 
+    private var events: ConnectionEvents { statistics.connectionEvents }
+
     var requestsPerSecond: Double { measuredSeconds > 0 ? Double(statistics.succeeded) / measuredSeconds : 0 }
 
     private func percentileMicroseconds(_ percentile: Double) -> Double {
@@ -23,6 +25,8 @@ struct RunReport {
             "  latency µs  p50 \(format(percentileMicroseconds(50), 0))  p90 \(format(percentileMicroseconds(90), 0))"
                 + "  p99 \(format(percentileMicroseconds(99), 0))  p99.9 \(format(percentileMicroseconds(99.9), 0))  max \(format(maxMicroseconds, 0))",
             "  bytes       sent \(statistics.bytesSent)  received \(statistics.bytesReceived)",
+            "  connections opened \(events.opened)  closed by Connection: close \(events.closeAnswers)  recycled \(events.recycled)"
+                + "  closed between requests \(events.closedBetweenRequests)  refused after the server stopped \(events.refusedAfterServerStopped)",
         ]
         if statistics.failed > 0 {
             lines.append("  !!! \(statistics.failed) FAILED REQUESTS !!!")
@@ -47,6 +51,11 @@ struct RunReport {
             ])),
             ("bytesSent", .int(statistics.bytesSent)), ("bytesReceived", .int(statistics.bytesReceived)),
             ("failures", .array(failures)),
+            ("connections", .object([
+                ("opened", .int(events.opened)), ("closeAnswers", .int(events.closeAnswers)), ("recycled", .int(events.recycled)),
+                ("closedBetweenRequests", .int(events.closedBetweenRequests)),
+                ("refusedAfterServerStopped", .int(events.refusedAfterServerStopped)),
+            ])),
         ]).serialized
     }
 }

@@ -8,6 +8,8 @@ struct RunStatistics: Sendable {
     var failures: [FailureKind: Int] = [:]
     var bytesSent = 0
     var bytesReceived = 0
+    /// Opens, closes and refusals over the whole run (warm-up included): none is a failure.
+    var connectionEvents = ConnectionEvents()
 
     var failed: Int { failures.values.reduce(0, +) }
 
@@ -28,5 +30,6 @@ struct RunStatistics: Sendable {
         failures.merge(other.failures, uniquingKeysWith: +)
         bytesSent += other.bytesSent
         bytesReceived += other.bytesReceived
+        connectionEvents.merge(other.connectionEvents)
     }
 }
