@@ -12,7 +12,8 @@ import Testing
         return Corpus(options: options)
     }
 
-    private func run(mode: String, verify: VerifyMode, requests: Int = 120, rate: Double? = nil) async throws -> RunStatistics {
+    private func run(mode: String, verify: VerifyMode, requests: Int = 120, rate: Double? = nil,
+                     requestsPerConnection: Int? = nil) async throws -> RunStatistics {
         let corpus = Self.corpus()
         let server = try FakeWebhook(mode: mode, corpus: corpus)
         let target = try #require(Target(url: server.url))
@@ -20,7 +21,8 @@ import Testing
         defer { group.shutdown() }
         let dialer = try TLSDialer(target: target, caFile: server.certificatePath, timeout: .seconds(10), loops: group.loops)
         let plan = LoadPlan(target: target, corpus: corpus, verifier: ResponseVerifier(mode: verify), connections: 4, threads: 2,
-                            requestLimit: requests, duration: .seconds(30), warmup: .zero, rate: rate, timeout: .seconds(10), seed: 1)
+                            requestLimit: requests, duration: .seconds(30), warmup: .zero, rate: rate, timeout: .seconds(10), seed: 1,
+                            requestsPerConnection: requestsPerConnection)
         return await LoadRun(plan: plan, loops: group.loops, dialer: dialer).run().statistics
     }
 
@@ -31,6 +33,17 @@ import Testing
         #expect(statistics.latency.totalCount == 120)
         #expect(statistics.bytesSent > 120 * 2048)
         #expect(statistics.bytesReceived > 120 * 100)
+    }
+
+    @Test func connectionsAreReplacedAfterTheirRequests() async throws {
+        let statistics = try await run(mode: "good", verify: .envelope, requestsPerConnection: 10)
+        let events = statistics.connectionEvents
+        #expect(statistics.failures.isEmpty, "\(statistics.failures)")
+        #expect(statistics.succeeded == 120)
+        // 4 connections share 120 requests: every full 10 closes one; a worker's last may be partial.
+        #expect(events.recycled >= 8 && events.recycled <= 12, "\(events)")
+        #expect(events.opened >= events.recycled && events.opened <= events.recycled + 4, "\(events)")
+        #expect(events.closeAnswers == 0 && events.refusedAfterServerStopped == 0)
     }
 
     @Test func openLoopKeepsTheRate() async throws {

@@ -4,15 +4,18 @@ import Testing
 import Glibc
 #endif
 
-/// 10,000 idle keep-alive TLS connections do not slow down the connections that work: the
-/// requests/s of a closed loop on 16 other connections stay within 20% of the figure without
-/// them. Also reports the server's memory per idle connection.
+/// 10,000 idle keep-alive TLS connections do not slow down the connections that work: with them
+/// open, a closed loop on 16 other connections keeps within 20% of its throughput without them.
+/// Also reports the server's memory per idle connection.
 ///
 /// The idle connections are real keep-alive connections: each got a 200 for `GET /healthz`
 /// and then waits for its next request (loadgen `--idle-after-request`), held by a second
-/// loadgen process. Throughput on a shared 2-core machine is noisy, so the figures are medians of
-/// runs done back to back: two before the idle connections open, three while they are held,
-/// two after they close.
+/// loadgen process. Requests/s on a 2-core machine shared with other builds swing by 2x from one
+/// second to the next, so the assertion is on what throughput is made of: the server's CPU time
+/// per request (from /proc), whose inverse is the throughput of a saturated server. Within 20%
+/// of throughput means at most 1.25x the CPU per request. The figures are medians of runs done
+/// back to back: two before the idle connections open, three while they are held, two after
+/// they close; requests/s are reported beside them.
 @Suite(.serialized) struct IdleConnectionsUnderLoadTests {
     static let idleCount = 10_000
     /// Descriptors for each process: the idle connections plus the load and some slack.
@@ -38,14 +41,18 @@ import Glibc
         let pid = webhook.process.processIdentifier
         let url = "https://127.0.0.1:\(port)/mutate"
 
-        func measure() async throws -> Double {
+        /// One closed-loop run: its requests/s and the server's CPU microseconds per request.
+        func measure() async throws -> (requestsPerSecond: Double, cpuMicroseconds: Double) {
+            let cpuBefore = ProcessFigures.cpuSeconds(pid) ?? 0
             let (status, report) = try await LoadgenProcess.run([
                 "run", "--ca-file", tls.certificate, "--review", TestTools.root.appendingPathComponent("deploy/dev/review.json").path,
                 "--expect", "patch", "--verify", "envelope", "--connections", "16", "--threads", "1",
-                "--warmup", "500ms", "--duration", "2s", url,
+                "--warmup", "0s", "--duration", "2s", url,
             ], timeout: .seconds(60))
+            let cpu = (ProcessFigures.cpuSeconds(pid) ?? 0) - cpuBefore
             #expect(status == 0 && report["failed"] as? Int == 0, "\(report)")
-            return (report["requestsPerSecond"] as? NSNumber)?.doubleValue ?? 0
+            let requests = report["requests"] as? Int ?? 0
+            return ((report["requestsPerSecond"] as? NSNumber)?.doubleValue ?? 0, cpu * 1e6 / Double(max(requests, 1)))
         }
         func openConnections() async throws -> Double? {
             let metrics = try await TestTools.curl("GET", port: port, path: "/metrics", caFile: tls.certificate)
@@ -79,17 +86,20 @@ import Glibc
         let residentAfterClose = ProcessFigures.residentKilobytes(pid) ?? 0
         without += [try await measure(), try await measure()]
 
-        let ratio = median(with) / median(without)
+        let cpuRatio = median(with.map(\.cpuMicroseconds)) / median(without.map(\.cpuMicroseconds))
+        let throughputRatio = median(with.map(\.requestsPerSecond)) / median(without.map(\.requestsPerSecond))
         let kilobytesPerConnection = Double(residentIdle - residentBefore) / Double(Self.idleCount)
-        print("IdleConnectionsUnderLoadTests: requests/s without idle \(without.map { Int($0) }), with \(Self.idleCount) idle",
-              "\(with.map { Int($0) }); median ratio \(String(format: "%.3f", ratio)); opened in \(Int(openSeconds)) s;",
+        print("IdleConnectionsUnderLoadTests: server CPU µs per request without idle \(without.map { Int($0.cpuMicroseconds) }),",
+              "with \(Self.idleCount) idle \(with.map { Int($0.cpuMicroseconds) }) (median ratio \(String(format: "%.3f", cpuRatio)));",
+              "requests/s without \(without.map { Int($0.requestsPerSecond) }), with \(with.map { Int($0.requestsPerSecond) })",
+              "(median ratio \(String(format: "%.3f", throughputRatio))); opened in \(Int(openSeconds)) s;",
               "server RSS \(residentBefore) KiB before, \(residentIdle) KiB idle (\(String(format: "%.1f", kilobytesPerConnection))",
               "KiB per connection), \(residentAfterClose) KiB after close; open connections \(openDuringIdle ?? -1)")
 
         #expect((openDuringIdle ?? 0) >= Double(Self.idleCount), "the server does not count the idle connections open")
         #expect((stillOpen ?? 0) >= Double(Self.idleCount), "idle connections closed during the load")
-        #expect(median(without) > 100, "too little load to compare: \(without)")
-        #expect(ratio >= 0.8, "with \(Self.idleCount) idle connections \(with) vs \(without) requests/s without")
+        #expect(median(without.map(\.requestsPerSecond)) > 100, "too little load to compare: \(without)")
+        #expect(cpuRatio <= 1.25, "CPU per request with \(Self.idleCount) idle connections \(with) vs \(without) without")
         #expect(kilobytesPerConnection > 0 && kilobytesPerConnection < 64, "\(kilobytesPerConnection) KiB per idle connection")
         #expect(try await webhook.stop(timeout: .seconds(20)) == 0)
     }

@@ -16,7 +16,7 @@ import Glibc
 /// `loadgen run --help`). Every connection must end by such a refusal: the server stopped
 /// listening, and no connection was left waiting.
 @Suite(.serialized) struct SaturationShutdownTests {
-    /// Load before SIGTERM; the server's CPU use over it is reported.
+    /// Load before SIGTERM (after loadgen's first progress line); the server's CPU use over it is reported.
     static let loadSeconds = 3.0
     static let grace = 5.0
 
@@ -59,10 +59,10 @@ import Glibc
 
         #expect(report["failed"] as? Int == 0, "requests sent and not answered correctly: \(report)\n\(loadgen.standardError.suffix(2000))")
         #expect(loadgenStatus == 0, "loadgen exit \(String(describing: loadgenStatus)): \(loadgen.standardError.suffix(2000))")
-        #expect((report["requests"] as? Int ?? 0) >= 300, "too little load to test anything: \(report)")
         // 64 requests in flight keep the server's one or two loops busy; how much CPU it gets on a
-        // shared 2-core machine is up to the scheduler (about 0.9 of a core on a quiet one).
-        #expect(cpuShare > 0.2, "the load kept the server busy only \(cpuShare) of a core")
+        // 2-core machine shared with other builds is up to the scheduler (0.9 of a core on a quiet
+        // one, 0.2 to 0.7 while builds ran), so the CPU share is reported, not asserted.
+        #expect((report["requests"] as? Int ?? 0) >= 1_000, "too little load to test anything: \(report)")
         // Every one of the 64 connections ended because the server stopped listening.
         #expect(connections["refusedAfterServerStopped"] as? Int == 64, "\(report)")
         #expect((connections["closeAnswers"] as? Int ?? 0) + (connections["closedBetweenRequests"] as? Int ?? 0) >= 64, "\(report)")
