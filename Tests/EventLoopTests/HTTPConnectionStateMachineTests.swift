@@ -193,6 +193,39 @@ final class ManualClock: HTTPClock {
         #expect(machine.responseSent(keepAlive: true) == .close)
     }
 
+    /// Regression: draining closed connections still in their TLS handshake; a TLS 1.3 client,
+    /// done half a round trip earlier, had already sent its request and met a reset
+    /// (SaturationShutdownTests with a new connection every 2 requests: 6 to 52 per shutdown).
+    @Test func drainingLetsAHandshakeFinishAndAnswersTheFirstRequestWithinTheGrace() {
+        let clock = ManualClock()
+        let start = clock.now()
+        var machine = HTTPConnectionStateMachine(timeouts: timeouts(), clock: clock, tls: true)
+        #expect(machine.startDraining() == .finishInFlight)
+        #expect(machine.readDeadline == start + .seconds(10))  // the handshake keeps its own timeout
+        clock.advance(by: .milliseconds(400))
+        machine.handshakeCompleted()
+        #expect(machine.state == .awaitingRequest(until: clock.now() + HTTPTimeouts().drainIdleGrace, isFirst: true))
+        machine.receivedHeadBytes()
+        machine.headCompleted(hasBody: false)
+        #expect(!machine.mayKeepAlive(requestKeepAlive: true))
+        #expect(machine.responseSent(keepAlive: true) == .close)
+    }
+
+    @Test func drainingClosesAFinishedHandshakeWithoutRequestWhenTheGraceEnds() {
+        let clock = ManualClock()
+        var machine = HTTPConnectionStateMachine(timeouts: timeouts(), clock: clock, tls: true)
+        #expect(machine.startDraining() == .finishInFlight)
+        machine.handshakeCompleted()
+        clock.advance(by: .milliseconds(300))
+        #expect(machine.readTimedOut() == .close)
+        var noGrace = timeouts()
+        noGrace.drainIdleGrace = .zero
+        var abrupt = HTTPConnectionStateMachine(timeouts: noGrace, clock: clock, tls: true)
+        #expect(abrupt.startDraining() == .closeNow)
+        abrupt.handshakeCompleted()
+        #expect(abrupt.state == .closed)
+    }
+
     @Test func drainingFinishesInFlightRequestsWithConnectionClose() {
         let clock = ManualClock()
         var machine = HTTPConnectionStateMachine(timeouts: timeouts(), clock: clock, tls: false)

@@ -77,7 +77,9 @@ public struct HTTPConnectionStateMachine<Clock: HTTPClock> {
         /// It waits between requests: read with the shortened `readDeadline` (the drain grace);
         /// a request that arrives is finished with `Connection: close`, else it closes then.
         case closeWhenQuiet
-        /// A request is in progress: finish it, answer with `Connection: close`, then close.
+        /// A request (or the TLS handshake) is in progress: finish it, answer with
+        /// `Connection: close`, then close (after a handshake, a first request arriving within
+        /// the grace is answered).
         case finishInFlight
     }
 
@@ -123,10 +125,13 @@ public struct HTTPConnectionStateMachine<Clock: HTTPClock> {
         }
     }
 
-    /// The TLS handshake finished: the first request head is due within `requestHead`.
+    /// The TLS handshake finished: the first request head is due within `requestHead` (within
+    /// the drain grace when the server is draining).
     public mutating func handshakeCompleted() {
         guard case .handshaking = state else { return }
-        state = .awaitingRequest(until: clock.now() + timeouts.requestHead, isFirst: true)
+        let now = clock.now()
+        let until = now + timeouts.requestHead
+        state = .awaitingRequest(until: isDraining ? min(until, now + timeouts.drainIdleGrace) : until, isFirst: true)
     }
 
     /// Bytes of a request head arrived. The first byte of a request starts its head timeout;
@@ -180,14 +185,26 @@ public struct HTTPConnectionStateMachine<Clock: HTTPClock> {
     /// The server starts draining. `inputPending`: bytes of the next request already arrived
     /// but were not read yet; closing would drop a request the client has sent, so a connection
     /// awaiting a request with input pending finishes that request instead.
+    ///
+    /// A connection still in its TLS handshake finishes it (within the handshake timeout), then
+    /// gets the grace for its first request: a TLS 1.3 client is done with the handshake half a
+    /// round trip before the server and sends its request at once, so closing the handshake
+    /// would reset a request the client already sent, and a client slowed down mid-handshake
+    /// (a loaded machine) would find its connection reset.
     public mutating func startDraining(inputPending: Bool = false) -> DrainAction {
         isDraining = true
-        if case .awaitingRequest(let until, let isFirst) = state {
+        let grace = timeouts.drainIdleGrace
+        switch state {
+        case .awaitingRequest(let until, let isFirst):
             if inputPending { return .finishInFlight }
-            if timeouts.drainIdleGrace > .zero {
-                state = .awaitingRequest(until: min(until, clock.now() + timeouts.drainIdleGrace), isFirst: isFirst)
+            if grace > .zero {
+                state = .awaitingRequest(until: min(until, clock.now() + grace), isFirst: isFirst)
                 return .closeWhenQuiet
             }
+        case .handshaking where grace > .zero:
+            return .finishInFlight
+        default:
+            break
         }
         if isIdle {
             state = .closed

@@ -83,8 +83,8 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
                 return
             }
             machine.handshakeCompleted()
-            // A drain that arrived during the handshake closed the stream; nothing to serve.
-            if machine.isDraining { return }
+            // A drain without grace closed the stream during the handshake; nothing to serve.
+            if machine.state == .closed { return }
         }
         do {
             try await serveRequests()
