@@ -63,8 +63,9 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: ArgumentHelp(
         "Shutdown test: stop when the server stops (at the latest after warm-up and --duration).",
         discussion: "Before reusing a keep-alive connection loadgen checks that the server has not closed it; such a close "
-            + "is counted, not failed, and the connection reopened. Once the server has answered with Connection: close "
-            + "or closed a connection, a refused or reset reconnect ends that connection's work and is counted, not failed. "
+            + "is counted, not failed, and the connection reopened. A reconnect refused or reset when the server has answered "
+            + "Connection: close or closed a connection (or does so within --timeout) ends that connection's work and is "
+            + "counted, not failed. "
             + "A request that was sent and not answered with a correct 200 is a failure in every mode."))
     var untilServerStops = false
 

@@ -93,7 +93,8 @@ struct ConnectionWorker {
                     requestsOnConnection = 0
                     statistics.connectionEvents.opened += 1
                 } catch {
-                    if plan.untilServerStops, counters.serverClosing.load(ordering: .relaxed) {
+                    // The server closes its listener a moment before it answers `Connection: close`.
+                    if plan.untilServerStops, await counters.awaitServerClosing(within: plan.timeout) {
                         statistics.connectionEvents.refusedAfterServerStopped += 1
                         break  // the server stopped listening: this connection's part is done
                     }

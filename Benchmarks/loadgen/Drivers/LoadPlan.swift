@@ -19,7 +19,8 @@ struct LoadPlan: Sendable {
     /// Close each connection after this many requests and open a new one (nil: keep it).
     var requestsPerConnection: Int? = nil
     /// Shutdown test: a keep-alive connection is checked for a server close before each reuse,
-    /// and once the server has started closing connections, a refused reconnect ends that
-    /// connection's part of the run instead of failing (see `ConnectionEvents`).
+    /// and a reconnect refused or reset when the server has started closing connections (or
+    /// starts within `timeout`) ends that connection's part of the run instead of failing
+    /// (see `ConnectionEvents`).
     var untilServerStops = false
 }

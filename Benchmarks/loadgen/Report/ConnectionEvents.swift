@@ -14,8 +14,10 @@ struct ConnectionEvents: Sendable, Equatable {
     /// Keep-alive connections the server closed while they waited between requests, found
     /// closed before the next request was sent on them (`--until-server-stops` only).
     var closedBetweenRequests = 0
-    /// Reconnects refused or reset after the server had started closing connections
-    /// (`--until-server-stops` only): each ends its connection's part of the run.
+    /// Reconnects refused or reset (before a request was sent) once the server had started
+    /// closing connections, or when it started within the timeout: it closes its listener just
+    /// before it answers `Connection: close` (`--until-server-stops` only). Each ends its
+    /// connection's part of the run.
     var refusedAfterServerStopped = 0
 
     /// Adds `other`'s counts to these.

@@ -14,6 +14,16 @@ final class LiveCounters: Sendable {
 
     init() {}
 
+    /// Whether `serverClosing` is set, or gets set within `timeout` (before the run stops).
+    func awaitServerClosing(within timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while !serverClosing.load(ordering: .relaxed) {
+            if ContinuousClock.now >= deadline || stopping.load(ordering: .relaxed) { return false }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return true
+    }
+
     /// Takes one request from a budget of `limit` (nil: unlimited); false when the budget is spent.
     func takeRequest(limit: Int?) -> Bool {
         if stopping.load(ordering: .relaxed) { return false }
