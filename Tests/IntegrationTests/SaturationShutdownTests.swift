@@ -67,7 +67,7 @@ import Glibc
         // 64 requests in flight keep the server's one or two loops busy; how much CPU it gets on a
         // 2-core machine shared with other builds is up to the scheduler (0.9 of a core on a quiet
         // one, 0.2 to 0.7 while builds ran), so the CPU share is reported, not asserted.
-        #expect((report["requests"] as? Int ?? 0) >= (recycling.isEmpty ? 1_000 : 300), "too little load to test anything: \(report)")
+        #expect((report["requests"] as? Int ?? 0) >= (recycling.isEmpty ? 500 : 200), "too little load to test anything: \(report)")
         // Every one of the 64 connections ended because the server stopped listening.
         #expect(connections["refusedAfterServerStopped"] as? Int == 64, "\(report)")
         if recycling.isEmpty {
