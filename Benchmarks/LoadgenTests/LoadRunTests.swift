@@ -13,7 +13,7 @@ import Testing
     }
 
     private func run(mode: String, verify: VerifyMode, requests: Int = 120, rate: Double? = nil,
-                     requestsPerConnection: Int? = nil) async throws -> RunStatistics {
+                     requestsPerConnection: Int? = nil, untilServerStops: Bool = false) async throws -> RunStatistics {
         let corpus = Self.corpus()
         let server = try FakeWebhook(mode: mode, corpus: corpus)
         let target = try #require(Target(url: server.url))
@@ -22,7 +22,7 @@ import Testing
         let dialer = try TLSDialer(target: target, caFile: server.certificatePath, timeout: .seconds(10), loops: group.loops)
         let plan = LoadPlan(target: target, corpus: corpus, verifier: ResponseVerifier(mode: verify), connections: 4, threads: 2,
                             requestLimit: requests, duration: .seconds(30), warmup: .zero, rate: rate, timeout: .seconds(10), seed: 1,
-                            requestsPerConnection: requestsPerConnection)
+                            requestsPerConnection: requestsPerConnection, untilServerStops: untilServerStops)
         return await LoadRun(plan: plan, loops: group.loops, dialer: dialer).run().statistics
     }
 
@@ -44,6 +44,17 @@ import Testing
         #expect(events.recycled >= 8 && events.recycled <= 12, "\(events)")
         #expect(events.opened >= events.recycled && events.opened <= events.recycled + 4, "\(events)")
         #expect(events.closeAnswers == 0 && events.refusedAfterServerStopped == 0)
+    }
+
+    /// The server closes each connection after its answer; at 5 requests/s over 4 connections each
+    /// waits 0.8 s before its next request, so the close has arrived when it is reused.
+    @Test func untilServerStopsReopensConnectionsClosedBetweenRequests() async throws {
+        let statistics = try await run(mode: "close-idle", verify: .envelope, requests: 8, rate: 5, untilServerStops: true)
+        let events = statistics.connectionEvents
+        #expect(statistics.failures.isEmpty, "\(statistics.failures)")
+        #expect(statistics.succeeded == 8)
+        #expect(events.closedBetweenRequests == 4, "\(events)")
+        #expect(events.opened == 8 && events.closeAnswers == 0, "\(events)")
     }
 
     @Test func openLoopKeepsTheRate() async throws {

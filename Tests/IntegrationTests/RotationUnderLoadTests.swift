@@ -7,17 +7,20 @@ import Testing
 ///
 /// Every leaf is signed by one test CA that loadgen and the probing client trust, so a handshake
 /// that sees a half-installed or mismatched pair fails verification and shows up as a failure.
-/// The pairs are swapped the way the kubelet updates a Secret volume (a new `..genN` directory,
-/// an atomic `..data` symlink swap, the previous directory removed).
+/// The pairs are swapped in both ways certificates change on disk: as the kubelet updates a
+/// Secret volume (a new `..genN` directory, an atomic `..data` symlink swap, the previous
+/// directory removed), and as cert-manager's csi driver or a script does (each file written to a
+/// temporary name and renamed over tls.crt, then tls.key).
 @Suite(.serialized) struct RotationUnderLoadTests {
     static let rotations = 8
 
-    /// Installs pair i (argv[5 + 2(i-1)], argv[6 + 2(i-1)]) at second i after its start, then
-    /// opens new connections until one is served pair i. Prints one JSON object.
+    /// Installs pair i (argv[6 + 2(i-1)], argv[7 + 2(i-1)]) at second i after its start in the
+    /// `layout` of argv[5], then opens new connections until one is served pair i. Prints one
+    /// JSON object.
     static let rotator = #"""
 import json, os, shutil, socket, ssl, sys, time
-port, directory, ca, rotations = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
-pairs = [(sys.argv[5 + 2 * i], sys.argv[6 + 2 * i]) for i in range(rotations)]
+port, directory, ca, rotations, layout = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+pairs = [(sys.argv[6 + 2 * i], sys.argv[7 + 2 * i]) for i in range(rotations)]
 context = ssl.create_default_context(cafile=ca)
 result = {"rotations": 0, "seen": 0, "reloadMilliseconds": [], "probes": 0, "probeFailures": [], "lateSeconds": 0.0}
 
@@ -27,6 +30,12 @@ def served():
             return conn.getpeercert(binary_form=True)
 
 def install(generation, cert, key):
+    if layout == "rename":
+        for source, name in ((cert, "tls.crt"), (key, "tls.key")):
+            temporary = os.path.join(directory, ".%s.tmp" % name)
+            shutil.copyfile(source, temporary)
+            os.rename(temporary, os.path.join(directory, name))
+        return
     data = os.path.join(directory, "..gen%d" % generation)
     os.mkdir(data)
     shutil.copyfile(cert, os.path.join(data, "tls.crt"))
@@ -58,7 +67,8 @@ for index, (cert, key) in enumerate(pairs):
 print(json.dumps(result))
 """#
 
-    @Test func rotationEverySecondUnderLoad() async throws {
+    @Test(arguments: ["symlink", "rename"])
+    func rotationEverySecondUnderLoad(layout: String) async throws {
         let scratch = try TestTools.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: scratch) }
         let authority = try await TestCertificateAuthority(in: scratch)
@@ -66,16 +76,22 @@ print(json.dumps(result))
         for serial in 0...Self.rotations {
             pairs.append(try await authority.issue(name: "leaf\(serial)", serial: 1000 + serial))
         }
-        // The kubelet's Secret volume: tls.crt -> ..data/tls.crt, ..data -> ..gen0.
         let directory = scratch.appendingPathComponent("certs")
         let manager = FileManager.default
-        let generation = directory.appendingPathComponent("..gen0")
-        try manager.createDirectory(at: generation, withIntermediateDirectories: true)
-        try manager.copyItem(atPath: pairs[0].certificate, toPath: generation.appendingPathComponent("tls.crt").path)
-        try manager.copyItem(atPath: pairs[0].key, toPath: generation.appendingPathComponent("tls.key").path)
-        try manager.createSymbolicLink(atPath: directory.appendingPathComponent("..data").path, withDestinationPath: "..gen0")
-        for name in ["tls.crt", "tls.key"] {
-            try manager.createSymbolicLink(atPath: directory.appendingPathComponent(name).path, withDestinationPath: "..data/\(name)")
+        if layout == "rename" {
+            try manager.createDirectory(at: directory, withIntermediateDirectories: true)
+            try manager.copyItem(atPath: pairs[0].certificate, toPath: directory.appendingPathComponent("tls.crt").path)
+            try manager.copyItem(atPath: pairs[0].key, toPath: directory.appendingPathComponent("tls.key").path)
+        } else {
+            // The kubelet's Secret volume: tls.crt -> ..data/tls.crt, ..data -> ..gen0.
+            let generation = directory.appendingPathComponent("..gen0")
+            try manager.createDirectory(at: generation, withIntermediateDirectories: true)
+            try manager.copyItem(atPath: pairs[0].certificate, toPath: generation.appendingPathComponent("tls.crt").path)
+            try manager.copyItem(atPath: pairs[0].key, toPath: generation.appendingPathComponent("tls.key").path)
+            try manager.createSymbolicLink(atPath: directory.appendingPathComponent("..data").path, withDestinationPath: "..gen0")
+            for name in ["tls.crt", "tls.key"] {
+                try manager.createSymbolicLink(atPath: directory.appendingPathComponent(name).path, withDestinationPath: "..data/\(name)")
+            }
         }
 
         let webhook = try WebhookProcess([
@@ -85,24 +101,24 @@ print(json.dumps(result))
             "--service-accounts-file", TestTools.root.appendingPathComponent("deploy/dev/serviceaccounts.yaml").path,
         ])
         let port = try await webhook.listeningPort()
-        // 16 connections, each replaced after 20 requests: a steady stream of new handshakes.
+        // 16 connections, each replaced after 10 requests: a steady stream of new handshakes.
         let loadgen = try LoadgenProcess([
             "run", "--ca-file", authority.certificate,
             "--review", TestTools.root.appendingPathComponent("deploy/dev/review.json").path, "--expect", "patch",
-            "--verify", "full", "--connections", "16", "--requests-per-connection", "20", "--threads", "1",
+            "--verify", "full", "--connections", "16", "--requests-per-connection", "10", "--threads", "1",
             "--warmup", "0s", "--duration", "\(Self.rotations + 3)s", "--json", "https://127.0.0.1:\(port)/mutate",
         ])
         #expect(try await loadgen.waitForError(containing: "t=1s", timeout: .seconds(20)), "no load: \(loadgen.standardError)")
 
         let rotation = try await TestTools.python(
-            Self.rotator, ["\(port)", directory.path, authority.certificate, "\(Self.rotations)"]
+            Self.rotator, ["\(port)", directory.path, authority.certificate, "\(Self.rotations)", layout]
                 + pairs.dropFirst().flatMap { [$0.certificate, $0.key] },
             timeout: .seconds(Self.rotations * 6 + 20))
         let loadgenStatus = try await loadgen.waitForExit(timeout: .seconds(60))
         let report = try loadgen.report()
         let connections = report["connections"] as? [String: Any] ?? [:]
         let reloads = webhook.output.components(separatedBy: "certificate reloaded").count - 1
-        print("RotationUnderLoadTests: \(rotation["rotations"] ?? "?") rotations, \(rotation["seen"] ?? "?") seen by new connections",
+        print("RotationUnderLoadTests \(layout): \(rotation["rotations"] ?? "?") rotations, \(rotation["seen"] ?? "?") seen by new connections",
               "after \(rotation["reloadMilliseconds"] ?? "?") ms (\(rotation["probes"] ?? "?") probes); \(reloads) reloads logged;",
               "loadgen: \(report["requests"] ?? "?") requests, \(report["failed"] ?? "?") failed \(report["failures"] ?? "?"),",
               "connections \(connections)")
@@ -114,7 +130,7 @@ print(json.dumps(result))
         #expect((rotation["probeFailures"] as? [String])?.isEmpty == true, "\(rotation)")
         #expect(reloads >= Self.rotations, "\(webhook.output.suffix(3000))")
         #expect(!webhook.output.contains("certificate reload failed"), "\(webhook.output.suffix(3000))")
-        // Handshakes all through the rotations, not only at the start (each connection lasts 20 requests).
+        // Handshakes all through the rotations, not only at the start (each connection lasts 10 requests).
         #expect((connections["opened"] as? Int ?? 0) >= 4 * Self.rotations, "too few new connections: \(report)")
         #expect(try await webhook.stop(timeout: .seconds(10)) == 0)
     }

@@ -3,7 +3,9 @@
 
 usage: fake_webhook.py CERT KEY SERVICE_ACCOUNTS_JSON MODE
 MODE: good (IRSA patch for annotated accounts), fixed-uid (answers a constant uid),
-      always-patch (patches every pod), bad-patch (a patch that does not apply).
+      always-patch (patches every pod), bad-patch (a patch that does not apply),
+      close-idle (good answers, but the connection is closed after each one without
+      announcing it, as a server closing idle keep-alive connections does).
 Prints "port N" once listening on 127.0.0.1.
 """
 import base64, json, signal, ssl, sys
@@ -69,6 +71,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+        if mode == "close-idle":
+            self.close_connection = True
 
 
 server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
