@@ -5,7 +5,8 @@ import Synchronization
 ///
 /// Each connection is served by one task on its socket's event loop; `HTTPServerConnection`
 /// holds the per-connection logic. `drain()` shuts down gracefully: it stops accepting, closes
-/// idle connections at once and lets requests in progress finish with `Connection: close`.
+/// idle connections after the drain grace and lets TLS handshakes and requests in progress
+/// finish with `Connection: close`.
 public final class HTTPServer: Sendable {
     /// Limits and timeouts.
     public typealias Configuration = HTTPServerConfiguration
@@ -122,7 +123,8 @@ public final class HTTPServer: Sendable {
     }
 
     /// Shuts down gracefully: stops accepting (returning once the listeners are closed),
-    /// closes idle connections now, and lets requests in progress finish with
+    /// closes idle connections when the drain grace (`HTTPTimeouts.drainIdleGrace`) passes
+    /// without a request, and lets TLS handshakes and requests in progress finish with
     /// `Connection: close`. Follow with `waitUntilAllConnectionsClosed(deadline:)`.
     public func drain() async {
         let started = listeners.withLock { $0 }
