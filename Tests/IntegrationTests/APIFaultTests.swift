@@ -1,0 +1,240 @@
+import Foundation
+import TestKubernetesAPI
+import Testing
+
+/// The Kubernetes API misbehaving under a real webhook process: down, slow, flapping, 403, 429,
+/// 500, closing mid-response. During each fault a batch of concurrent admissions over cached
+/// ("warm") and uncached ("cold") ServiceAccounts is answered in time: warm accounts with their
+/// patch from the stale cache entry, cold ones admitted unmutated with the documented warning
+/// (or denied with `--fail-closed`). When the fault ends, admissions are mutated again without a
+/// restart, and the metrics show the API answering and the cache refilled.
+@Suite(.serialized) struct APIFaultTests {
+    /// The webhook's `--api-timeout`: one lookup, retries included.
+    static let apiTimeout: Duration = .milliseconds(500)
+    /// How long past `apiTimeout` an answer may take. The webhook adds microseconds; the margin
+    /// covers the test's side on a loaded 2-core machine: the Python client's 50 threads
+    /// (sharing the GIL) reading their answers, and scheduling delays of the webhook's two loops
+    /// among other builds.
+    static let margin: Duration = .milliseconds(700)
+    /// Found accounts are cached this long; the test waits it out after the warm-up, so warm
+    /// accounts are served stale (stale-while-revalidate, with a background refresh that fails
+    /// while the fault lasts).
+    static let cacheTTL: Duration = .seconds(1)
+    /// How long recovery may take once the fault ends.
+    static let recoveryBound: Duration = .seconds(5)
+
+    /// A way for the API to fail.
+    enum Fault: String, CaseIterable, Sendable {
+        /// The server process is killed (connections closed, port closed), then restarted on the same port.
+        case down
+        /// Every answer takes 2 s, four times the lookup timeout.
+        case slow
+        /// 503 for 300 ms, normal for 300 ms, and so on: lookups fail or succeed (often on a
+        /// retry) depending on when they start; the API must have answered both ways.
+        case flapping
+        /// 403 Forbidden (not retried).
+        case forbidden
+        /// 429 with `Retry-After: 1`, more than the lookup timeout (so not retried).
+        case tooManyRequests
+        /// 500 (retried with backoff until the lookup timeout).
+        case serverError
+        /// The head and half the body, then the connection closes.
+        case closedMidResponse
+
+        func start(on api: FakeKubernetesAPI) throws {
+            switch self {
+            case .down: api.stop()
+            case .slow: try api.behave(delay: .seconds(2))
+            case .flapping: try api.behave(status: 503, flapPeriod: .milliseconds(300))
+            case .forbidden: try api.behave(status: 403)
+            case .tooManyRequests: try api.behave(status: 429, retryAfter: "1")
+            case .serverError: try api.behave(status: 500)
+            case .closedMidResponse: try api.behave(truncate: true)
+            }
+        }
+
+        func end(on api: FakeKubernetesAPI) throws {
+            if self == .down { try api.restart() } else { try api.behave() }
+        }
+
+        /// What the lookup failure's reason says.
+        var reason: String {
+            switch self {
+            case .down, .closedMidResponse: "API server unavailable"
+            case .slow: "timed out"
+            case .flapping: "API server unavailable (last status 503)"
+            case .forbidden: "forbidden (403)"
+            case .tooManyRequests: "API server unavailable (last status 429)"
+            case .serverError: "API server unavailable (last status 500)"
+            }
+        }
+
+        /// The `code` label the failed API requests are counted under.
+        var apiCode: String {
+            switch self {
+            case .down, .slow, .closedMidResponse: "error"
+            case .flapping: "503"
+            case .forbidden: "403"
+            case .tooManyRequests: "429"
+            case .serverError: "500"
+            }
+        }
+    }
+
+    @Test(arguments: Fault.allCases)
+    func failOpen(_ fault: Fault) async throws {
+        try await run(fault, failClosed: false)
+    }
+
+    @Test func failClosed() async throws {
+        try await run(.serverError, failClosed: true)
+    }
+
+    /// Each event loop has its own cache: an account cached by one loop must still be served by
+    /// the others while the API is down (from the stale entry of the loop that has it), not
+    /// admitted without its role. Warmed over one connection (one loop), then asked over 50.
+    @Test func accountsCachedByOneLoopAreServedByEveryLoopWhileTheAPIIsDown() async throws {
+        let setup = try await WebhookWithFakeAPI(apiTimeout: Self.apiTimeout, cacheTTL: Self.cacheTTL, threads: 2)
+        let warmUp = try await setup.admit([WebhookWithFakeAPI.warmAccounts])
+        #expect(warmUp.count == 5 && warmUp.allSatisfy { Self.isMutated($0) }, "warm-up: \(warmUp)")
+        setup.api.stop()
+        let plan = (0..<50).map { connection in (0..<2).map { WebhookWithFakeAPI.warmAccounts[(connection + $0) % 5] } }
+        let answers = try await setup.admit(plan)
+        #expect(answers.count == 100)
+        for answer in answers {
+            #expect(Self.isMutated(answer), "\(answer)")
+            #expect(answer.latency <= Self.apiTimeout + Self.margin, "\(answer)")
+        }
+        print("api-fault cached by one loop of two: \(answers.filter { Self.isMutated($0) }.count) of \(answers.count) mutated, "
+            + "slowest \(answers.map(\.latency).max() ?? .zero)")
+        #expect(try await setup.webhook.stop(timeout: .seconds(10)) == 0)
+    }
+
+    /// 50 connections × 3 admissions: every third one a warm account, the others cold (each
+    /// cold account about five times, partly at once, so lookups coalesce).
+    static let faultPlan: [[String]] = (0..<50).map { connection in
+        (0..<3).map { request in
+            let index = connection * 3 + request
+            return index % 3 == 0 ? WebhookWithFakeAPI.warmAccounts[(index / 3) % 5] : WebhookWithFakeAPI.coldAccounts[index % 20]
+        }
+    }
+
+    /// One admission per account, all at once.
+    static let everyAccountOnce = (WebhookWithFakeAPI.warmAccounts + WebhookWithFakeAPI.coldAccounts).map { [$0] }
+
+    private func run(_ fault: Fault, failClosed: Bool) async throws {
+        let setup = try await WebhookWithFakeAPI(apiTimeout: Self.apiTimeout, cacheTTL: Self.cacheTTL, failClosed: failClosed)
+        let warmUp = try await setup.admit(WebhookWithFakeAPI.warmAccounts.map { [$0] })
+        let warmedAt = ContinuousClock.now
+        #expect(warmUp.allSatisfy { Self.isMutated($0) }, "warm-up: \(warmUp)")
+
+        try fault.start(on: setup.api)
+        try await Task.sleep(until: warmedAt + Self.cacheTTL + .milliseconds(100))
+        let before = try await setup.metrics()
+        let started = ContinuousClock.now
+        let answers = try await setup.admit(Self.faultPlan)
+        let faultDuration = ContinuousClock.now - started
+        let during = try await setup.metrics()
+        try fault.end(on: setup.api)
+
+        #expect(answers.count == 150)
+        var failed = 0
+        for answer in answers {
+            #expect(answer.status == 200 && answer.uidEchoed, "\(answer)")
+            #expect(answer.latency <= Self.apiTimeout + Self.margin, "\(answer)")
+            if answer.account.hasPrefix("warm") || (fault == .flapping && answer.patch != nil) {
+                #expect(Self.isMutated(answer), "a cached or found account must be mutated: \(answer)")
+            } else if failClosed {
+                failed += 1
+                #expect(answer.allowed == false && answer.patch == nil, "\(answer)")
+                let denial = answer.denial ?? ""
+                #expect(denial.hasPrefix("irsa-webhook: cannot look up ServiceAccount default/\(answer.account) (")
+                    && denial.contains(fault.reason) && denial.hasSuffix("; pod denied (fail-closed)"), "\(answer)")
+            } else {
+                failed += 1
+                #expect(answer.allowed == true && answer.patch == nil && answer.warnings.count == 1, "\(answer)")
+                let warning = answer.warnings.first ?? ""
+                #expect(warning.hasPrefix("irsa-webhook: cannot look up ServiceAccount default/\(answer.account) (")
+                    && warning.contains(fault.reason) && warning.hasSuffix("; pod admitted without IAM role credentials"), "\(answer)")
+            }
+        }
+        let warm = answers.filter { $0.account.hasPrefix("warm") }.count
+        if fault != .flapping {
+            #expect(failed == answers.count - warm, "every cold lookup must fail during \(fault)")
+        }
+
+        // The failures are counted, the API requests by status, and warm accounts came from stale entries.
+        let delta = MetricsDelta(before: before, after: during)
+        #expect(delta["irsa_serviceaccount_lookup_failures_total"] == Double(failed))
+        #expect(delta["irsa_admissions_total{result=\"\(failClosed ? "denied" : "error")\"}"] == Double(failed))
+        #expect(delta["irsa_kubernetes_api_requests_total{code=\"\(fault.apiCode)\"}"] ?? 0 > 0, "\(during)")
+        if fault == .flapping {
+            #expect(delta["irsa_kubernetes_api_requests_total{code=\"200\"}"] ?? 0 > 0, "\(during)")
+        } else {
+            #expect(delta["irsa_serviceaccount_cache_total{event=\"stale_hit\"}"] == Double(warm), "\(during)")
+            #expect(delta["irsa_kubernetes_api_requests_total{code=\"200\"}"] ?? 0 == 0, "\(during)")
+        }
+
+        // Recovery: without a restart, every account is mutated again within the bound.
+        let recoveryStart = ContinuousClock.now
+        var rounds = 0
+        var recovered = false
+        while !recovered, ContinuousClock.now - recoveryStart < Self.recoveryBound {
+            rounds += 1
+            let round = try await setup.admit(Self.everyAccountOnce)
+            recovered = round.count == Self.everyAccountOnce.count && round.allSatisfy { Self.isMutated($0) }
+            if !recovered { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        let recoveryTime = ContinuousClock.now - recoveryStart
+        #expect(recovered, "not recovered within \(Self.recoveryBound) after \(fault)")
+
+        // The cache refilled: the same accounts again are all cache hits, with no lookup waiting for the API.
+        let afterRecovery = try await setup.metrics()
+        let again = try await setup.admit(Self.everyAccountOnce)
+        #expect(again.allSatisfy { Self.isMutated($0) }, "\(again)")
+        let refill = MetricsDelta(before: afterRecovery, after: try await setup.metrics())
+        #expect(refill["irsa_serviceaccount_cache_total{event=\"miss\"}"] ?? 0 == 0, "refill: \(refill)")
+        #expect((refill["irsa_serviceaccount_cache_total{event=\"hit\"}"] ?? 0)
+            + (refill["irsa_serviceaccount_cache_total{event=\"stale_hit\"}"] ?? 0) == Double(again.count), "refill: \(refill)")
+        #expect(MetricsDelta(before: during, after: afterRecovery)["irsa_kubernetes_api_requests_total{code=\"200\"}"] ?? 0
+            >= Double(WebhookWithFakeAPI.coldAccounts.count))
+
+        let slowest = answers.map(\.latency).max() ?? .zero
+        print("api-fault \(fault)\(failClosed ? " fail-closed" : ""): \(answers.count) admissions in \(faultDuration), "
+            + "\(failed) failed lookups, slowest \(slowest); recovered in \(rounds) round(s), \(recoveryTime)")
+        #expect(try await setup.webhook.stop(timeout: .seconds(10)) == 0)
+    }
+
+    /// Allowed, no warning, and patched with the role of its own account.
+    private static func isMutated(_ answer: AdmissionBatch.Answer) -> Bool {
+        answer.status == 200 && answer.uidEchoed && answer.allowed == true && answer.warnings.isEmpty
+            && answer.patch?.contains(WebhookWithFakeAPI.role(for: answer.account) + "\"") == true
+    }
+}
+
+/// How much each Prometheus sample grew between two scrapes (absent samples count as 0).
+struct MetricsDelta: CustomStringConvertible {
+    private let values: [String: Double]
+
+    init(before: String, after: String) {
+        let old = Self.samples(before)
+        var values: [String: Double] = [:]
+        for (series, value) in Self.samples(after) { values[series] = value - (old[series] ?? 0) }
+        self.values = values
+    }
+
+    subscript(series: String) -> Double? { values[series] }
+
+    var description: String {
+        values.filter { $0.value != 0 }.sorted { $0.key < $1.key }.map { "\($0.key) +\($0.value)" }.joined(separator: ", ")
+    }
+
+    private static func samples(_ text: String) -> [String: Double] {
+        var samples: [String: Double] = [:]
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+            samples[String(line[..<space])] = value
+        }
+        return samples
+    }
+}
