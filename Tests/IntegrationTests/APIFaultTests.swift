@@ -110,6 +110,32 @@ import Testing
         #expect(try await setup.webhook.stop(timeout: .seconds(10)) == 0)
     }
 
+    /// The API down when the webhook starts: not ready, pods admitted with the warning; once the
+    /// API is up, pods are mutated at once and readiness follows within its 2 s probe interval.
+    @Test func apiDownAtStartThenUp() async throws {
+        let setup = try await WebhookWithFakeAPI(apiTimeout: Self.apiTimeout, cacheTTL: Self.cacheTTL, apiDown: true)
+        #expect(try await setup.readiness() == 503)
+        let down = try await setup.admit(Self.everyAccountOnce)
+        #expect(down.count == Self.everyAccountOnce.count)
+        for answer in down {
+            #expect(answer.status == 200 && answer.allowed == true && answer.patch == nil, "\(answer)")
+            #expect(answer.warnings.first?.hasSuffix("; pod admitted without IAM role credentials") == true, "\(answer)")
+            #expect(answer.latency <= Self.apiTimeout + Self.margin, "\(answer)")
+        }
+        try setup.api.restart()
+        let up = ContinuousClock.now
+        let mutated = try await setup.admit(Self.everyAccountOnce)
+        #expect(mutated.allSatisfy { Self.isMutated($0) }, "\(mutated)")
+        var ready = false
+        while !ready, ContinuousClock.now - up < .seconds(2) + Self.recoveryBound {
+            ready = try await setup.readiness() == 200
+            if !ready { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(ready, "not ready \(ContinuousClock.now - up) after the API came up")
+        print("api-fault down at start: ready \(ContinuousClock.now - up) after the API came up")
+        #expect(try await setup.webhook.stop(timeout: .seconds(10)) == 0)
+    }
+
     /// 50 connections × 3 admissions: every third one a warm account, the others cold (each
     /// cold account about five times, partly at once, so lookups coalesce).
     static let faultPlan: [[String]] = (0..<50).map { connection in
@@ -122,6 +148,7 @@ import Testing
     /// One admission per account, all at once.
     static let everyAccountOnce = (WebhookWithFakeAPI.warmAccounts + WebhookWithFakeAPI.coldAccounts).map { [$0] }
 
+    /// Warm-up, the fault with a batch of admissions, recovery and refill; see the suite's comment.
     private func run(_ fault: Fault, failClosed: Bool) async throws {
         let setup = try await WebhookWithFakeAPI(apiTimeout: Self.apiTimeout, cacheTTL: Self.cacheTTL, failClosed: failClosed)
         let warmUp = try await setup.admit(WebhookWithFakeAPI.warmAccounts.map { [$0] })
@@ -137,104 +164,100 @@ import Testing
         let during = try await setup.metrics()
         try fault.end(on: setup.api)
 
-        #expect(answers.count == 150)
+        let failed = checkAnswers(answers, during: fault, failClosed: failClosed)
+        checkCounted(MetricsDelta(before: before, after: during), answers: answers, failed: failed, during: fault, failClosed: failClosed)
+        let (rounds, recoveryTime) = try await recover(setup, after: fault)
+        try await checkRefilled(setup, since: during, after: fault)
+
+        print("api-fault \(fault)\(failClosed ? " fail-closed" : ""): \(answers.count) admissions in \(faultDuration), "
+            + "\(failed) failed lookups, slowest \(answers.map(\.latency).max() ?? .zero); "
+            + "recovered in \(rounds) round(s), \(recoveryTime)")
+        #expect(try await setup.webhook.stop(timeout: .seconds(10)) == 0)
+    }
+
+    /// Every answer in time; warm (and, flapping, found) accounts mutated, the others admitted
+    /// with the warning or denied. Returns the number of failed lookups.
+    private func checkAnswers(_ answers: [AdmissionBatch.Answer], during fault: Fault, failClosed: Bool) -> Int {
+        #expect(answers.count == Self.faultPlan.joined().count)
         var failed = 0
         for answer in answers {
             #expect(answer.status == 200 && answer.uidEchoed, "\(answer)")
             #expect(answer.latency <= Self.apiTimeout + Self.margin, "\(answer)")
+            let lookup = "irsa-webhook: cannot look up ServiceAccount default/\(answer.account) ("
             if answer.account.hasPrefix("warm") || (fault == .flapping && answer.patch != nil) {
                 #expect(Self.isMutated(answer), "a cached or found account must be mutated: \(answer)")
             } else if failClosed {
                 failed += 1
-                #expect(answer.allowed == false && answer.patch == nil, "\(answer)")
                 let denial = answer.denial ?? ""
-                #expect(denial.hasPrefix("irsa-webhook: cannot look up ServiceAccount default/\(answer.account) (")
-                    && denial.contains(fault.reason) && denial.hasSuffix("; pod denied (fail-closed)"), "\(answer)")
+                #expect(answer.allowed == false && answer.patch == nil, "\(answer)")
+                #expect(denial.hasPrefix(lookup) && denial.contains(fault.reason) && denial.hasSuffix("; pod denied (fail-closed)"),
+                        "\(answer)")
             } else {
                 failed += 1
-                #expect(answer.allowed == true && answer.patch == nil && answer.warnings.count == 1, "\(answer)")
                 let warning = answer.warnings.first ?? ""
-                #expect(warning.hasPrefix("irsa-webhook: cannot look up ServiceAccount default/\(answer.account) (")
-                    && warning.contains(fault.reason) && warning.hasSuffix("; pod admitted without IAM role credentials"), "\(answer)")
+                #expect(answer.allowed == true && answer.patch == nil && answer.warnings.count == 1, "\(answer)")
+                #expect(warning.hasPrefix(lookup) && warning.contains(fault.reason)
+                    && warning.hasSuffix("; pod admitted without IAM role credentials"), "\(answer)")
             }
         }
-        let warm = answers.filter { $0.account.hasPrefix("warm") }.count
         if fault != .flapping {
-            #expect(failed == answers.count - warm, "every cold lookup must fail during \(fault)")
+            #expect(failed == answers.filter { $0.account.hasPrefix("cold") }.count, "every cold lookup must fail during \(fault)")
         }
+        return failed
+    }
 
-        // The failures are counted, the API requests by status, and warm accounts came from stale entries.
-        let delta = MetricsDelta(before: before, after: during)
-        #expect(delta["irsa_serviceaccount_lookup_failures_total"] == Double(failed))
-        #expect(delta["irsa_admissions_total{result=\"\(failClosed ? "denied" : "error")\"}"] == Double(failed))
-        #expect(delta["irsa_kubernetes_api_requests_total{code=\"\(fault.apiCode)\"}"] ?? 0 > 0, "\(during)")
+    /// The failures are counted, the API requests by status, and (but when flapping) warm
+    /// accounts came from stale entries without a successful API request.
+    private func checkCounted(
+        _ delta: MetricsDelta, answers: [AdmissionBatch.Answer], failed: Int, during fault: Fault, failClosed: Bool
+    ) {
+        #expect(delta["irsa_serviceaccount_lookup_failures_total"] == Double(failed), "\(delta)")
+        #expect(delta["irsa_admissions_total{result=\"\(failClosed ? "denied" : "error")\"}"] == Double(failed), "\(delta)")
+        #expect(delta["irsa_kubernetes_api_requests_total{code=\"\(fault.apiCode)\"}"] ?? 0 > 0, "\(delta)")
         if fault == .flapping {
-            #expect(delta["irsa_kubernetes_api_requests_total{code=\"200\"}"] ?? 0 > 0, "\(during)")
+            #expect(delta["irsa_kubernetes_api_requests_total{code=\"200\"}"] ?? 0 > 0, "\(delta)")
         } else {
-            #expect(delta["irsa_serviceaccount_cache_total{event=\"stale_hit\"}"] == Double(warm), "\(during)")
-            #expect(delta["irsa_kubernetes_api_requests_total{code=\"200\"}"] ?? 0 == 0, "\(during)")
+            let warm = answers.filter { $0.account.hasPrefix("warm") }.count
+            #expect(delta["irsa_serviceaccount_cache_total{event=\"stale_hit\"}"] == Double(warm), "\(delta)")
+            #expect(delta["irsa_kubernetes_api_requests_total{code=\"200\"}"] ?? 0 == 0, "\(delta)")
         }
+    }
 
-        // Recovery: without a restart, every account is mutated again within the bound.
-        let recoveryStart = ContinuousClock.now
+    /// Without a restart, every account is mutated again within `recoveryBound`; returns the
+    /// rounds of admissions and the time it took.
+    private func recover(_ setup: WebhookWithFakeAPI, after fault: Fault) async throws -> (rounds: Int, time: Duration) {
+        let start = ContinuousClock.now
         var rounds = 0
         var recovered = false
-        while !recovered, ContinuousClock.now - recoveryStart < Self.recoveryBound {
+        while !recovered, ContinuousClock.now - start < Self.recoveryBound {
             rounds += 1
             let round = try await setup.admit(Self.everyAccountOnce)
             recovered = round.count == Self.everyAccountOnce.count && round.allSatisfy { Self.isMutated($0) }
             if !recovered { try await Task.sleep(for: .milliseconds(100)) }
         }
-        let recoveryTime = ContinuousClock.now - recoveryStart
         #expect(recovered, "not recovered within \(Self.recoveryBound) after \(fault)")
+        return (rounds, ContinuousClock.now - start)
+    }
 
-        // The cache refilled: the same accounts again are all cache hits, with no lookup waiting for the API.
-        let afterRecovery = try await setup.metrics()
+    /// The cache refilled: the cold accounts were fetched on recovery (but when flapping let
+    /// them in already), and asking for every account again is all cache hits, none waiting for the API.
+    private func checkRefilled(_ setup: WebhookWithFakeAPI, since during: String, after fault: Fault) async throws {
+        let recovered = try await setup.metrics()
+        if fault != .flapping {
+            #expect(MetricsDelta(before: during, after: recovered)["irsa_kubernetes_api_requests_total{code=\"200\"}"] ?? 0
+                >= Double(WebhookWithFakeAPI.coldAccounts.count), "every cold account fetched on recovery")
+        }
         let again = try await setup.admit(Self.everyAccountOnce)
         #expect(again.allSatisfy { Self.isMutated($0) }, "\(again)")
-        let refill = MetricsDelta(before: afterRecovery, after: try await setup.metrics())
+        let refill = MetricsDelta(before: recovered, after: try await setup.metrics())
         #expect(refill["irsa_serviceaccount_cache_total{event=\"miss\"}"] ?? 0 == 0, "refill: \(refill)")
         #expect((refill["irsa_serviceaccount_cache_total{event=\"hit\"}"] ?? 0)
             + (refill["irsa_serviceaccount_cache_total{event=\"stale_hit\"}"] ?? 0) == Double(again.count), "refill: \(refill)")
-        #expect(MetricsDelta(before: during, after: afterRecovery)["irsa_kubernetes_api_requests_total{code=\"200\"}"] ?? 0
-            >= Double(WebhookWithFakeAPI.coldAccounts.count))
-
-        let slowest = answers.map(\.latency).max() ?? .zero
-        print("api-fault \(fault)\(failClosed ? " fail-closed" : ""): \(answers.count) admissions in \(faultDuration), "
-            + "\(failed) failed lookups, slowest \(slowest); recovered in \(rounds) round(s), \(recoveryTime)")
-        #expect(try await setup.webhook.stop(timeout: .seconds(10)) == 0)
     }
 
     /// Allowed, no warning, and patched with the role of its own account.
     private static func isMutated(_ answer: AdmissionBatch.Answer) -> Bool {
         answer.status == 200 && answer.uidEchoed && answer.allowed == true && answer.warnings.isEmpty
             && answer.patch?.contains(WebhookWithFakeAPI.role(for: answer.account) + "\"") == true
-    }
-}
-
-/// How much each Prometheus sample grew between two scrapes (absent samples count as 0).
-struct MetricsDelta: CustomStringConvertible {
-    private let values: [String: Double]
-
-    init(before: String, after: String) {
-        let old = Self.samples(before)
-        var values: [String: Double] = [:]
-        for (series, value) in Self.samples(after) { values[series] = value - (old[series] ?? 0) }
-        self.values = values
-    }
-
-    subscript(series: String) -> Double? { values[series] }
-
-    var description: String {
-        values.filter { $0.value != 0 }.sorted { $0.key < $1.key }.map { "\($0.key) +\($0.value)" }.joined(separator: ", ")
-    }
-
-    private static func samples(_ text: String) -> [String: Double] {
-        var samples: [String: Double] = [:]
-        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
-            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
-            samples[String(line[..<space])] = value
-        }
-        return samples
     }
 }

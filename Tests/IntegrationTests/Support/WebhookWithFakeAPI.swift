@@ -16,8 +16,9 @@ final class WebhookWithFakeAPI {
     private let directory: URL
 
     /// Starts the fake API and the webhook (`--api-timeout`, `--cache-ttl`, `--fail-closed` and
-    /// `--threads` as given) and waits until the webhook has reached the API once.
-    init(apiTimeout: Duration, cacheTTL: Duration, failClosed: Bool = false, threads: Int = 1) async throws {
+    /// `--threads` as given) and waits until the webhook has reached the API once; with
+    /// `apiDown`, stops the API before the webhook starts and waits only for the webhook.
+    init(apiTimeout: Duration, cacheTTL: Duration, failClosed: Bool = false, threads: Int = 1, apiDown: Bool = false) async throws {
         directory = try TestTools.temporaryDirectory()
         api = try FakeKubernetesAPI()
         var accounts: [String: [String: String]] = [:]
@@ -28,13 +29,14 @@ final class WebhookWithFakeAPI {
         let tls = try await TestTools.makeCertificate(in: directory, name: "tls")
         caFile = tls.certificate
         let kubeconfig = try TestTools.write(api.kubeconfig, to: "kubeconfig", in: directory)
+        if apiDown { api.stop() }
         webhook = try WebhookProcess([
             "--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", "--threads", "\(threads)",
             "--api-timeout", "\(Self.milliseconds(apiTimeout))ms", "--cache-ttl", "\(Self.milliseconds(cacheTTL))ms",
             "--tls-cert-file", tls.certificate, "--tls-key-file", tls.key, "--kubeconfig", kubeconfig,
         ] + (failClosed ? ["--fail-closed"] : []))
         port = try await webhook.listeningPort()
-        guard try await webhook.waitForOutput(containing: "Kubernetes API reachable", timeout: .seconds(20)) else {
+        guard try await apiDown ? true : webhook.waitForOutput(containing: "Kubernetes API reachable", timeout: .seconds(20)) else {
             throw TestToolError("the webhook never reached the fake API:\n\(webhook.output)")
         }
     }
@@ -47,6 +49,11 @@ final class WebhookWithFakeAPI {
     /// Sends each connection's accounts one after the other, all connections at once.
     func admit(_ connections: [[String]]) async throws -> [AdmissionBatch.Answer] {
         try await AdmissionBatch.send(port: port, caFile: caFile, connections: connections)
+    }
+
+    /// The status of `GET /readyz`.
+    func readiness() async throws -> Int {
+        try await TestTools.curl("GET", port: port, path: "/readyz", caFile: caFile).status
     }
 
     /// The webhook's metrics (Prometheus text).
