@@ -171,7 +171,8 @@ import Testing
 
         print("api-fault \(fault)\(failClosed ? " fail-closed" : ""): \(answers.count) admissions in \(faultDuration), "
             + "\(failed) failed lookups, slowest \(answers.map(\.latency).max() ?? .zero); "
-            + "recovered in \(rounds) round(s), \(recoveryTime)")
+            + "recovered in \(rounds) round(s), \(recoveryTime); e.g. "
+            + "\(answers.first { $0.patch == nil }.map { $0.warnings.first ?? $0.denial ?? "" } ?? "-")")
         #expect(try await setup.webhook.stop(timeout: .seconds(10)) == 0)
     }
 
