@@ -11,11 +11,14 @@ import Testing
 @Suite(.serialized) struct APIFaultTests {
     /// The webhook's `--api-timeout`: one lookup, retries included.
     static let apiTimeout: Duration = .milliseconds(500)
-    /// How long past `apiTimeout` an answer may take. The webhook adds microseconds; the margin
-    /// covers the test's side on a loaded 2-core machine: the Python client's 50 threads
-    /// (sharing the GIL) reading their answers, and scheduling delays of the webhook's two loops
-    /// among other builds.
-    static let margin: Duration = .milliseconds(700)
+    /// How long past `apiTimeout` an answer may take. The webhook itself adds microseconds; the
+    /// margin covers scheduling on a loaded 2-core machine (the webhook's loop, the Python
+    /// client's 50 threads sharing the GIL). Measured: at most 0.44 s past the timeout with a
+    /// load average of 12 to 22 (other builds running); the margin is about twice that.
+    static let margin: Duration = .seconds(1)
+    /// How long past `apiTimeout` a failed lookup's admission may take as the webhook measures it
+    /// (its `ServiceAccount lookup failed` log line): timer and scheduling delays of its loop only.
+    static let webhookMargin: Duration = .milliseconds(250)
     /// Found accounts are cached this long; the test waits it out after the warm-up, so warm
     /// accounts are served stale (stale-while-revalidate, with a background refresh that fails
     /// while the fault lasts).
@@ -57,7 +60,8 @@ import Testing
             if self == .down { try api.restart() } else { try api.behave() }
         }
 
-        /// What the lookup failure's reason says.
+        /// What the lookup failure's reason says. A loaded machine can also make the fake API
+        /// miss the lookup timeout (`timeout`); at least one failure must give this reason.
         var reason: String {
             switch self {
             case .down, .closedMidResponse: "API server unavailable"
@@ -165,42 +169,47 @@ import Testing
         try fault.end(on: setup.api)
 
         let failed = checkAnswers(answers, during: fault, failClosed: failClosed)
+        let durations = setup.failedLookupDurations()
+        #expect(durations.count == failed, "one warning log line per failed lookup")
+        let slowestInWebhook = durations.max() ?? .zero
+        #expect(slowestInWebhook <= Self.apiTimeout + Self.webhookMargin, "the webhook's own time for a failed lookup")
         checkCounted(MetricsDelta(before: before, after: during), answers: answers, failed: failed, during: fault, failClosed: failClosed)
         let (rounds, recoveryTime) = try await recover(setup, after: fault)
         try await checkRefilled(setup, since: during, after: fault)
 
         print("api-fault \(fault)\(failClosed ? " fail-closed" : ""): \(answers.count) admissions in \(faultDuration), "
-            + "\(failed) failed lookups, slowest \(answers.map(\.latency).max() ?? .zero); "
+            + "\(failed) failed lookups, slowest \(answers.map(\.latency).max() ?? .zero) (in the webhook \(slowestInWebhook)); "
             + "recovered in \(rounds) round(s), \(recoveryTime); e.g. "
             + "\(answers.first { $0.patch == nil }.map { $0.warnings.first ?? $0.denial ?? "" } ?? "-")")
         #expect(try await setup.webhook.stop(timeout: .seconds(10)) == 0)
     }
 
+    /// What a lookup failure says when the fake API did not answer in time.
+    static let timeout = "timed out: no answer within"
+
     /// Every answer in time; warm (and, flapping, found) accounts mutated, the others admitted
-    /// with the warning or denied. Returns the number of failed lookups.
+    /// with the warning or denied, saying why. Returns the number of failed lookups.
     private func checkAnswers(_ answers: [AdmissionBatch.Answer], during fault: Fault, failClosed: Bool) -> Int {
         #expect(answers.count == Self.faultPlan.joined().count)
         var failed = 0
+        var reasonGiven = false
         for answer in answers {
             #expect(answer.status == 200 && answer.uidEchoed, "\(answer)")
             #expect(answer.latency <= Self.apiTimeout + Self.margin, "\(answer)")
             let lookup = "irsa-webhook: cannot look up ServiceAccount default/\(answer.account) ("
             if answer.account.hasPrefix("warm") || (fault == .flapping && answer.patch != nil) {
                 #expect(Self.isMutated(answer), "a cached or found account must be mutated: \(answer)")
-            } else if failClosed {
-                failed += 1
-                let denial = answer.denial ?? ""
-                #expect(answer.allowed == false && answer.patch == nil, "\(answer)")
-                #expect(denial.hasPrefix(lookup) && denial.contains(fault.reason) && denial.hasSuffix("; pod denied (fail-closed)"),
-                        "\(answer)")
             } else {
                 failed += 1
-                let warning = answer.warnings.first ?? ""
-                #expect(answer.allowed == true && answer.patch == nil && answer.warnings.count == 1, "\(answer)")
-                #expect(warning.hasPrefix(lookup) && warning.contains(fault.reason)
-                    && warning.hasSuffix("; pod admitted without IAM role credentials"), "\(answer)")
+                let message = (failClosed ? answer.denial : answer.warnings.first) ?? ""
+                #expect(answer.allowed == !failClosed && answer.patch == nil && answer.warnings.count == (failClosed ? 0 : 1), "\(answer)")
+                #expect(message.hasPrefix(lookup) && (message.contains(fault.reason) || message.contains(Self.timeout))
+                    && message.hasSuffix(failClosed ? "; pod denied (fail-closed)" : "; pod admitted without IAM role credentials"),
+                        "\(answer)")
+                reasonGiven = reasonGiven || message.contains(fault.reason)
             }
         }
+        #expect(failed == 0 || reasonGiven, "no failure during \(fault) said \"\(fault.reason)\"")
         if fault != .flapping {
             #expect(failed == answers.filter { $0.account.hasPrefix("cold") }.count, "every cold lookup must fail during \(fault)")
         }

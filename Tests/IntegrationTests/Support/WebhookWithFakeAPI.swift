@@ -51,6 +51,18 @@ final class WebhookWithFakeAPI {
         try await AdmissionBatch.send(port: port, caFile: caFile, connections: connections)
     }
 
+    /// The durations the webhook logged for admissions whose lookup failed (the ones that waited
+    /// for the API), as it measured them: from the request to the answer, without the client's side.
+    func failedLookupDurations() -> [Duration] {
+        webhook.output.split(separator: "\n").compactMap { line in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  object["message"] as? String == "ServiceAccount lookup failed",
+                  let text = object["duration"] as? String, let seconds = Double(text.split(separator: " ").first ?? "")
+            else { return nil }
+            return .nanoseconds(Int64(seconds * 1e9))
+        }
+    }
+
     /// The status of `GET /readyz`.
     func readiness() async throws -> Int {
         try await TestTools.curl("GET", port: port, path: "/readyz", caFile: caFile).status
