@@ -5,7 +5,7 @@ extension FakeKubernetesAPI {
     /// Status otherwise, checks the bearer token, appends every request to `requests.log`, and
     /// obeys `control.json` (re-read per request): `delay` seconds before answering, answer
     /// `status` (with `retryAfter`) instead, `drop` the connection without answering, or
-    /// `truncate` the answer (head and half the body, then close). All of these apply to the
+    /// `truncate` the answer (head and half the body, then `stall` seconds, then close). All of these apply to the
     /// first `times` requests since the control's `id` changed (every request when absent), and
     /// with `flap` only during every other `flap` seconds counted from the first such request.
     /// TLS handshakes run in the connection's thread and the backlog is 128, so a burst of
@@ -55,7 +55,7 @@ extension FakeKubernetesAPI {
         def log_message(self, *args):
             pass
 
-        def send_json(self, code, body, extra=(), truncate=False):
+        def send_json(self, code, body, extra=(), truncate=False, stall=0):
             data = json.dumps(body).encode()
             self.send_response(code)
             self.send_header("Content-Type", "application/json")
@@ -65,6 +65,7 @@ extension FakeKubernetesAPI {
             self.end_headers()
             if truncate:
                 self.wfile.write(data[:len(data) // 2])
+                time.sleep(stall)
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)
             else:
@@ -82,7 +83,7 @@ extension FakeKubernetesAPI {
                 self.connection.shutdown(socket.SHUT_RDWR)
                 return
             code, body, extra = self.answer(control)
-            self.send_json(code, body, extra, truncate=control.get("truncate", False))
+            self.send_json(code, body, extra, truncate=control.get("truncate", False), stall=control.get("stall", 0))
 
         def answer(self, control):
             status = control.get("status")

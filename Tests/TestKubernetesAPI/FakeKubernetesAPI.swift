@@ -74,14 +74,17 @@ public final class FakeKubernetesAPI: @unchecked Sendable {
     ///   - delay: Wait this long before answering (or dropping).
     ///   - drop: Close the connection without answering.
     ///   - truncate: Send the head (with the full Content-Length) and half the body, then close.
+    ///   - stall: With `truncate`, wait this long after the half body before closing.
     ///   - flapPeriod: Misbehave during the first period, serve normally during the next, and so
     ///     on, counted from the first request that sees this behaviour.
     public func behave(
         status: Int? = nil, times: Int? = nil, retryAfter: String? = nil, delay: Duration = .zero, drop: Bool = false,
-        truncate: Bool = false, flapPeriod: Duration? = nil
+        truncate: Bool = false, stall: Duration = .zero, flapPeriod: Duration? = nil
     ) throws {
         controlID += 1
-        var control: [String: Any] = ["id": controlID, "drop": drop, "truncate": truncate, "delay": Self.seconds(delay)]
+        var control: [String: Any] = [
+            "id": controlID, "drop": drop, "truncate": truncate, "delay": Self.seconds(delay), "stall": Self.seconds(stall),
+        ]
         control["status"] = status
         control["times"] = times
         control["retryAfter"] = retryAfter
