@@ -3,11 +3,11 @@ import TestKubernetesAPI
 import Testing
 
 /// The Kubernetes API misbehaving under a real webhook process: down, slow, flapping, 403, 429,
-/// 500, closing or stalling mid-response. During each fault a batch of concurrent admissions over cached
-/// ("warm") and uncached ("cold") ServiceAccounts is answered in time: warm accounts with their
-/// patch from the stale cache entry, cold ones admitted unmutated with the documented warning
-/// (or denied with `--fail-closed`). When the fault ends, admissions are mutated again without a
-/// restart, and the metrics show the API answering and the cache refilled.
+/// 500, closing or stalling mid-response. During each fault a batch of concurrent admissions
+/// over cached ("warm") and uncached ("cold") ServiceAccounts is answered in time: warm accounts
+/// with their patch from the stale cache entry, cold ones admitted unmutated with the documented
+/// warning (or denied with `--fail-closed`). When the fault ends, admissions are mutated again
+/// without a restart, and the metrics show the API answering and the cache refilled.
 @Suite(.serialized) struct APIFaultTests {
     /// The webhook's `--api-timeout`: one lookup, retries included.
     static let apiTimeout: Duration = .milliseconds(500)
@@ -106,6 +106,7 @@ import Testing
         let warmUp = try await setup.admit([WebhookWithFakeAPI.warmAccounts])
         #expect(warmUp.count == 5 && warmUp.allSatisfy { Self.isMutated($0) }, "warm-up: \(warmUp)")
         setup.api.stop()
+        let before = try await setup.metrics()
         let plan = (0..<50).map { connection in (0..<2).map { WebhookWithFakeAPI.warmAccounts[(connection + $0) % 5] } }
         let answers = try await setup.admit(plan)
         #expect(answers.count == 100)
@@ -113,6 +114,9 @@ import Testing
             #expect(Self.isMutated(answer), "\(answer)")
             #expect(answer.latency <= Self.apiTimeout + Self.margin, "\(answer)")
         }
+        // The other loop's misses failed at the API and were answered from the first loop's entries.
+        let delta = MetricsDelta(before: before, after: try await setup.metrics())
+        #expect(delta["irsa_serviceaccount_cache_total{event=\"stale_if_error\"}"] ?? 0 > 0, "\(delta)")
         print("api-fault cached by one loop of two: \(answers.filter { Self.isMutated($0) }.count) of \(answers.count) mutated, "
             + "slowest \(answers.map(\.latency).max() ?? .zero)")
         #expect(try await setup.webhook.stop(timeout: .seconds(10)) == 0)
