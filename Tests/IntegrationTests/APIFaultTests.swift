@@ -24,7 +24,8 @@ import Testing
     /// accounts are served stale (stale-while-revalidate, with a background refresh that fails
     /// while the fault lasts).
     static let cacheTTL: Duration = .seconds(1)
-    /// How long recovery may take once the fault ends.
+    /// After the fault ends, rounds of admissions (every account once) are sent until all are
+    /// mutated, starting new rounds for at most this long. (So far the first round always was.)
     static let recoveryBound: Duration = .seconds(5)
 
     /// A way for the API to fail.
