@@ -69,15 +69,17 @@ let package = Package(
         ),
         .executableTarget(name: "ReactorBench", dependencies: ["EventLoop"], path: "Benchmarks/ReactorBench"),
 
+        // The fake Kubernetes API server the client and process tests share.
+        .target(name: "TestKubernetesAPI", path: "Tests/TestKubernetesAPI"),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"]),
         .testTarget(
             name: "AdmissionTests",
-            dependencies: ["Admission", "EventLoop", .product(name: "Yams", package: "Yams")],
+            dependencies: ["Admission", "EventLoop", "TestKubernetesAPI", .product(name: "Yams", package: "Yams")],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: [.product(name: "Yams", package: "Yams")]
+            dependencies: ["TestKubernetesAPI", .product(name: "Yams", package: "Yams")]
         ),
         .testTarget(
             name: "LoadgenTests", dependencies: ["loadgen", "EventLoop"], path: "Benchmarks/LoadgenTests",

@@ -64,6 +64,7 @@ public final class KubernetesClient: ServiceAccountSource {
         let path = Self.serviceAccountPath(key, prefix: api.pathPrefix)
         let policy = configuration.retryPolicy
         var attempt = 0
+        var lastRetryable: KubernetesClientError?
         while true {
             attempt += 1
             var headers: [(name: String, value: String)] = [("Accept", "application/json"), ("User-Agent", configuration.userAgent)]
@@ -74,7 +75,7 @@ public final class KubernetesClient: ServiceAccountSource {
                 let response = try await transport.get(path, headers: headers, deadline: deadline)
                 outcome = Self.outcome(of: response, for: key, keeping: configuration.annotationFilter, attempts: attempt)
             } catch let error as IOError where error.code == .timedOut {
-                throw KubernetesClientError(code: .timedOut, key: key, detail: "no answer within \(configuration.requestTimeout)", attempts: attempt)
+                throw timedOut(key, attempts: attempt, after: lastRetryable)
             } catch let error as CancellationError {
                 throw error
             } catch {
@@ -87,12 +88,24 @@ public final class KubernetesClient: ServiceAccountSource {
             case .failure(let error):
                 throw error
             case .retry(let retryAfter, let error):
+                lastRetryable = error
                 guard attempt < policy.maximumAttempts else { throw error }
                 let pause = policy.pause(beforeRetry: attempt, retryAfter: retryAfter, random: random())
                 guard now() + pause < deadline else { throw error }
                 try await sleep(pause)
             }
         }
+    }
+
+    /// The error for a lookup whose deadline passed. After a retried failure (429, 5xx, a dropped
+    /// connection) that failure is what went wrong, so the error says so: "timed out" alone would
+    /// hide that the API server was answering 500s.
+    private func timedOut(_ key: ServiceAccountKey, attempts: Int, after previous: KubernetesClientError?) -> KubernetesClientError {
+        let noAnswer = "no answer within \(configuration.requestTimeout)"
+        guard let previous else { return KubernetesClientError(code: .timedOut, key: key, detail: noAnswer, attempts: attempts) }
+        return KubernetesClientError(
+            code: previous.code, key: key, status: previous.status,
+            detail: previous.detail.isEmpty ? noAnswer : previous.detail + "; then " + noAnswer, attempts: attempts)
     }
 
     /// What one response means for the lookup.

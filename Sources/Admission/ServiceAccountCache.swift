@@ -7,7 +7,9 @@ import EventLoop
 /// - Stale-while-revalidate: a found account up to `staleWhileRevalidate` past its TTL is still
 ///   served, while one background refresh per key fetches it again.
 /// - Stale-if-error: when the upstream fails, an entry up to `staleIfError` past its TTL is served
-///   instead of the error; with nothing usable cached, every waiting caller gets the error.
+///   instead of the error: this cache's, or else one held by another cache sharing the coalescer
+///   (another event loop's), which this cache then keeps. With nothing usable cached anywhere,
+///   every waiting caller gets the error.
 /// - At most `capacity` entries; the least recently used one is evicted (O(1), see `Table`).
 /// - Misses go through a `ServiceAccountFetchCoalescer`, so concurrent misses for one key cost one
 ///   upstream request.
@@ -104,6 +106,7 @@ public actor ServiceAccountCache: ServiceAccountSource {
         self.refreshExecutor = executor as? any TaskExecutor
         self.defaultExecutorOwner = DefaultExecutorOwner()
         self.table = Table(capacity: configuration.capacity)
+        fetcher.register(self)
     }
 
     public nonisolated var unownedExecutor: UnownedSerialExecutor {
@@ -144,11 +147,39 @@ public actor ServiceAccountCache: ServiceAccountSource {
             return account
         case .failure(let error):
             if participation == .led { counters.upstreamErrors += 1 }
-            if let entry = table.peek(key), self.now() < entry.storedAt + timeToLive(of: entry) + configuration.staleIfError {
+            if let entry = entryServableOnError(key) {
                 counters.staleServedOnError += 1
                 return entry.account
             }
+            if let entry = await entryServableOnErrorElsewhere(key) {
+                counters.staleServedOnError += 1
+                adopt(entry, for: key)
+                return entry.account
+            }
             throw error
+        }
+    }
+
+    /// This cache's entry for `key` if it may still be served while the upstream fails.
+    func entryServableOnError(_ key: ServiceAccountKey) -> Entry? {
+        guard let entry = table.peek(key), now() < entry.storedAt + timeToLive(of: entry) + configuration.staleIfError else { return nil }
+        return entry
+    }
+
+    /// An entry for `key` servable on error from another cache sharing the coalescer. Only asked
+    /// when the upstream failed, so the hops to other event loops cost nothing on the hot path.
+    private func entryServableOnErrorElsewhere(_ key: ServiceAccountKey) async -> Entry? {
+        for cache in fetcher.caches where cache !== self {
+            if let entry = await cache.entryServableOnError(key) { return entry }
+        }
+        return nil
+    }
+
+    /// Keeps another cache's entry, unless this cache got a newer one meanwhile.
+    private func adopt(_ entry: Entry, for key: ServiceAccountKey) {
+        if let own = table.peek(key), own.storedAt >= entry.storedAt { return }
+        if table.store(Entry(account: entry.account, storedAt: entry.storedAt, refreshing: false), for: key) {
+            counters.evictions += 1
         }
     }
 

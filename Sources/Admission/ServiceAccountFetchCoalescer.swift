@@ -41,8 +41,14 @@ public final class ServiceAccountFetchCoalescer: ServiceAccountSource {
         var statistics = Statistics()
     }
 
+    /// A cache that fetches through this coalescer, held weakly (caches hold the coalescer).
+    private struct Member {
+        weak var cache: ServiceAccountCache?
+    }
+
     private let upstream: any ServiceAccountSource
     private let state = Mutex(State())
+    private let members = Mutex<[Member]>([])
 
     /// Coalesces lookups sent to `upstream`.
     public init(upstream: any ServiceAccountSource) {
@@ -52,6 +58,20 @@ public final class ServiceAccountFetchCoalescer: ServiceAccountSource {
     /// A snapshot of the counters.
     public var statistics: Statistics {
         state.withLock { $0.statistics }
+    }
+
+    /// Records `cache` as fetching through this coalescer (see `caches`).
+    func register(_ cache: ServiceAccountCache) {
+        members.withLock { members in
+            members.removeAll { $0.cache == nil }
+            members.append(Member(cache: cache))
+        }
+    }
+
+    /// The caches fetching through this coalescer (one per event loop in the webhook): a cache
+    /// whose fetch failed asks the others for an entry it may serve instead.
+    var caches: [ServiceAccountCache] {
+        members.withLock { $0.compactMap(\.cache) }
     }
 
     public func serviceAccount(_ key: ServiceAccountKey) async throws -> ServiceAccount? {

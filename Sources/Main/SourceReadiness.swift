@@ -34,7 +34,7 @@ enum SourceReadiness {
 /// Copies the ServiceAccount caches' counters into the metrics when they are scraped.
 enum SourceStatistics {
     static func export(_ sources: ServiceAccountSources, to metrics: WebhookMetrics) async {
-        var hits = 0, staleHits = 0, misses = 0, coalesced = 0, evictions = 0, errors = 0
+        var hits = 0, staleHits = 0, misses = 0, coalesced = 0, evictions = 0, errors = 0, staleOnError = 0
         for cache in sources.caches {
             let statistics = await cache.statistics
             hits += Int(statistics.hits)
@@ -43,6 +43,7 @@ enum SourceStatistics {
             coalesced += Int(statistics.coalescedWaiters)
             evictions += Int(statistics.evictions)
             errors += Int(statistics.upstreamErrors)
+            staleOnError += Int(statistics.staleServedOnError)
         }
         metrics.catchUp("hit", to: hits)
         metrics.catchUp("stale_hit", to: staleHits)
@@ -50,5 +51,6 @@ enum SourceStatistics {
         metrics.catchUp("coalesced", to: coalesced)
         metrics.catchUp("eviction", to: evictions)
         metrics.catchUp("upstream_error", to: errors)
+        metrics.catchUp("stale_if_error", to: staleOnError)
     }
 }

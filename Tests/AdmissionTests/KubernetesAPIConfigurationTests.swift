@@ -1,4 +1,5 @@
 import Foundation
+import TestKubernetesAPI
 import Testing
 @testable import Admission
 

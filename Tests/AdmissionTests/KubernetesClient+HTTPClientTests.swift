@@ -1,5 +1,6 @@
 import EventLoop
 import Foundation
+import TestKubernetesAPI
 import Testing
 @testable import Admission
 

@@ -146,6 +146,16 @@ final class PauseLog: Sendable {
         #expect(error?.code == .timedOut && transport.requests.count == 1)
     }
 
+    @Test func aTimeoutAfterServerErrorsReportsTheServerErrors() async throws {
+        let transport = ScriptedKubernetesTransport([
+            .respond(.init(status: 500, body: statusJSON("etcd is down"))), .fail(IOError.timedOut("read head")),
+        ])
+        let error = await #expect(throws: KubernetesClientError.self) { try await client(transport).serviceAccount(appKey) }
+        #expect(error?.code == .unavailable && error?.status == 500 && error?.attempts == 2)
+        #expect(error?.description
+            == "GET ServiceAccount shop/app: API server unavailable (last status 500) after 2 attempts: etcd is down; then no answer within 2.0 seconds")
+    }
+
     @Test func escapesPathSegments() {
         #expect(KubernetesClient.escapePathSegment("a-b.c_d~9") == "a-b.c_d~9")
         #expect(KubernetesClient.escapePathSegment("a/b?c#d e%") == "a%2Fb%3Fc%23d%20e%25")

@@ -201,6 +201,25 @@ private func account(_ name: String, role: String = "arn:aws:iam::1:role/app") -
         await #expect(throws: ScriptedServiceAccountSource.Failure.self) { try await cache.serviceAccount(appKey) }
     }
 
+    /// Regression: with one cache per event loop, an account cached by one loop was not served by
+    /// the others while the API was down (their pods were admitted without the role).
+    @Test func servesAnotherCachesEntryWhenTheUpstreamIsDown() async throws {
+        let upstream = ScriptedServiceAccountSource([account("app")])
+        let coalescer = ServiceAccountFetchCoalescer(upstream: upstream)
+        let (first, second) = (makeCache(coalescer, staleIfError: .seconds(300)), makeCache(coalescer, staleIfError: .seconds(300)))
+        _ = try await first.serviceAccount(appKey)
+        upstream.setFailing(true)
+        clock.advance(by: .seconds(359))
+        #expect(try await second.serviceAccount(appKey) == account("app"))
+        let statistics = await second.statistics
+        #expect(statistics.staleServedOnError == 1 && statistics.entries == 1)
+        // Kept with the first cache's age: served again without asking the other cache, and only as long as there.
+        #expect(try await second.serviceAccount(appKey) == account("app"))
+        clock.advance(by: .seconds(1))
+        await #expect(throws: ScriptedServiceAccountSource.Failure.self) { try await second.serviceAccount(appKey) }
+        #expect(upstream.calls == 4)
+    }
+
     @Test func failedBackgroundRefreshIsRetriedByALaterLookup() async throws {
         let upstream = ScriptedServiceAccountSource([account("app")])
         let cache = makeCache(upstream, staleWhileRevalidate: .seconds(60))

@@ -1,4 +1,5 @@
 import Foundation
+import TestKubernetesAPI
 import Testing
 
 /// Neither the API bearer token nor the TLS private key ever reaches the log, even at trace
@@ -11,10 +12,9 @@ import Testing
         let directory = try TestTools.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let tls = try await TestTools.makeCertificate(in: directory, name: "tls")
-        let apiPort = try TestTools.freePort()
-        let api = try await FakeKubernetesAPI.start(port: apiPort, certificate: tls.certificate, key: tls.key, token: Self.token)
-        let kubeconfig = try TestTools.write(
-            FakeKubernetesAPI.kubeconfig(port: apiPort, caFile: tls.certificate, token: Self.token), to: "kubeconfig", in: directory)
+        let api = try FakeKubernetesAPI(token: Self.token)
+        try api.setAccounts(["default/app-sa": ["vultr.com/role-arn": "arn:aws:iam::111122223333:role/from-api"]])
+        let kubeconfig = try TestTools.write(api.kubeconfig, to: "kubeconfig", in: directory)
         let webhook = try WebhookProcess([
             "--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", "--threads", "1",
             "--log-level", "trace", "--log-format", "json",
@@ -43,8 +43,9 @@ import Testing
         #expect(try await webhook.waitForOutput(containing: "certificate reloaded", timeout: .seconds(5)))
         #expect(try await webhook.stop(timeout: .seconds(10)) == 0)
 
-        #expect(api.output.contains("GET /api/v1/namespaces/default/serviceaccounts/app-sa authorized=True"), "\(api.output)")
-        #expect(!api.output.contains("authorized=False"), "\(api.output)")
+        let requests = api.requests
+        #expect(requests.contains("/api/v1/namespaces/default/serviceaccounts/app-sa Bearer \(Self.token)"), "\(requests)")
+        #expect(requests.allSatisfy { $0.hasSuffix(" Bearer \(Self.token)") }, "\(requests)")
         let log = webhook.output
         #expect(log.contains(#""level":"trace""#) || log.contains(#""level":"debug""#), "trace logging produced nothing verbose:\n\(log)")
         #expect(!log.contains(Self.token), "the bearer token was logged:\n\(log)")
