@@ -122,4 +122,36 @@ import Testing
         let notText = #expect(throws: ServiceAccountFileError.self) { try StaticServiceAccountSource(contentsOfFile: binary) }
         #expect(notText?.problem == "not UTF-8 text")
     }
+
+    /// Nesting past `ConfigurationYAML.maximumDepth` (64), past libyaml's own 1000, and aliases
+    /// expanding far beyond the file ("billion laughs") are refused with one line, quickly.
+    static let hostileFiles: [(contents: String, expected: String)] = [
+        ("kind: ServiceAccount\nmetadata: {name: a, annotations: {k: " + String(repeating: "[", count: 70) + String(repeating: "]", count: 70) + "}}\n",
+         "document 1 (line 0): nested deeper than 64 levels (line 0)"),
+        (String(repeating: "[", count: 5_000) + String(repeating: "]", count: 5_000),
+         "document 1: bad YAML: line 1, column 1001: exceeded max depth of 1000 (while parsing at line 1, column 1001)"),
+        (laughs + "kind: List\nitems: [*l9]\n", "document 1 (line 0): more than "),
+    ]
+
+    /// Nine levels of ten aliases each: 10^9 nodes once expanded, from about 400 bytes.
+    static let laughs = "x0: &l0 [a, a, a, a, a, a, a, a, a, a]\n"
+        + (1...9).map { "x\($0): &l\($0) [" + Array(repeating: "*l\($0 - 1)", count: 10).joined(separator: ", ") + "]\n" }.joined()
+
+    @Test(.timeLimit(.minutes(1)), arguments: hostileFiles)
+    func refusesDeepNestingAndAliasBombsInOneLine(contents: String, expected: String) throws {
+        let error = #expect(throws: ServiceAccountFileError.self) { try load(contents) }
+        let message = error?.description ?? ""
+        #expect(message.contains(expected), "\(message)")
+        #expect(!message.contains("\n"), "\(message)")
+    }
+
+    @Test func aSyntaxErrorIsOneLineAndDoesNotQuoteTheFile() throws {
+        let error = #expect(throws: ServiceAccountFileError.self) {
+            try load("kind: ServiceAccount\nmetadata: {name: a, annotations: {secret-looking-value: [\n")
+        }
+        let message = error?.description ?? ""
+        #expect(message.hasPrefix("service accounts file \(directory.path)/accounts.yaml: document 1: bad YAML: line "), "\(message)")
+        #expect(!message.contains("\n") && !message.contains("secret-looking-value"), "\(message)")
+    }
 }
+
