@@ -4,7 +4,7 @@
 #
 #   1. release build of irsa-webhook and loadgen; a test certificate; the ServiceAccount file of
 #      loadgen's generated corpus (--service-accounts-file: no Kubernetes API needed);
-#   2. peak: loadgen closed loop (64 connections, --verify envelope) for SOAK_PEAK_DURATION;
+#   2. peak: loadgen closed loop (64 connections, --verify full, as the soak) for SOAK_PEAK_DURATION;
 #   3. warm-up: open loop at 50% of the peak for SOAK_WARMUP (not judged);
 #   4. soak: open loop at the same rate for SOAK_DURATION, in consecutive loadgen runs of
 #      SOAK_INTERVAL each (--verify full: every patch is applied and checked), one p99 per run;
@@ -108,7 +108,7 @@ if [[ -n "${SOAK_RATE:-}" ]]; then
   PEAK="(not measured)"; RATE=$SOAK_RATE
 else
   log "peak: closed loop, $CONNECTIONS connections, ${PEAK_S}s"
-  loadgen_json peak --duration "${PEAK_S}s" --warmup 2s --verify envelope
+  loadgen_json peak --duration "${PEAK_S}s" --warmup 2s --verify full
   PEAK=$(field "$WORK/peak.json" 'round(r["requestsPerSecond"])')
   (( PEAK > 0 )) || die "peak run measured 0 requests/s"
   RATE=$(( PEAK / 2 ))
@@ -163,7 +163,7 @@ checks = [
 passed = all(ok for _, ok, _ in checks)
 print("# irsa-webhook soak\n")
 print(f"{machine}. Server pinned to core 1 (--threads 1), load to core 0; TLS 1.3 keep-alive.")
-print(f"Peak (closed loop, --verify envelope): {peak} requests/s. Soak: open loop at {rate} requests/s, "
+print(f"Peak (closed loop, --verify full): {peak} requests/s. Soak: open loop at {rate} requests/s, "
       f"{warmup_s} s warm-up, then {intervals} x {interval_s} s with --verify full; "
       f"{requests} requests checked.\n")
 print(f"**Result: {'PASS' if passed else 'FAIL'}**\n")

@@ -29,7 +29,7 @@ enum ConfigurationYAML {
             throw ConfigurationFile.Failure(description: "more than \(maximumNodes) YAML nodes once aliases are expanded")
         }
         switch node {
-        case .scalar:
+        case .scalar, .alias:  // the parser resolves aliases to their targets; .alias is for emitting
             return
         case .sequence(let sequence):
             guard depth < maximumDepth || sequence.isEmpty else { throw tooDeep(node) }
@@ -54,6 +54,8 @@ enum ConfigurationYAML {
         guard let error = error as? YamlError else { return "\(error)" }
         switch error {
         case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _), let .composer(context, problem, mark, _):
+            // libyaml's own depth limit names its C setter; say what it means instead.
+            let problem = problem.hasPrefix("Maximum nesting level reached") ? "nested deeper than libyaml's limit of 1000 levels" : problem
             let context = context.map { " (\($0.text) at line \($0.mark.line), column \($0.mark.column))" } ?? ""
             return "line \(mark.line), column \(mark.column): \(problem)\(context)"
         case let .reader(problem, offset, value, _):

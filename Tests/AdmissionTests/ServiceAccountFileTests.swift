@@ -124,25 +124,26 @@ import Testing
     }
 
     /// Nesting past `ConfigurationYAML.maximumDepth` (64), past libyaml's own 1000, and aliases
-    /// expanding far beyond the file ("billion laughs") are refused with one line, quickly.
-    static let hostileFiles: [(contents: String, expected: String)] = [
-        ("kind: ServiceAccount\nmetadata: {name: a, annotations: {k: " + String(repeating: "[", count: 70) + String(repeating: "]", count: 70) + "}}\n",
-         "document 1 (line 0): nested deeper than 64 levels (line 0)"),
-        (String(repeating: "[", count: 5_000) + String(repeating: "]", count: 5_000),
-         "document 1: bad YAML: line 1, column 1001: exceeded max depth of 1000 (while parsing at line 1, column 1001)"),
-        (laughs + "kind: List\nitems: [*l9]\n", "document 1 (line 0): more than "),
+    /// expanding far beyond the file ("billion laughs", 10^9 nodes from 600 bytes) are refused
+    /// with one line, quickly.
+    static let hostileFiles: [String: (contents: String, expected: String)] = [
+        "70 levels": ("kind: ServiceAccount\nmetadata: {name: a, annotations: {k: " + String(repeating: "[", count: 70)
+                      + String(repeating: "]", count: 70) + "}}\n",
+                      "document 1 (line 1): nested deeper than 64 levels (line 2)"),
+        "5000 levels": (String(repeating: "[", count: 5_000) + String(repeating: "]", count: 5_000),
+                        "document 1: bad YAML: line 1, column 1: nested deeper than libyaml's limit of 1000 levels (while parsing at line 1, column 1)"),
+        "billion laughs": ("x0: &l0 [a, a, a, a, a, a, a, a, a, a]\n"
+                           + (1...9).map { "x\($0): &l\($0) [" + Array(repeating: "*l\($0 - 1)", count: 10).joined(separator: ", ") + "]\n" }.joined()
+                           + "kind: List\nitems: [*l9]\n",
+                           "document 1 (line 1): more than 1204 YAML nodes once aliases are expanded"),
     ]
 
-    /// Nine levels of ten aliases each: 10^9 nodes once expanded, from about 400 bytes.
-    static let laughs = "x0: &l0 [a, a, a, a, a, a, a, a, a, a]\n"
-        + (1...9).map { "x\($0): &l\($0) [" + Array(repeating: "*l\($0 - 1)", count: 10).joined(separator: ", ") + "]\n" }.joined()
-
-    @Test(.timeLimit(.minutes(1)), arguments: hostileFiles)
-    func refusesDeepNestingAndAliasBombsInOneLine(contents: String, expected: String) throws {
+    @Test(.timeLimit(.minutes(1)), arguments: hostileFiles.keys.sorted())
+    func refusesDeepNestingAndAliasBombsInOneLine(name: String) throws {
+        let (contents, expected) = try #require(Self.hostileFiles[name])
         let error = #expect(throws: ServiceAccountFileError.self) { try load(contents) }
         let message = error?.description ?? ""
-        #expect(message.contains(expected), "\(message)")
-        #expect(!message.contains("\n"), "\(message)")
+        #expect(message == "service accounts file \(directory.path)/accounts.yaml: \(expected)")
     }
 
     @Test func aSyntaxErrorIsOneLineAndDoesNotQuoteTheFile() throws {

@@ -24,7 +24,10 @@ import Testing
     func scan(leafKey: String, tls12Suites: Set<String>) async throws {
         let directory = try TestTools.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let chain = try await CertificateChain.make(in: directory, leafKey: leafKey)
+        // The certificates get a directory of their own: the webhook reloads on changes beside them.
+        let certificates = directory.appendingPathComponent("certificates")
+        try FileManager.default.createDirectory(at: certificates, withIntermediateDirectories: true)
+        let chain = try await CertificateChain.make(in: certificates, leafKey: leafKey)
         let webhook = try WebhookProcess([
             "--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", "--threads", "1",
             "--tls-cert-file", chain.served, "--tls-key-file", chain.leafKey,
