@@ -46,7 +46,7 @@ import Testing
         let elapsed = ContinuousClock.now - started
         print("sslyze \(leafKey) leaf: scan took \(elapsed)")
         #expect(run.status == 0, "sslyze failed:\n\(run.stdout)\n\(run.stderr)")
-        let report = try SSLyzeReport(path: reportPath)
+        let report = try await SSLyzeReport(path: reportPath)
 
         for version in ["ssl_2_0", "ssl_3_0", "tls_1_0", "tls_1_1"] {
             let result = try report.result("\(version)_cipher_suites")
@@ -130,14 +130,14 @@ private struct CertificateChain {
         guard result.status == 0 else { throw TestToolError("openssl \(arguments.prefix(2).joined(separator: " ")) failed: \(result.stderr)") }
     }
 
-    /// The SHA-256 fingerprint as sslyze prints it: lowercase hex without separators.
+    /// The SHA-256 fingerprint as sslyze's JSON has it: base64.
     private static func fingerprint(_ certificate: String) async throws -> String {
         let result = try await TestTools.run(["openssl", "x509", "-in", certificate, "-noout", "-fingerprint", "-sha256"])
         guard result.status == 0, let equals = result.stdout.firstIndex(of: "=") else {
             throw TestToolError("openssl x509 -fingerprint failed: \(result.stderr)")
         }
-        return result.stdout[result.stdout.index(after: equals)...]
-            .trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: ":", with: "").lowercased()
+        let hex = result.stdout[result.stdout.index(after: equals)...].trimmingCharacters(in: .whitespacesAndNewlines)
+        return Data(hex.split(separator: ":").compactMap { UInt8($0, radix: 16) }).base64EncodedString()
     }
 }
 
@@ -156,8 +156,21 @@ private struct SSLyzeReport {
 
     private let scanResult: [String: Any]
 
-    init(path: String) throws {
-        let root = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any]
+    /// Python re-serializes the report first, integers too large for a Double (RSA moduli) as strings.
+    static let normalize = """
+        import json, sys
+        def fix(value):
+            if isinstance(value, dict): return {key: fix(item) for key, item in value.items()}
+            if isinstance(value, list): return [fix(item) for item in value]
+            if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2 ** 53: return str(value)
+            return value
+        json.dump(fix(json.load(open(sys.argv[1]))), sys.stdout)
+        """
+
+    init(path: String) async throws {
+        let normalized = try await TestTools.run(["python3", "-c", Self.normalize, path])
+        guard normalized.status == 0 else { throw TestToolError("cannot read the sslyze report: \(normalized.stderr)") }
+        let root = try JSONSerialization.jsonObject(with: Data(normalized.stdout.utf8)) as? [String: Any]
         guard let server = (root?["server_scan_results"] as? [[String: Any]])?.first else {
             throw TestToolError("sslyze report without server_scan_results")
         }
