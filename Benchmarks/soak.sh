@@ -67,6 +67,7 @@ if (( $(nproc) < 2 )); then SERVER_CPU=0; fi
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
 
 cd "$REPO"
+LOAD_AT_START=$(cut -d' ' -f1 /proc/loadavg)  # other work on the machine shows in the latencies
 if [[ -z "${SOAK_SKIP_BUILD:-}" ]]; then
   log "building release (irsa-webhook, loadgen)"
   swift build -c release --product irsa-webhook >&2
@@ -137,7 +138,7 @@ ALIVE=yes; kill -0 "$SERVER" 2>/dev/null || ALIVE=no
 
 set +e
 python3 - "$WORK" "$INTERVALS" "$RATE" "$PEAK" "$WARM_AT" "$WARM_RSS" "$END_RSS" "$ALIVE" "$RSS_LIMIT" "$P99_SPREAD" "$P99_MAX_MS" \
-  "$INTERVAL_S" "$WARMUP_S" "$(date -u +%Y-%m-%dT%H:%MZ), $(uname -m), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'))" \
+  "$INTERVAL_S" "$WARMUP_S" "$(date -u +%Y-%m-%dT%H:%MZ), $(uname -m), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), load average at the start $LOAD_AT_START" \
   >"$WORK/soak.md" <<'PY'
 import json, statistics, sys
 work, intervals, rate, peak, warm_at, warm_rss, end_rss, alive = sys.argv[1:9]
