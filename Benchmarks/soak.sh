@@ -11,6 +11,7 @@
 #      the server's VmRSS is sampled every SOAK_SAMPLE.
 #
 # Pass when all hold:
+#   - the rate held: every interval reached at least 95% of the target rate;
 #   - RSS growth from the end of the warm-up to the end of the soak is under SOAK_RSS_GROWTH_PERCENT (5);
 #   - zero errors: no failed request in any run, the server still running, no error line in its log;
 #   - p99 stable: every interval's p99 is at most SOAK_P99_SPREAD (2) times the median interval
@@ -155,6 +156,8 @@ samples = [tuple(map(int, line.split())) for line in open(f"{work}/rss.txt") if 
 growth = (end_rss - warm_rss) * 100.0 / warm_rss if warm_rss else float("inf")
 checks = [
     (f"RSS growth after warm-up < {rss_limit:g}%", growth < rss_limit, f"{warm_rss / 1024:.1f} MiB -> {end_rss / 1024:.1f} MiB ({growth:+.2f}%)"),
+    ("rate held: every interval >= 95% of the target", all(r["requestsPerSecond"] >= 0.95 * int(rate) for r in runs),
+     f"min {min(r['requestsPerSecond'] for r in runs):.0f} of {rate} requests/s"),
     ("zero failed requests", failed == 0, f"{failed} failed of {requests + failed}"),
     ("server running at the end", alive == "yes", alive),
     ("no error line in the server log", not error_lines, f"{len(error_lines)} lines"),
