@@ -17,8 +17,9 @@ enum ConfigurationYAML {
         try walk(node, depth: 1, remaining: &remaining, maximumNodes: maximumNodes)
     }
 
-    /// A budget for `checkLimits` that any alias-free YAML of `bytes` bytes stays within (every
-    /// node takes at least one byte of text, an implicit null at most one more).
+    /// A budget for `checkLimits` that any alias-free YAML of `bytes` bytes stays within: the
+    /// densest text found, `[?, ?, ?]`, makes three nodes (a mapping, its null key and null
+    /// value) per two bytes.
     static func nodeBudget(forBytes bytes: Int) -> Int {
         2 * bytes + 16
     }

@@ -146,6 +146,11 @@ import Testing
         #expect(message == "service accounts file \(directory.path)/accounts.yaml: \(expected)")
     }
 
+    @Test func theNodeBudgetAdmitsTheDensestAliasFreeYAML() throws {
+        let dense = "kind: List\nitems: []\nunused: [" + Array(repeating: "?", count: 20_000).joined(separator: ",") + "]\n"
+        #expect(try load(dense).accounts.isEmpty)
+    }
+
     @Test func aSyntaxErrorIsOneLineAndDoesNotQuoteTheFile() throws {
         let error = #expect(throws: ServiceAccountFileError.self) {
             try load("kind: ServiceAccount\nmetadata: {name: a, annotations: {secret-looking-value: [\n")
