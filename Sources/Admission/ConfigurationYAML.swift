@@ -17,9 +17,9 @@ enum ConfigurationYAML {
         try walk(node, depth: 1, remaining: &remaining, maximumNodes: maximumNodes)
     }
 
-    /// A budget for `checkLimits` that any alias-free YAML of `bytes` bytes stays within: the
-    /// densest text found, `[?, ?, ?]`, makes three nodes (a mapping, its null key and null
-    /// value) per two bytes.
+    /// A budget for `checkLimits` that alias-free YAML of `bytes` bytes stays within: the densest
+    /// text known makes under 1.5 nodes per byte (`[?,?,?]`: a mapping with a null key and a null
+    /// value per two bytes).
     static func nodeBudget(forBytes bytes: Int) -> Int {
         2 * bytes + 16
     }

@@ -146,8 +146,8 @@ import Testing
         #expect(message == "service accounts file \(directory.path)/accounts.yaml: \(expected)")
     }
 
-    @Test func theNodeBudgetAdmitsTheDensestAliasFreeYAML() throws {
-        let dense = "kind: List\nitems: []\nunused: [" + Array(repeating: "?", count: 20_000).joined(separator: ",") + "]\n"
+    @Test func theNodeBudgetAdmitsDenseAliasFreeYAML() throws {
+        let dense = "kind: List\nitems: []\nunused: [" + Array(repeating: "[?]", count: 20_000).joined(separator: ",") + "]\n"
         #expect(try load(dense).accounts.isEmpty)
     }
 
