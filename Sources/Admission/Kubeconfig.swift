@@ -49,9 +49,14 @@ struct Kubeconfig {
         do {
             root = try Yams.compose(yaml: text)
         } catch {
-            throw KubeconfigError(path: path, problem: "bad YAML: \(error)")
+            throw KubeconfigError(path: path, problem: "bad YAML: \(ConfigurationYAML.describe(error))")
         }
         guard let root, root.mapping != nil else { throw KubeconfigError(path: path, problem: "not a mapping (an object)") }
+        do {
+            try ConfigurationYAML.checkLimits(root, maximumNodes: ConfigurationYAML.nodeBudget(forBytes: bytes.count))
+        } catch {
+            throw KubeconfigError(path: path, problem: error.description)
+        }
         self.root = root
         if let kind = try string(root, "kind", field: "kind"), kind != "Config" {
             throw KubeconfigError(path: path, field: "kind", problem: "is \"\(kind)\", expected Config")

@@ -63,6 +63,11 @@ struct ServiceAccountFileParser {
             while let document = try parser.nextRoot() {
                 documentNumber += 1
                 let location = Location(document: documentNumber, line: document.mark?.line)
+                do {
+                    try ConfigurationYAML.checkLimits(document, maximumNodes: ConfigurationYAML.nodeBudget(forBytes: text.utf8.count))
+                } catch {
+                    throw self.error(error.description, at: location)
+                }
                 for (account, location) in try accountsIn(document, at: location) {
                     if let earlier = firstSeen[account.key] {
                         throw error("ServiceAccount \(account.key) is listed again (first in \(describe(earlier)))", at: location)
@@ -77,7 +82,7 @@ struct ServiceAccountFileParser {
         } catch let error as ServiceAccountFileError {
             throw error
         } catch {
-            throw ServiceAccountFileError(path: path, document: documentNumber + 1, problem: "bad YAML: \(error)")
+            throw ServiceAccountFileError(path: path, document: documentNumber + 1, problem: "bad YAML: \(ConfigurationYAML.describe(error))")
         }
         return accounts
     }

@@ -148,4 +148,25 @@ import Testing
             try KubernetesAPIConfiguration.kubeconfig(path: large, maximumBytes: 1024)
         }
     }
+
+    @Test(.timeLimit(.minutes(1)))
+    func refusesDeepNestingAndAliasBombs() throws {
+        let deep = try kubeconfig(cluster: "{server: \"https://a\"}", extra: "preferences: " + String(repeating: "[", count: 80) + String(repeating: "]", count: 80))
+        let deepError = #expect(throws: KubeconfigError.self) { try KubernetesAPIConfiguration.kubeconfig(path: deep) }
+        #expect(deepError?.problem.hasPrefix("nested deeper than 64 levels") == true, "\(deepError?.description ?? "")")
+        let laughs = "x0: &l0 [a, a, a, a, a, a, a, a, a, a]\n"
+            + (1...9).map { "x\($0): &l\($0) [" + Array(repeating: "*l\($0 - 1)", count: 10).joined(separator: ", ") + "]\n" }.joined()
+        let bomb = try directory.write("bomb", laughs + "kind: Config\ncontexts: [*l9]\n")
+        let bombError = #expect(throws: KubeconfigError.self) { try KubernetesAPIConfiguration.kubeconfig(path: bomb) }
+        #expect(bombError?.problem.hasSuffix("YAML nodes once aliases are expanded") == true, "\(bombError?.description ?? "")")
+    }
+
+    @Test func aSyntaxErrorIsOneLineAndDoesNotQuoteTheToken() throws {
+        let path = try kubeconfig(cluster: "{server: \"https://a\"}", user: "{token: tok-do-not-print, [")
+        let error = #expect(throws: KubeconfigError.self) { try KubernetesAPIConfiguration.kubeconfig(path: path) }
+        let message = error?.description ?? ""
+        #expect(message.hasPrefix("kubeconfig \(path): bad YAML: line "), "\(message)")
+        #expect(!message.contains("\n") && !message.contains("tok-do-not-print"), "\(message)")
+    }
 }
+

@@ -123,4 +123,42 @@ import Testing
         let notText = #expect(throws: ServiceAccountFileError.self) { try StaticServiceAccountSource(contentsOfFile: binary) }
         #expect(notText?.problem == "not UTF-8 text")
     }
+
+    /// Nesting past `ConfigurationYAML.maximumDepth` (64), past libyaml's own 1000, and aliases
+    /// expanding far beyond the file ("billion laughs", 10^9 nodes from 600 bytes) are refused
+    /// with one line, quickly.
+    static let hostileFiles: [String: (contents: String, expected: String)] = [
+        "70 levels": ("kind: ServiceAccount\nmetadata: {name: a, annotations: {k: " + String(repeating: "[", count: 70)
+                      + String(repeating: "]", count: 70) + "}}\n",
+                      "document 1 (line 1): nested deeper than 64 levels (line 2)"),
+        "5000 levels": (String(repeating: "[", count: 5_000) + String(repeating: "]", count: 5_000),
+                        "document 1: bad YAML: line 1, column 1: nested deeper than libyaml's limit of 1000 levels (while parsing at line 1, column 1)"),
+        "billion laughs": ("x0: &l0 [a, a, a, a, a, a, a, a, a, a]\n"
+                           + (1...9).map { "x\($0): &l\($0) [" + Array(repeating: "*l\($0 - 1)", count: 10).joined(separator: ", ") + "]\n" }.joined()
+                           + "kind: List\nitems: [*l9]\n",
+                           "document 1 (line 1): more than 1204 YAML nodes once aliases are expanded"),
+    ]
+
+    @Test(.timeLimit(.minutes(1)), arguments: hostileFiles.keys.sorted())
+    func refusesDeepNestingAndAliasBombsInOneLine(name: String) throws {
+        let (contents, expected) = try #require(Self.hostileFiles[name])
+        let error = #expect(throws: ServiceAccountFileError.self) { try load(contents) }
+        let message = error?.description ?? ""
+        #expect(message == "service accounts file \(directory.path)/accounts.yaml: \(expected)")
+    }
+
+    @Test func theNodeBudgetAdmitsDenseAliasFreeYAML() throws {
+        let dense = "kind: List\nitems: []\nunused: [" + Array(repeating: "[?]", count: 20_000).joined(separator: ",") + "]\n"
+        #expect(try load(dense).accounts.isEmpty)
+    }
+
+    @Test func aSyntaxErrorIsOneLineAndDoesNotQuoteTheFile() throws {
+        let error = #expect(throws: ServiceAccountFileError.self) {
+            try load("kind: ServiceAccount\nmetadata: {name: a, annotations: {secret-looking-value: [\n")
+        }
+        let message = error?.description ?? ""
+        #expect(message.hasPrefix("service accounts file \(directory.path)/accounts.yaml: document 1: bad YAML: line "), "\(message)")
+        #expect(!message.contains("\n") && !message.contains("secret-looking-value"), "\(message)")
+    }
 }
+

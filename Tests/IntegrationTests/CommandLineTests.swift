@@ -35,6 +35,36 @@ import Testing
         #expect(webhook.output.contains(flag))
     }
 
+    /// Configuration files that cannot be used: the flag, the file and the problem on one line,
+    /// exit code 2, before anything listens.
+    static let badFiles: [(flag: String, contents: String, problem: String)] = [
+        ("--kubeconfig", "kind: Config\nusers: [{name: u, user: {token: tok-do-not-print, [\n", "bad YAML: line "),
+        ("--kubeconfig", "kind: Config\nclusters: " + String(repeating: "[", count: 100) + String(repeating: "]", count: 100) + "\n",
+         "nested deeper than 64 levels"),
+        ("--kubeconfig", "kind: Pod\n", "kind is \"Pod\", expected Config"),
+        ("--service-accounts-file", "kind: ServiceAccount\nmetadata: {name: a, annotations: [tok-do-not-print\n", "bad YAML: line "),
+        ("--service-accounts-file", "kind: ServiceAccount\nmetadata: {namespace: a}\n", "metadata.name is missing"),
+        ("--service-accounts-file", String(repeating: "#", count: 17 << 20), "more than the limit of 16777216"),
+    ]
+
+    @Test(arguments: badFiles)
+    func badConfigurationFileExitsWithCodeTwoAndOneLine(flag: String, contents: String, problem: String) async throws {
+        let directory = try TestTools.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = try TestTools.write(contents, to: "config.yaml", in: directory)
+        let tls = try await TestTools.makeCertificate(in: directory, name: "tls")
+        let webhook = try WebhookProcess([
+            "--host", "127.0.0.1", "--port", "0", "--metrics-port", "0",
+            "--tls-cert-file", tls.certificate, "--tls-key-file", tls.key, flag, file,
+        ], environment: [:])
+        #expect(try await webhook.waitForExit(timeout: .seconds(10)) == 2)
+        let lines = webhook.output.split(separator: "\n")
+        #expect(lines.count == 1, "expected one line, got: \(webhook.output)")
+        #expect(lines.first?.hasPrefix("irsa-webhook: error: \(flag): ") == true, "\(webhook.output)")
+        #expect(webhook.output.contains(file) && webhook.output.contains(problem), "\(webhook.output)")
+        #expect(!webhook.output.contains("tok-do-not-print"), "\(webhook.output)")
+    }
+
     @Test func badEnvironmentValueExitsWithCodeTwo() async throws {
         let webhook = try WebhookProcess([], environment: ["PORT": "eighty"])
         #expect(try await webhook.waitForExit(timeout: .seconds(10)) == 2)
