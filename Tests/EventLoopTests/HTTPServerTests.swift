@@ -317,7 +317,7 @@ final class TestHTTPServer: Sendable {
             #expect(try connection.receiveResponse().body == "hello c=\(index)")
         }
         #expect(server.server.openConnectionCount == 1000)
-        #expect(openServerSideSockets(port: server.port) == 1000)
+        #expect(openServerSideSockets(port: server.port, peers: Set(connections.map(\.localPort))) == 1000)
         connections.removeAll()
         #expect(await waitUntil { server.server.openConnectionCount == 0 })
         await server.stop()

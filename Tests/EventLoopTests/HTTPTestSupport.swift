@@ -32,6 +32,16 @@ final class RawHTTPConnection {
 
     deinit { Glibc.close(fd) }
 
+    /// The client's local (ephemeral) port.
+    var localPort: Int {
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
     func send(_ text: String) throws {
         try send(Array(text.utf8))
     }
@@ -158,8 +168,10 @@ func runProcess(_ path: String, _ arguments: [String], timeout: Duration = .seco
 }
 
 /// Server-side sockets of this process connected on local `port` (excluding the listener):
-/// `/proc/net/tcp` entries with that local port whose inode is one of our descriptors.
-func openServerSideSockets(port: Int) -> Int {
+/// `/proc/net/tcp` entries with that local port whose inode is one of our descriptors; with
+/// `peers`, only those whose remote port is one of them (a client socket of another test can
+/// hold the same port number as its local ephemeral port).
+func openServerSideSockets(port: Int, peers: Set<Int>? = nil) -> Int {
     let ourInodes = Set((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd"))?.compactMap { entry -> String? in
         guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(entry)"),
               target.hasPrefix("socket:[") else { return nil }
@@ -174,6 +186,8 @@ func openServerSideSockets(port: Int) -> Int {
     for line in table.split(separator: "\n").dropFirst() {
         let columns = line.split(separator: " ")
         guard columns.count > 9, columns[1].hasSuffix(":" + portHex), columns[3] != "0A" else { continue }
+        if let peers, let peerPort = columns[2].split(separator: ":").last.flatMap({ Int($0, radix: 16) }),
+           !peers.contains(peerPort) { continue }
         if ourInodes.contains(String(columns[9])) { count += 1 }
     }
     return count
