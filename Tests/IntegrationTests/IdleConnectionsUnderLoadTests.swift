@@ -13,9 +13,10 @@ import Glibc
 /// loadgen process. Requests/s on a 2-core machine shared with other builds swing by 2x from one
 /// second to the next, so the assertion is on what throughput is made of: the server's CPU time
 /// per request (from /proc), whose inverse is the throughput of a saturated server. Within 20%
-/// of throughput means at most 1.25x the CPU per request. The figures are medians of runs done
-/// back to back: two before the idle connections open, three while they are held, two after
-/// they close; requests/s are reported beside them.
+/// of throughput means at most 1.25x the CPU per request. The runs are done back to back: two
+/// before the idle connections open, three while they are held, two after they close; each side
+/// is judged by its best run (other processes only ever add CPU time and take away requests, so
+/// the best run is the least disturbed one), and requests/s must stay within 20% as well.
 @Suite(.serialized) struct IdleConnectionsUnderLoadTests {
     static let idleCount = 10_000
     /// Descriptors for each process: the idle connections plus the load and some slack.
@@ -86,26 +87,22 @@ import Glibc
         let residentAfterClose = ProcessFigures.residentKilobytes(pid) ?? 0
         without += [try await measure(), try await measure()]
 
-        let cpuRatio = median(with.map(\.cpuMicroseconds)) / median(without.map(\.cpuMicroseconds))
-        let throughputRatio = median(with.map(\.requestsPerSecond)) / median(without.map(\.requestsPerSecond))
+        let cpuRatio = with.map(\.cpuMicroseconds).min()! / without.map(\.cpuMicroseconds).min()!
+        let throughputRatio = with.map(\.requestsPerSecond).max()! / without.map(\.requestsPerSecond).max()!
         let kilobytesPerConnection = Double(residentIdle - residentBefore) / Double(Self.idleCount)
         print("IdleConnectionsUnderLoadTests: server CPU µs per request without idle \(without.map { Int($0.cpuMicroseconds) }),",
-              "with \(Self.idleCount) idle \(with.map { Int($0.cpuMicroseconds) }) (median ratio \(String(format: "%.3f", cpuRatio)));",
+              "with \(Self.idleCount) idle \(with.map { Int($0.cpuMicroseconds) }) (best-run ratio \(String(format: "%.3f", cpuRatio)));",
               "requests/s without \(without.map { Int($0.requestsPerSecond) }), with \(with.map { Int($0.requestsPerSecond) })",
-              "(median ratio \(String(format: "%.3f", throughputRatio))); opened in \(Int(openSeconds)) s;",
+              "(best-run ratio \(String(format: "%.3f", throughputRatio))); opened in \(Int(openSeconds)) s;",
               "server RSS \(residentBefore) KiB before, \(residentIdle) KiB idle (\(String(format: "%.1f", kilobytesPerConnection))",
               "KiB per connection), \(residentAfterClose) KiB after close; open connections \(openDuringIdle ?? -1)")
 
         #expect((openDuringIdle ?? 0) >= Double(Self.idleCount), "the server does not count the idle connections open")
         #expect((stillOpen ?? 0) >= Double(Self.idleCount), "idle connections closed during the load")
-        #expect(median(without.map(\.requestsPerSecond)) > 100, "too little load to compare: \(without)")
+        #expect(without.map(\.requestsPerSecond).max()! > 100, "too little load to compare: \(without)")
         #expect(cpuRatio <= 1.25, "CPU per request with \(Self.idleCount) idle connections \(with) vs \(without) without")
+        #expect(throughputRatio >= 0.8, "requests/s with \(Self.idleCount) idle connections \(with) vs \(without) without")
         #expect(kilobytesPerConnection > 0 && kilobytesPerConnection < 64, "\(kilobytesPerConnection) KiB per idle connection")
         #expect(try await webhook.stop(timeout: .seconds(20)) == 0)
-    }
-
-    private func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
     }
 }
