@@ -1,15 +1,29 @@
 import EventLoop
+import Foundation
 import Logging
+import Synchronization
 
 /// Reloads the serving certificate when its files change (Kubernetes Secret volumes swap a
 /// symlink; cert-manager rewrites the files). New connections get the new pair; live ones keep
-/// theirs. A bad new pair keeps the old one and logs an error.
+/// theirs. A bad new pair keeps the old one and logs an error. Changes in the directory that
+/// leave the pair's bytes as they were (other files, a rewrite with the same content) reload
+/// nothing, so the reload metric and log count real rotations.
 enum CertificateReloader {
     static func watch(
         configuration: TLSConfiguration, paths: [String], context: ReloadableTLSContext,
         metrics: WebhookMetrics, logger: Logger
     ) throws(ConfigurationError) -> FileWatcher {
-        try FileWatcher(paths: paths) {
+        let lastAttempt = Mutex(contents(of: paths))
+        return try FileWatcher(paths: paths) {
+            let current = contents(of: paths)
+            let changed = lastAttempt.withLock { last in
+                defer { last = current }
+                return last != current
+            }
+            guard changed else {
+                logger.debug("certificate directory changed; the pair's files did not", metadata: ["certificate": "\(paths[0])"])
+                return
+            }
             do {
                 try context.reload(from: configuration)
                 metrics.certificateReloads.increment()
@@ -19,5 +33,10 @@ enum CertificateReloader {
                 logger.error("certificate reload failed; still serving the previous one", metadata: ["error": "\(error)"])
             }
         }
+    }
+
+    /// The bytes of each file (nil for one that cannot be read), followed through symlinks.
+    private static func contents(of paths: [String]) -> [Data?] {
+        paths.map { FileManager.default.contents(atPath: $0) }
     }
 }

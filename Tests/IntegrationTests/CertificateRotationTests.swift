@@ -109,4 +109,37 @@ print(json.dumps(result))
         #expect(webhook.output.contains("certificate reloaded"))
         #expect(try await webhook.stop(timeout: .seconds(10)) == 0)
     }
+
+    /// Other files written beside the pair, and the pair rewritten with the same bytes, reload
+    /// nothing; a new pair then reloads once.
+    @Test func changesThatLeaveThePairAsItWasDoNotReload() async throws {
+        let scratch = try TestTools.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let a = try await TestTools.makeCertificate(in: scratch, name: "a", commonName: "pair A")
+        let b = try await TestTools.makeCertificate(in: scratch, name: "b", commonName: "pair B")
+        let directory = scratch.appendingPathComponent("certs")
+        let manager = FileManager.default
+        try manager.createDirectory(at: directory, withIntermediateDirectories: true)
+        let certificate = directory.appendingPathComponent("tls.crt").path
+        let key = directory.appendingPathComponent("tls.key").path
+        try manager.copyItem(atPath: a.certificate, toPath: certificate)
+        try manager.copyItem(atPath: a.key, toPath: key)
+        let webhook = try WebhookProcess([
+            "--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", "--threads", "1", "--log-level", "debug",
+            "--tls-cert-file", certificate, "--tls-key-file", key,
+            "--service-accounts-file", TestTools.root.appendingPathComponent("deploy/dev/serviceaccounts.yaml").path,
+        ])
+        _ = try await webhook.listeningPort()
+
+        try Data("unrelated\n".utf8).write(to: directory.appendingPathComponent("notes.txt"))
+        try Data(contentsOf: URL(fileURLWithPath: a.certificate)).write(to: URL(fileURLWithPath: certificate))
+        #expect(try await webhook.waitForOutput(containing: "the pair's files did not", timeout: .seconds(5)), "\(webhook.output)")
+        #expect(!webhook.output.contains("certificate reloaded"), "\(webhook.output)")
+
+        try Data(contentsOf: URL(fileURLWithPath: b.key)).write(to: URL(fileURLWithPath: key))
+        try Data(contentsOf: URL(fileURLWithPath: b.certificate)).write(to: URL(fileURLWithPath: certificate))
+        #expect(try await webhook.waitForOutput(containing: "certificate reloaded", timeout: .seconds(5)), "\(webhook.output)")
+        #expect(try await webhook.stop(timeout: .seconds(10)) == 0)
+        #expect(webhook.output.components(separatedBy: "certificate reloaded").count - 1 == 1, "\(webhook.output)")
+    }
 }
