@@ -67,7 +67,6 @@ print(json.dumps(report))
 
     @Test(.timeLimit(.minutes(2)))
     func acceptingPausesWithoutSpinningAndResumes() async throws {
-        ProcessProbe.raiseDescriptorLimit(to: 4096)
         let directory = try TestTools.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let tls = try await TestTools.makeCertificate(in: directory, name: "tls")

@@ -94,7 +94,7 @@ print(json.dumps({"requests": len(latencies), "connections": connections, "failu
     private let task: Task<Report, any Error>
 
     /// Starts posting to the TLS port `port`, trusting `caFile`; stops by itself after `maxDuration`.
-    init(port: Int, caFile: String, maxDuration: Duration = .seconds(120)) throws {
+    init(port: Int, caFile: String, maxDuration: Duration = .seconds(120)) {
         stopFile = NSTemporaryDirectory() + "good-client-stop-\(UUID().uuidString)"
         let arguments = [
             "\(port)", caFile, TestTools.root.appendingPathComponent("deploy/dev/review.json").path, stopFile,
@@ -105,7 +105,7 @@ print(json.dumps({"requests": len(latencies), "connections": connections, "failu
 
     /// Tells the client to stop after its current request and returns what it saw.
     func stop() async throws -> Report {
-        FileManager.default.createFile(atPath: stopFile, contents: nil)
+        _ = FileManager.default.createFile(atPath: stopFile, contents: nil)
         defer { try? FileManager.default.removeItem(atPath: stopFile) }
         return try await task.value
     }
