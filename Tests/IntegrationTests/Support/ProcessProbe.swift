@@ -12,6 +12,14 @@ struct ProcessProbe {
         (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd"))?.count
     }
 
+    /// What each open descriptor is (`socket:[inode]`, `anon_inode:[eventfd]`, a path), sorted.
+    var descriptorTargets: [String] {
+        let directory = "/proc/\(pid)/fd"
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return entries.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "\(directory)/\($0)") }
+            .map { $0.hasPrefix("socket:") ? "socket" : $0 }.sorted()
+    }
+
     /// Waits until the process has at most `count` descriptors open, or `timeout` passes;
     /// returns the last count seen (nil when the process is gone).
     func waitForDescriptors(atMost count: Int, timeout: Duration) async throws -> Int? {
