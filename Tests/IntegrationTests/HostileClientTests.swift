@@ -4,7 +4,7 @@ import Testing
 /// Hostile clients against the real binary: each kind attacks one webhook process while a
 /// `GoodClient` keeps posting admissions. The server must stay up, answer every good request
 /// in bounded time, close each bad connection by the configured limit (measured per
-/// connection, from the client side), and end with the descriptors it started with.
+/// connection), and end with the sockets and files it started with.
 @Suite(.serialized) struct HostileClientTests {
     /// The limits the webhook runs with: short, so that each attack ends in seconds.
     static let handshakeTimeout = 3.0
@@ -410,7 +410,7 @@ os._exit(0)
         let port = try await webhook.listeningPort()
         let probe = ProcessProbe(pid: webhook.process.processIdentifier)
         let baseline = try #require(probe.openDescriptors)
-        let baselineTargets = probe.descriptorTargets
+        let baselineConnectionsAndFiles = try #require(probe.connectionsAndFiles)
 
         let good = GoodClient(port: port, caFile: tls.certificate)
         let attack: [String: Any]
@@ -431,9 +431,10 @@ os._exit(0)
         #expect(goodReport.requests >= 5, "\(goodReport)")
         #expect(goodReport.maxMilliseconds <= Self.goodLatencyBound, "\(goodReport)")
         try Self.checkClosed(kind, attack)
-        // Every descriptor of the attack is gone again.
-        let open = try await probe.waitForDescriptors(atMost: baseline, timeout: .seconds(10))
-        #expect(open == baseline, "descriptors before: \(baselineTargets), after: \(probe.descriptorTargets)")
+        // Every socket of the attack is closed again; no file was left open.
+        let after = try await probe.waitForConnectionsAndFiles(baselineConnectionsAndFiles, timeout: .seconds(10))
+        #expect(after == baselineConnectionsAndFiles,
+                "before: \(baseline) descriptors, \(baselineConnectionsAndFiles); after: \(probe.openDescriptors ?? 0), \(after ?? [])")
         #expect(try await webhook.stop(timeout: .seconds(10)) == 0)
     }
 

@@ -12,24 +12,28 @@ struct ProcessProbe {
         (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd"))?.count
     }
 
-    /// What each open descriptor is (`socket:[inode]`, `anon_inode:[eventfd]`, a path), sorted.
-    var descriptorTargets: [String] {
+    /// What each open descriptor is, sorted, leaving out the anonymous ones (eventfd, timerfd,
+    /// epoll, inotify) that the runtime may open lazily: sockets (`socket`, without the inode),
+    /// pipes and files. Nil once the process is gone.
+    var connectionsAndFiles: [String]? {
         let directory = "/proc/\(pid)/fd"
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return nil }
         return entries.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "\(directory)/\($0)") }
-            .map { $0.hasPrefix("socket:") ? "socket" : $0 }.sorted()
+            .filter { !$0.hasPrefix("anon_inode:") }
+            .map { $0.hasPrefix("socket:") ? "socket" : $0 }
+            .sorted()
     }
 
-    /// Waits until the process has at most `count` descriptors open, or `timeout` passes;
-    /// returns the last count seen (nil when the process is gone).
-    func waitForDescriptors(atMost count: Int, timeout: Duration) async throws -> Int? {
+    /// Waits until `connectionsAndFiles` equals `expected`, or `timeout` passes; returns the
+    /// last value seen (nil when the process is gone).
+    func waitForConnectionsAndFiles(_ expected: [String], timeout: Duration) async throws -> [String]? {
         let deadline = ContinuousClock.now + timeout
-        var open = openDescriptors
-        while let current = open, current > count, ContinuousClock.now < deadline {
+        var current = connectionsAndFiles
+        while let seen = current, seen != expected, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(50))
-            open = openDescriptors
+            current = connectionsAndFiles
         }
-        return open
+        return current
     }
 
     /// Raises this process's soft RLIMIT_NOFILE to at least `minimum` (up to the hard limit), so
