@@ -314,6 +314,33 @@ struct SocketTests {
         #expect(await expectAllClosed(probes.all))
     }
 
+    /// A keep-alive exchange waits between requests, and each wait starts the count again, so
+    /// ordinary request-response traffic never pays for a yield.
+    @Test func waitingBetweenRequestsRestartsTheCountOfReadsWithoutWaiting() async throws {
+        let probes = ProbeList()
+        let mostReadsWithoutWaiting = Shared(0)
+        let server = try startServer(probes: probes) { socket in
+            for _ in 0..<10 {
+                guard (try? await socket.waitUntilReadable()) != nil,
+                      (try? await readFully(socket, count: 4)) != nil else { return }
+                mostReadsWithoutWaiting.withValue { $0 = max($0, socket.readsWithoutWaiting) }
+                try? await write(socket, "pong")
+            }
+        }
+        let replies = try await withClient(of: server, probes: probes) { client, _ in
+            var replies = 0
+            for _ in 0..<10 {
+                try await write(client, "ping")
+                if try await readFully(client, count: 4) == Array("pong".utf8) { replies += 1 }
+            }
+            return replies
+        }
+        #expect(replies == 10)
+        #expect(mostReadsWithoutWaiting.current == 1)
+        await server.stopAccepting()
+        #expect(await expectAllClosed(probes.all))
+    }
+
     /// A listener that never accepts, with its backlog full: the kernel drops further SYNs.
     @Test func connectFailsWithTimedOutAtItsDeadline() async throws {
         let listener = try ListeningSocket.bind(loopback, backlog: 0, reusePort: false)

@@ -21,7 +21,7 @@ public final class Socket: ByteStream, @unchecked Sendable {
     /// Whether the last `recv` returned less than it asked for, emptying the receive queue.
     private var receiveQueueEmptied = false
     /// Reads in a row that found bytes without waiting; see `readsBeforeYield`.
-    private var readsWithoutWaiting = 0
+    private(set) var readsWithoutWaiting = 0
     /// After this many reads in a row found bytes without waiting, the next read first yields
     /// to the loop's other jobs: a peer that keeps the receive queue full (pipelined requests,
     /// a large body) would otherwise hold the loop and starve every other connection on it.
@@ -158,6 +158,7 @@ public final class Socket: ByteStream, @unchecked Sendable {
             receiveQueueEmptied = false
             if !isClosed, loop.inEventLoop, !registration.hasSeenHangUpOrError,
                readDeadline == .distantFuture || Deadline.now() < readDeadline {
+                readsWithoutWaiting = 0
                 try await registration.wait(.read, deadline: readDeadline)
                 return
             }
@@ -169,6 +170,7 @@ public final class Socket: ByteStream, @unchecked Sendable {
             case .completed:
                 return
             case .wouldBlock:
+                readsWithoutWaiting = 0
                 try await registration.wait(.read, deadline: readDeadline)
             }
         }
