@@ -50,7 +50,7 @@ import Testing
             case .garbage: 300
             case .slowBody: 200
             case .pipelineFlood: 10
-            case .stopReading: 4
+            case .stopReading: 2
             case .manyHeaders: 10
             case .bigBody: 4
             }
@@ -430,13 +430,16 @@ os._exit(0)
         let baseline = try #require(probe.openDescriptors)
         let baselineConnectionsAndFiles = try #require(probe.connectionsAndFiles)
 
+        // The good client runs from half a second before the attack to a second after it.
         let good = GoodClient(port: port, caFile: tls.certificate)
         let attack: [String: Any]
         do {
+            try await Task.sleep(for: .milliseconds(500))
             attack = try await TestTools.python(Self.script, [
                 kind.rawValue, "\(port)", tls.certificate, "\(metricsPort)", "\(probe.pid)", "\(kind.limit)",
                 "\(kind.connections)", TestTools.root.appendingPathComponent("deploy/dev/review.json").path,
             ], timeout: .seconds(120))
+            try await Task.sleep(for: .seconds(1))
         } catch {
             _ = try? await good.stop()
             throw error
