@@ -79,6 +79,21 @@ struct CommandLineOptions: ParsableCommand {
     @Option(help: "Largest accepted request body in bytes (413 above).")
     var maxBodyBytes: Int = 8 * 1024 * 1024
 
+    @Option(help: "Time from accept to the end of the TLS handshake; slower clients are closed.")
+    var handshakeTimeout: String = "10s"
+
+    @Option(help: "Time for a whole request head from its first byte (the first request: from the handshake); 408 after.")
+    var requestHeadTimeout: String = "10s"
+
+    @Option(help: "Time for a whole request body from the end of its head; 408 after.")
+    var requestBodyTimeout: String = "30s"
+
+    @Option(help: "How long a keep-alive connection may wait for its next request.")
+    var idleTimeout: String = "120s"
+
+    @Option(help: "Time for writing one response to a client; a client that stops reading is closed after it.")
+    var writeTimeout: String = "30s"
+
     @Option(help: "Plain-HTTP port serving /metrics, /healthz and /readyz; 0 disables it.")
     var metricsPort: Int = 9090
 

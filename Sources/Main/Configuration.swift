@@ -1,3 +1,4 @@
+import EventLoop
 import Logging
 
 /// The validated settings of one run. Built from `CommandLineOptions`; every problem is a
@@ -35,6 +36,7 @@ struct Configuration: Sendable {
     var threads: Int
     var maxConnections: Int
     var maxBodyBytes: Int
+    var timeouts: HTTPTimeouts
     var metricsPort: UInt16?
     var shutdownGrace: Duration
     var logLevel: Logger.Level
@@ -99,6 +101,12 @@ struct Configuration: Sendable {
             throw ConfigurationError("--max-body-bytes must be between 1024 and 1073741824, got \(options.maxBodyBytes)")
         }
         maxBodyBytes = options.maxBodyBytes
+        timeouts = HTTPTimeouts()
+        timeouts.tlsHandshake = try Self.duration(options.handshakeTimeout, flag: "--handshake-timeout")
+        timeouts.requestHead = try Self.duration(options.requestHeadTimeout, flag: "--request-head-timeout")
+        timeouts.requestBody = try Self.duration(options.requestBodyTimeout, flag: "--request-body-timeout")
+        timeouts.idle = try Self.duration(options.idleTimeout, flag: "--idle-timeout")
+        timeouts.write = try Self.duration(options.writeTimeout, flag: "--write-timeout")
         let metrics = try Self.port(options.metricsPort, flag: "--metrics-port", allowZero: true)
         metricsPort = metrics == 0 ? nil : metrics
         if metricsPort == port, port != 0 { throw ConfigurationError("--metrics-port must differ from --port (\(port))") }

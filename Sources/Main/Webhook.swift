@@ -49,6 +49,7 @@ enum Webhook {
 
         var serverConfiguration = HTTPServer.Configuration()
         serverConfiguration.limits.maxBodySize = configuration.maxBodyBytes
+        serverConfiguration.timeouts = configuration.timeouts
         var listenerConfiguration = TCPServer.Configuration()
         listenerConfiguration.maxConnections = configuration.maxConnections
         let observer = MetricsObserver(metrics: metrics)

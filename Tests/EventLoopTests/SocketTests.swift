@@ -278,6 +278,69 @@ struct SocketTests {
         #expect(await expectAllClosed(probes.all))
     }
 
+    /// A peer that keeps the receive queue full must not hold the loop: with 48 KiB queued and
+    /// read 1 KiB at a time (every read fills its buffer, none waits), a task queued on the same
+    /// loop runs after at most `readsBeforeYield` reads, not after all 48.
+    @Test func readsThatNeverWaitYieldToTheLoopsOtherTasks() async throws {
+        let probes = ProbeList()
+        let size = 48 * 1024
+        let readsBeforeOtherTaskRan = Shared<Int?>(nil)
+        let server = try startServer(probes: probes) { socket in
+            try? await socket.waitUntilReadable()
+            // Let all of the client's bytes arrive: a loop timer, so the queue is full when reading starts.
+            try? await socket.loop.sleep(until: .after(.milliseconds(200)))
+            let otherTaskRan = Shared(false)
+            Task(executorPreference: socket.loop) { otherTaskRan.withValue { $0 = true } }
+            let buffer = TestBuffer(count: 1024)
+            var total = 0, reads = 0
+            while total < size, let count = try? await socket.read(into: buffer.bytes), count > 0 {
+                total += count
+                reads += 1
+                if otherTaskRan.current, readsBeforeOtherTaskRan.current == nil {
+                    readsBeforeOtherTaskRan.withValue { $0 = reads }
+                }
+            }
+            try? await write(socket, "done")
+        }
+        let payload = TestBuffer(count: size)
+        let reply = try await withClient(of: server, probes: probes) { client, _ in
+            try await client.write(payload.prefix(size))
+            return String(decoding: try await readFully(client, count: 4), as: UTF8.self)
+        }
+        #expect(reply == "done")
+        let reads = try #require(readsBeforeOtherTaskRan.current, "the other task never ran while reading")
+        #expect(reads <= Socket.readsBeforeYield + 1, "the other task ran only after \(reads) reads")
+        await server.stopAccepting()
+        #expect(await expectAllClosed(probes.all))
+    }
+
+    /// A keep-alive exchange waits between requests, and each wait starts the count again, so
+    /// ordinary request-response traffic never pays for a yield.
+    @Test func waitingBetweenRequestsRestartsTheCountOfReadsWithoutWaiting() async throws {
+        let probes = ProbeList()
+        let mostReadsWithoutWaiting = Shared(0)
+        let server = try startServer(probes: probes) { socket in
+            for _ in 0..<10 {
+                guard (try? await socket.waitUntilReadable()) != nil,
+                      (try? await readFully(socket, count: 4)) != nil else { return }
+                mostReadsWithoutWaiting.withValue { $0 = max($0, socket.readsWithoutWaiting) }
+                try? await write(socket, "pong")
+            }
+        }
+        let replies = try await withClient(of: server, probes: probes) { client, _ in
+            var replies = 0
+            for _ in 0..<10 {
+                try await write(client, "ping")
+                if try await readFully(client, count: 4) == Array("pong".utf8) { replies += 1 }
+            }
+            return replies
+        }
+        #expect(replies == 10)
+        #expect(mostReadsWithoutWaiting.current == 1)
+        await server.stopAccepting()
+        #expect(await expectAllClosed(probes.all))
+    }
+
     /// A listener that never accepts, with its backlog full: the kernel drops further SYNs.
     @Test func connectFailsWithTimedOutAtItsDeadline() async throws {
         let listener = try ListeningSocket.bind(loopback, backlog: 0, reusePort: false)

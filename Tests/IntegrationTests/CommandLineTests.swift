@@ -22,6 +22,11 @@ import Testing
         (["--sts-endpoint", "ftp://example"], "--sts-endpoint"),
         (["--port", "8443", "--metrics-port", "8443"], "--metrics-port"),
         (["--cache-max-entries", "0"], "--cache-max-entries"),
+        (["--handshake-timeout", "0s"], "--handshake-timeout"),
+        (["--request-head-timeout", "soon"], "--request-head-timeout"),
+        (["--request-body-timeout", "-1s"], "--request-body-timeout"),
+        (["--idle-timeout", "0ms"], "--idle-timeout"),
+        (["--write-timeout", "x"], "--write-timeout"),
     ]
 
     @Test(arguments: badArguments)
@@ -78,7 +83,9 @@ import Testing
                      "--service-accounts-file", "--annotation-prefix", "--token-audience", "--token-expiration",
                      "--token-mount-path", "--sts-endpoint", "--region", "--cache-ttl", "--negative-cache-ttl",
                      "--cache-max-entries", "--threads", "--max-connections", "--max-body-bytes", "--metrics-port",
-                     "--log-level", "--log-format", "--shutdown-grace", "--dev", "--fail-closed"] {
+                     "--log-level", "--log-format", "--shutdown-grace", "--dev", "--fail-closed",
+                     "--handshake-timeout", "--request-head-timeout", "--request-body-timeout", "--idle-timeout",
+                     "--write-timeout"] {
             #expect(webhook.output.contains(flag), "help lacks \(flag)")
         }
     }

@@ -20,6 +20,12 @@ public final class Socket: ByteStream, @unchecked Sendable {
     private var isClosed = false
     /// Whether the last `recv` returned less than it asked for, emptying the receive queue.
     private var receiveQueueEmptied = false
+    /// Reads in a row that found bytes without waiting; see `readsBeforeYield`.
+    private(set) var readsWithoutWaiting = 0
+    /// After this many reads in a row found bytes without waiting, the next read first yields
+    /// to the loop's other jobs: a peer that keeps the receive queue full (pipelined requests,
+    /// a large body) would otherwise hold the loop and starve every other connection on it.
+    static let readsBeforeYield = 4
 
     /// The instant after which a pending or later `read` that would block fails with `.timedOut`.
     /// Changing it while a read is suspended takes effect immediately.
@@ -121,18 +127,24 @@ public final class Socket: ByteStream, @unchecked Sendable {
         precondition(!buffer.isEmpty, "read into an empty buffer")
         if receiveQueueEmptied {
             receiveQueueEmptied = false
+            readsWithoutWaiting = 0
             if !isClosed, loop.inEventLoop, !registration.hasSeenHangUpOrError,
                readDeadline == .distantFuture || Deadline.now() < readDeadline {
                 try await registration.wait(.read, deadline: readDeadline)
             }
+        } else if readsWithoutWaiting >= Self.readsBeforeYield {
+            readsWithoutWaiting = 0
+            await Task.yield()
         }
         while true {
             guard !isClosed else { throw IOError.closed("recv") }
             switch try Syscall.run("recv", { Glibc.recv(registration.descriptor, buffer.baseAddress, buffer.count, 0) }) {
             case .completed(let count):
                 receiveQueueEmptied = count > 0 && count < buffer.count
+                readsWithoutWaiting += 1
                 return count
             case .wouldBlock:
+                readsWithoutWaiting = 0
                 try await registration.wait(.read, deadline: readDeadline)
             }
         }
@@ -146,6 +158,7 @@ public final class Socket: ByteStream, @unchecked Sendable {
             receiveQueueEmptied = false
             if !isClosed, loop.inEventLoop, !registration.hasSeenHangUpOrError,
                readDeadline == .distantFuture || Deadline.now() < readDeadline {
+                readsWithoutWaiting = 0
                 try await registration.wait(.read, deadline: readDeadline)
                 return
             }
@@ -157,6 +170,7 @@ public final class Socket: ByteStream, @unchecked Sendable {
             case .completed:
                 return
             case .wouldBlock:
+                readsWithoutWaiting = 0
                 try await registration.wait(.read, deadline: readDeadline)
             }
         }
