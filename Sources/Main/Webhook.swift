@@ -1,6 +1,7 @@
 import Admission
 import EventLoop
 import Logging
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -38,6 +39,8 @@ enum Webhook {
             annotationPrefix: configuration.annotationPrefix, defaultAudience: configuration.tokenAudience,
             defaultTokenExpiration: configuration.tokenExpiration, tokenMountPath: configuration.tokenMountPath,
             stsEndpoint: configuration.stsEndpoint ?? "", region: configuration.region)
+        /// The listeners by name, set once they listen: /metrics reads their accept pauses.
+        let listeners = Mutex<[(name: String, server: TCPServer)]>([])
         let routes = Routes(
             handlers: group.loops.map { loop in
                 (loop, AdmissionHandler(
@@ -45,7 +48,10 @@ enum Webhook {
                     failClosed: configuration.failClosed))
             },
             readiness: readiness, metrics: metrics, logger: logger,
-            beforeMetrics: { await SourceStatistics.export(sources, to: metrics) })
+            beforeMetrics: {
+                await SourceStatistics.export(sources, to: metrics)
+                for (name, listener) in listeners.withLock({ $0 }) { metrics.acceptPauses.catchUp(name, to: listener.acceptPauses) }
+            })
 
         var serverConfiguration = HTTPServer.Configuration()
         serverConfiguration.limits.maxBodySize = configuration.maxBodyBytes
@@ -67,6 +73,7 @@ enum Webhook {
         } catch {
             throw ConfigurationError("cannot listen on \(configuration.host):\(configuration.port): \(error)")
         }
+        listeners.withLock { $0.append(("webhook", listener)) }
         var servers = [webhookServer]
         var metricsAddress = "disabled"
         if let metricsPort = configuration.metricsPort {
@@ -74,6 +81,7 @@ enum Webhook {
             do {
                 let bound = try metricsServer.start(address: try SocketAddress(host: configuration.host, port: metricsPort))
                 metricsAddress = bound.localAddress.description
+                listeners.withLock { $0.append(("metrics", bound)) }
             } catch {
                 throw ConfigurationError("cannot listen on \(configuration.host):\(metricsPort) (--metrics-port): \(error)")
             }

@@ -20,6 +20,8 @@ final class WebhookMetrics: Sendable {
     let tlsHandshakeFailures: CoreMetrics.Counter
     let certificateReloads: CoreMetrics.Counter
     let certificateReloadFailures: CoreMetrics.Counter
+    /// Times accepting paused because the process ran out of descriptors (EMFILE, ENFILE) or memory.
+    let acceptPauses = PrometheusLabelledCounters(label: "irsa_accept_pauses_total", dimension: "listener")
     private let apiDuration: CoreMetrics.Timer
     private let apiRequestsByStatus: PrometheusLabelledCounters
 

@@ -103,6 +103,9 @@ print(json.dumps(report))
         #expect((report["good_answered_after_close_seconds"] as? Double ?? 99) < 10, "\(report)")
         #expect(report["connections_and_files_after"] as? Int == report["connections_and_files_before"] as? Int, "\(report)")
         #expect(webhook.process.isRunning, "the webhook died: \(webhook.output.suffix(2000))")
+        // Operators see the pauses in the metrics.
+        let metrics = try await TestTools.curl("GET", port: port, path: "/metrics", caFile: tls.certificate)
+        #expect((TestTools.metric(#"irsa_accept_pauses_total{listener="webhook"}"#, in: metrics.body) ?? 0) >= 1, "\(metrics.body)")
         #expect(try await webhook.stop(timeout: .seconds(10)) == 0)
     }
 }
