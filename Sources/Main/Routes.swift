@@ -38,7 +38,7 @@ struct Routes: Sendable {
         return router
     }
 
-    private func mutate(_ request: HTTPRequest) async -> HTTPResponse {
+    nonisolated(nonsending) private func mutate(_ request: HTTPRequest) async -> HTTPResponse {
         let start = Deadline.now()
         guard Self.isJSON(request.headers["Content-Type"]) else {
             metrics.recordAdmission(.invalid, duration: Deadline.now().duration(since: start))
