@@ -7,6 +7,9 @@ let package = Package(
     products: [
         .executable(name: "irsa-webhook", targets: ["Main"]),
         .executable(name: "loadgen", targets: ["loadgen"]),
+        // For Benchmarks/Micro, a package of its own.
+        .library(name: "Admission", targets: ["Admission"]),
+        .library(name: "EventLoop", targets: ["EventLoop"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),

@@ -3,7 +3,8 @@
 # same run, one server at a time, all on 127.0.0.1. Prints a Markdown table and writes it to
 # $BENCH_OUT (default Benchmarks/results/latest.md).
 #
-#   Benchmarks/bench.sh            quick: wrk and loadgen (closed loop, 64 connections) per server
+#   Benchmarks/bench.sh            quick: wrk and loadgen (closed loop, 64 connections) per server, then
+#                                  loadgen open loop at half that server's peak (p99 at 50% load)
 #   Benchmarks/bench.sh full       also: threads 1 vs 2, connections 1/16/64/256, pod size 2 KB..1 MB,
 #                                  RSS idle / under load / with 10,000 idle TLS connections
 #
@@ -206,14 +207,22 @@ PY
 ratio() { python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print(f'{a / b:.2f}' if b else 'n/a')" "$1" "$2"; }
 ms() { python3 -c "import sys; print(f'{float(sys.argv[1]) / 1000:.2f}')" "$1"; }
 
-declare -A WRK LG
-measure_server() { # NAME VERIFY-ARGS...: wrk then loadgen --review against the running server
-  local name=$1
+declare -A WRK LG OPEN
+measure_server() { # NAME VERIFY-ARGS...: wrk, loadgen --review, then loadgen open loop at half the peak
+  local name=$1 peak rate
   shift
   log "$name: wrk -t1 -c$CONNECTIONS -d$DURATION"
   WRK[$name]=$(run_wrk "$CONNECTIONS")
   log "$name: loadgen closed loop, $CONNECTIONS connections, --review"
   LG[$name]=$(run_loadgen "$LOAD_CPU" --connections "$CONNECTIONS" --review "$REVIEW" "$@")
+  # Latency at a load the server can sustain: an open loop at half the higher closed-loop rate,
+  # timed from each request's intended send time (a stall delays every request behind it).
+  peak=$(python3 -c 'import sys; print(max(float(sys.argv[1]), float(sys.argv[2])))' "${WRK[$name]%% *}" "${LG[$name]%% *}")
+  rate=$(python3 -c 'import sys; print(int(float(sys.argv[1]) / 2))' "$peak")
+  if (( rate > 0 )); then
+    log "$name: loadgen open loop at $rate req/s (half of $peak), $CONNECTIONS connections, --review"
+    OPEN[$name]="$rate $(run_loadgen "$LOAD_CPU" --connections "$CONNECTIONS" --rate "$rate" --review "$REVIEW" "$@")"
+  fi
 }
 
 REPORT=$WORK/report.md
@@ -258,14 +267,18 @@ if [[ -n "$GOPEER" ]]; then start_gopeer; measure_server go --verify envelope --
 {
   echo "## Same review, one server core"
   echo
-  echo "| server | wrk req/s | wrk p50 ms | wrk p99 ms | loadgen req/s | loadgen p50 ms | loadgen p99 ms | errors (wrk/loadgen) |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---|"
+  echo "| server | wrk req/s | wrk p50 ms | wrk p99 ms | loadgen req/s | loadgen p50 ms | loadgen p99 ms | 50% load req/s | 50% load p50 ms | 50% load p99 ms | errors (wrk/loadgen/50%) |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
   for name in irsa-webhook go nginx; do
     [[ -n "${WRK[$name]:-}" ]] || continue
     read -r w_rps w_p50 w_p99 w_err <<<"${WRK[$name]}"
     read -r l_rps l_p50 l_p99 l_err <<<"${LG[$name]}"
-    echo "| $name | $w_rps | $(ms "$w_p50") | $(ms "$w_p99") | $l_rps | $(ms "$l_p50") | $(ms "$l_p99") | $w_err / $l_err |"
+    read -r _ o_rps o_p50 o_p99 o_err <<<"${OPEN[$name]:-0 0 0 0 not-run}"
+    echo "| $name | $w_rps | $(ms "$w_p50") | $(ms "$w_p99") | $l_rps | $(ms "$l_p50") | $(ms "$l_p99") | $o_rps | $(ms "$o_p50") | $(ms "$o_p99") | $w_err / $l_err / $o_err |"
   done
+  echo
+  echo "50% load: loadgen --rate at half the server's peak (the higher of its two closed-loop rates), $CONNECTIONS"
+  echo "connections, latency from each request's intended send time (an open loop: stalls are not hidden)."
   echo
   read -r self_w _ <<<"${WRK[irsa-webhook]}"; read -r self_l _ <<<"${LG[irsa-webhook]}"
   for peer in go nginx; do

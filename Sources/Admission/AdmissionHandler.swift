@@ -17,8 +17,9 @@ public struct AdmissionHandler: Sendable {
         self.failClosed = failClosed
     }
 
-    /// Reviews one request body. Never throws: a bad body becomes an HTTP 400 outcome.
-    public func review(_ body: [UInt8]) async -> AdmissionOutcome {
+    /// Reviews one request body. Never throws: a bad body becomes an HTTP 400 outcome. Runs on
+    /// the caller's executor (the connection's event loop), with no task switch of its own.
+    nonisolated(nonsending) public func review(_ body: [UInt8]) async -> AdmissionOutcome {
         let request: AdmissionRequest
         do {
             request = try body.withUnsafeBytes { try AdmissionRequest.decode($0, configuration: configuration) }

@@ -37,7 +37,10 @@ public struct ServiceAccountKey: Sendable, Hashable, CustomStringConvertible {
 public protocol ServiceAccountSource: Sendable {
     /// The ServiceAccount, or nil when it does not exist. Throws when the source cannot answer
     /// (API down, timeout, forbidden); callers then fail open or closed as configured.
-    func serviceAccount(_ key: ServiceAccountKey) async throws -> ServiceAccount?
+    ///
+    /// Runs on the caller's executor (`nonisolated(nonsending)`): a source that needs no other
+    /// isolation (a static map, a cache hit on the caller's loop) answers without a task switch.
+    nonisolated(nonsending) func serviceAccount(_ key: ServiceAccountKey) async throws -> ServiceAccount?
 }
 
 /// A fixed set of ServiceAccounts held in memory: dev mode, tests and benchmarks.
@@ -51,7 +54,7 @@ public struct StaticServiceAccountSource: ServiceAccountSource {
         self.accounts = byKey
     }
 
-    public func serviceAccount(_ key: ServiceAccountKey) async throws -> ServiceAccount? {
+    nonisolated(nonsending) public func serviceAccount(_ key: ServiceAccountKey) async throws -> ServiceAccount? {
         accounts[key]
     }
 }

@@ -38,7 +38,7 @@ struct Routes: Sendable {
         return router
     }
 
-    private func mutate(_ request: HTTPRequest) async -> HTTPResponse {
+    nonisolated(nonsending) private func mutate(_ request: HTTPRequest) async -> HTTPResponse {
         let start = Deadline.now()
         guard Self.isJSON(request.headers["Content-Type"]) else {
             metrics.recordAdmission(.invalid, duration: Deadline.now().duration(since: start))
@@ -48,9 +48,14 @@ struct Routes: Sendable {
         let duration = Deadline.now().duration(since: start)
         record(outcome, duration: duration)
         return HTTPResponse(
-            status: HTTPStatus(code: outcome.httpStatus), headers: ["Content-Type": outcome.contentType],
+            status: HTTPStatus(code: outcome.httpStatus),
+            headers: outcome.contentType == Self.json ? Self.jsonHeaders : ["Content-Type": outcome.contentType],
             body: outcome.body)
     }
+
+    private static let json = "application/json"
+    /// The fields of every admission answer, built once: a dictionary literal allocates twice.
+    private static let jsonHeaders: HTTPHeaders = ["Content-Type": json]
 
     /// The handler of the loop this task runs on (connection tasks always run on their loop).
     private func handler() -> AdmissionHandler {

@@ -9,10 +9,22 @@ final class WebhookMetrics: Sendable {
     /// Outcome label values of `irsa_admissions_total`.
     enum AdmissionResult: String, CaseIterable, Sendable {
         case mutated, skipped, error, denied, invalid
+
+        /// The position in `allCases`.
+        var index: Int {
+            switch self {
+            case .mutated: 0
+            case .skipped: 1
+            case .error: 2
+            case .denied: 3
+            case .invalid: 4
+            }
+        }
     }
 
     private let registry: PrometheusCollectorRegistry
-    private let admissions: [AdmissionResult: CoreMetrics.Counter]
+    /// By `AdmissionResult.allCases` order: an array index, where a dictionary hashed per admission.
+    private let admissions: [CoreMetrics.Counter]
     private let admissionDuration: CoreMetrics.Timer
     let lookupFailures: CoreMetrics.Counter
     let openConnections: CoreMetrics.Meter
@@ -39,11 +51,9 @@ final class WebhookMetrics: Sendable {
         factory.defaultDurationHistogramBuckets = latencyBuckets
         MetricsSystem.bootstrap(factory)
 
-        var admissions: [AdmissionResult: CoreMetrics.Counter] = [:]
-        for result in AdmissionResult.allCases {
-            admissions[result] = Counter(label: "irsa_admissions_total", dimensions: [("result", result.rawValue)])
+        admissions = AdmissionResult.allCases.map { result in
+            Counter(label: "irsa_admissions_total", dimensions: [("result", result.rawValue)])
         }
-        self.admissions = admissions
         admissionDuration = Timer(label: "irsa_admission_duration_seconds")
         lookupFailures = Counter(label: "irsa_serviceaccount_lookup_failures_total")
         openConnections = Meter(label: "irsa_open_connections")
@@ -58,7 +68,7 @@ final class WebhookMetrics: Sendable {
 
     /// Counts one admission and its latency.
     func recordAdmission(_ result: AdmissionResult, duration: Duration) {
-        admissions[result]?.increment()
+        admissions[result.index].increment()
         admissionDuration.recordNanoseconds(duration.totalNanoseconds)
     }
 

@@ -75,11 +75,16 @@ struct TestCertificate {
 
     /// An idle keep-alive connection frees its buffers and waits for the next request's first
     /// byte; what follows must still be read whole: a request after an idle pause, one whose
-    /// body arrives in a later TLS record, and two pipelined in one record.
-    @Test func idleKeepAliveConnectionServesLaterSplitAndPipelinedRequests() async throws {
+    /// body arrives in a later TLS record, and two pipelined in one record. With every idle
+    /// buffer release delay: at once (buffers freed before every wait), 50 ms (freed during the
+    /// pauses only) and never within the test.
+    @Test(arguments: [Duration.zero, .milliseconds(50), .seconds(60)])
+    func idleKeepAliveConnectionServesLaterSplitAndPipelinedRequests(releaseDelay: Duration) async throws {
         let certificate = try TestCertificate()
         defer { certificate.remove() }
-        let server = try await TestHTTPServer(tls: try certificate.serverContext())
+        var configuration = HTTPServer.Configuration()
+        configuration.idleBufferReleaseDelay = releaseDelay
+        let server = try await TestHTTPServer(configuration: configuration, tls: try certificate.serverContext())
         let script = """
         import socket, ssl, sys, time
         context = ssl.create_default_context(cafile=sys.argv[2])

@@ -181,9 +181,13 @@ public struct HTTPRequestParser: Sendable {
             let afterScheme = target[utf8.index(colon, offsetBy: 3)...]
             pathPart = afterScheme.firstIndex(where: { $0 == "/" || $0 == "?" }).map { afterScheme[$0...] } ?? "/"
         }
-        guard let question = pathPart.firstIndex(of: "?") else { return (String(pathPart), "") }
+        // Searched in UTF-8 (`?` is ASCII), not by Character: no grapheme breaking per byte.
+        guard let question = pathPart.utf8.firstIndex(of: UInt8(ascii: "?")) else {
+            // The whole origin-form target is the path: share its storage instead of copying.
+            return (pathPart.utf8.count == target.utf8.count ? target : String(pathPart), "")
+        }
         let path = pathPart[..<question]
-        return (path.isEmpty ? "/" : String(path), pathPart[pathPart.index(after: question)...])
+        return (path.isEmpty ? "/" : String(path), pathPart[pathPart.utf8.index(after: question)...])
     }
 }
 

@@ -8,6 +8,10 @@ public struct HTTPServerConfiguration: Sendable {
     public var readBufferSize = 20 * 1024
     /// Whether responses carry a `Date` field (formatted once per second).
     public var sendsDate = true
+    /// How long a keep-alive connection waits for its next request before it frees its read,
+    /// write and TLS buffers: a busy connection keeps them (no allocation per request), an idle
+    /// one holds none.
+    public var idleBufferReleaseDelay: Duration = .milliseconds(100)
 
     public init() {}
 }

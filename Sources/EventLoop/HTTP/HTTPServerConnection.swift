@@ -185,22 +185,38 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
         return body
     }
 
-    /// Waits for the first byte of the next request holding neither buffer: an idle keep-alive
-    /// connection costs no buffer memory. The wait runs under the same deadline, with the same
-    /// timeout handling, as the read it stands for; the next read allocates the buffers again.
+    /// Waits for the first byte of the next request. A request that comes within
+    /// `idleBufferReleaseDelay` (a busy keep-alive client) finds the buffers in place; after that
+    /// the connection frees its read, write and TLS buffers and waits holding none, so an idle
+    /// keep-alive connection costs no buffer memory and a busy one no allocation per request.
+    /// The wait runs under the same deadline, with the same timeout handling, as the read it
+    /// stands for; the next read allocates the buffers again.
     nonisolated(nonsending) private func waitForRequestIdle() async throws {
-        readBuffer.releaseStorage()
         writeBuffer.clear()  // the last response, already sent
-        writeBuffer.releaseStorage()
+        var releaseAt: Deadline? = machine.clock.now() + configuration.idleBufferReleaseDelay
         while true {
-            stream.readDeadline = machine.readDeadline
+            let deadline = machine.readDeadline
+            let waitingToRelease = releaseAt.map { $0 < deadline } ?? false
+            stream.readDeadline = waitingToRelease ? releaseAt! : deadline
             do {
                 try await stream.waitUntilReadable()
                 return
             } catch let error as IOError where error.code == .timedOut {
-                try handleReadTimeout()
+                if waitingToRelease {
+                    releaseAt = nil
+                    releaseIdleBuffers()
+                } else {
+                    try handleReadTimeout()
+                }
             }
         }
+    }
+
+    /// Frees every buffer of a connection that has nothing buffered.
+    private func releaseIdleBuffers() {
+        readBuffer.releaseStorage()
+        writeBuffer.releaseStorage()
+        stream.releaseIdleBuffers()
     }
 
     /// Reads more bytes into the buffer under the state machine's deadline; returns 0 at end of stream.

@@ -4,8 +4,9 @@
 /// A HEAD request is served by the GET handler when no HEAD handler exists (the server
 /// leaves the body out). Paths match exactly, without the query.
 public struct Router: Sendable {
-    /// A route handler.
-    public typealias Handler = @Sendable (HTTPRequest) async -> HTTPResponse
+    /// A route handler. It runs on the caller's executor (the connection's event loop), so
+    /// calling it costs no task switch; a handler that needs other isolation hops itself.
+    public typealias Handler = nonisolated(nonsending) @Sendable (HTTPRequest) async -> HTTPResponse
 
     /// The outcome of looking up a request's route.
     public enum Match: Sendable {
@@ -114,7 +115,7 @@ public struct Router: Sendable {
     }
 
     /// Runs the request's handler, or answers 404/405.
-    public func respond(to request: HTTPRequest) async -> HTTPResponse {
+    nonisolated(nonsending) public func respond(to request: HTTPRequest) async -> HTTPResponse {
         guard case .handler(let handler) = match(request.method, path: request.path) else {
             return rejection(request.method, path: request.path)!
         }

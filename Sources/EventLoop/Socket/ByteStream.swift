@@ -17,6 +17,11 @@ public protocol ByteStream: AnyObject {
     /// `.timedOut` when `readDeadline` passes first, `.closed` after `close()`.
     nonisolated(nonsending) func waitUntilReadable() async throws
 
+    /// Frees the buffers the stream keeps between operations (a TLS stream's record and
+    /// ciphertext buffers), for a connection about to sit idle; the next operation allocates
+    /// them again. Streams without such buffers do nothing.
+    func releaseIdleBuffers()
+
     /// Writes all of `bytes`, suspending while the kernel's send buffer is full.
     ///
     /// Throws `IOError` with code `.timedOut` when `writeDeadline` passes first.
@@ -31,4 +36,9 @@ public protocol ByteStream: AnyObject {
     /// Closes the stream and its descriptor. Suspended reads and writes fail with `.closed`.
     /// Calling it twice is harmless.
     func close()
+}
+
+extension ByteStream {
+    /// Nothing to free: the stream keeps no buffers between operations.
+    public func releaseIdleBuffers() {}
 }

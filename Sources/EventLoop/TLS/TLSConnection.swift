@@ -161,6 +161,12 @@ public final class TLSConnection {
         buffers.outbound.releaseIfEmpty(retainingUpTo: retainedCapacity)
     }
 
+    /// Frees OpenSSL's record buffers (about 17 KB each way) when they hold nothing, so an idle
+    /// connection keeps none; OpenSSL allocates them again for the next record.
+    public func releaseRecordBuffers() {
+        _ = SSL_free_buffers(ssl)
+    }
+
     // MARK: Handshake and shutdown
 
     /// Advances the handshake. `complete` once both sides are authenticated.

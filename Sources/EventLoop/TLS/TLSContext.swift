@@ -56,9 +56,11 @@ public final class TLSContext: @unchecked Sendable {
             options |= COpenSSLShims_SSL_OP_CIPHER_SERVER_PREFERENCE()
         }
         SSL_CTX_set_options(pointer, options)
-        // Release OpenSSL's record buffers while a connection is idle; accept a retried write
-        // from a different address (the caller's buffer may move between attempts).
-        _ = COpenSSLShims_SSL_CTX_set_mode(pointer, Int(SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER))
+        // Accept a retried write from a different address (the caller's buffer may move between
+        // attempts). No SSL_MODE_RELEASE_BUFFERS: it frees and reallocates both 17 KB record
+        // buffers around every record; `TLSConnection.releaseRecordBuffers()` frees them once
+        // the connection is idle instead (`TLSStream.releaseIdleBuffers()`).
+        _ = COpenSSLShims_SSL_CTX_set_mode(pointer, Int(SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER))
         if configuration.role == .server {
             _ = COpenSSLShims_SSL_CTX_set_session_cache_mode(pointer, Int(SSL_SESS_CACHE_SERVER))
             _ = COpenSSLShims_SSL_CTX_sess_set_cache_size(pointer, configuration.sessionCacheSize)

@@ -5,7 +5,8 @@
 /// ciphertext buffer (partial records and handshakes use the connection's inbound buffer).
 /// `write` encrypts the caller's bytes into the connection's outbound buffer (kept while small)
 /// and sends them with one transport write: up to 16 KB leave as one TLS record in one transport
-/// write, and writes over 64 KB are flushed in 64 KB pieces. `writev` does the same for a head
+/// write, and writes over 64 KB are flushed in 64 KB pieces. `releaseIdleBuffers()` frees
+/// every buffer of an idle connection. `writev` does the same for a head
 /// and body given separately.
 ///
 /// The handshake runs explicitly with `handshake()`, or implicitly on the first `read` or
@@ -107,14 +108,20 @@ public final class TLSStream<Transport: ByteStream>: ByteStream {
     }
 
     /// Returns at once when a `read` would not need the transport (plaintext or ciphertext
-    /// already buffered, the handshake still to run, the input ended); otherwise frees the
-    /// outbound buffer kept for the next response and waits until the transport is readable,
-    /// so the waiting connection holds no ciphertext buffer at all. Consumes nothing.
+    /// already buffered, the handshake still to run, the input ended); otherwise waits until the
+    /// transport is readable. Consumes nothing; call `releaseIdleBuffers()` first for a wait
+    /// that holds no buffer.
     nonisolated(nonsending) public func waitUntilReadable() async throws {
         if connection.needsCiphertextToRead {
-            connection.releaseIdleBuffers()
             try await transport.waitUntilReadable()
         }
+    }
+
+    /// Frees the empty ciphertext buffers and OpenSSL's record buffers: a connection waiting
+    /// for its next request then holds no TLS buffer. Buffered data is kept.
+    public func releaseIdleBuffers() {
+        connection.releaseIdleBuffers()
+        connection.releaseRecordBuffers()
     }
 
     /// Encrypts and sends all of `bytes`.
