@@ -40,8 +40,11 @@ import Testing
         let bad = try TestTools.write("{", to: "bad.json", in: directory)
         #expect(try await TestTools.curl("POST", port: port, path: "/mutate", caFile: tls.certificate,
                                          contentType: "application/json", bodyFile: bad).status == 400)
-        // Rewrite the key file in place: the reload logs what it loaded.
-        try Data(contentsOf: URL(fileURLWithPath: tls.key)).write(to: URL(fileURLWithPath: tls.key))
+        // Rotate to a new pair in place: the reload logs what it loaded.
+        let originalKey = try String(contentsOfFile: tls.key, encoding: .utf8)
+        let rotated = try await TestTools.makeCertificate(in: directory, name: "rotated")
+        try Data(contentsOf: URL(fileURLWithPath: rotated.key)).write(to: URL(fileURLWithPath: tls.key))
+        try Data(contentsOf: URL(fileURLWithPath: rotated.certificate)).write(to: URL(fileURLWithPath: tls.certificate))
         #expect(try await webhook.waitForOutput(containing: "certificate reloaded", timeout: .seconds(5)))
         #expect(try await webhook.stop(timeout: .seconds(10)) == 0)
 
@@ -52,7 +55,8 @@ import Testing
         #expect(log.contains(#""level":"trace""#) || log.contains(#""level":"debug""#), "trace logging produced nothing verbose:\n\(log)")
         #expect(!log.contains(Self.token), "the bearer token was logged:\n\(log)")
         #expect(!log.contains("PRIVATE KEY"), "the private key was logged:\n\(log)")
-        let keyBody = try String(contentsOfFile: tls.key, encoding: .utf8).split(separator: "\n").filter { !$0.hasPrefix("-----") }
+        let keyBody = (originalKey + (try String(contentsOfFile: tls.key, encoding: .utf8)))
+            .split(separator: "\n").filter { !$0.hasPrefix("-----") }
         for line in keyBody where line.count > 16 {
             #expect(!log.contains(line), "a line of the private key was logged")
         }
