@@ -1,6 +1,5 @@
 import Foundation
 import Glibc
-import Synchronization
 import Testing
 @testable import EventLoop
 
@@ -326,7 +325,7 @@ final class TestHTTPServer: Sendable {
     @Test func serializedResponseLeavesInOneWrite() async throws {
         let group = EventLoopGroup(threads: 1)
         let server = HTTPServer(group: group, router: TestHTTPServer.testRouter())
-        let writes = Mutex<[Int]>([])
+        let writes = LockedValue<[Int]>([])
         let listener = try TCPServer.bind(group: group, address: try SocketAddress(host: "127.0.0.1", port: 0)) { socket in
             let counting = CountingStream(socket) { count in writes.withLock { $0.append(count) } }
             await server.serveConnection(counting, on: socket.loop)
@@ -392,7 +391,7 @@ final class HandlerGate: Sendable {
         var waiters: [CheckedContinuation<Void, Never>] = []
     }
 
-    private let state = Mutex(State())
+    private let state = LockedValue(State())
 
     /// Marks the gate entered, then waits for `release()`.
     func enterAndWait() async {

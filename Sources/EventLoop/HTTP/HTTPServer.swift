@@ -18,7 +18,7 @@ public final class HTTPServer: Sendable {
     private let registries: [ObjectIdentifier: HTTPConnectionRegistry]
     private let openConnections = Atomic<Int>(0)
     /// The listeners started by `start`, stopped by `drain`.
-    private let listeners = Mutex<[TCPServer]>([])
+    private let listeners = LockedValue<[TCPServer]>([])
 
     /// A server for connections on the loops of `group`.
     public init(
