@@ -131,6 +131,7 @@ public final class Socket: ByteStream, @unchecked Sendable {
             switch try Syscall.run("recv", { Glibc.recv(registration.descriptor, buffer.baseAddress, buffer.count, 0) }) {
             case .completed(let count):
                 receiveQueueEmptied = count > 0 && count < buffer.count
+                if receiveQueueEmptied, loop.inEventLoop { registration.consumeReadReadiness() }
                 return count
             case .wouldBlock:
                 try await registration.wait(.read, deadline: readDeadline)
