@@ -1,5 +1,4 @@
 import EventLoop
-import Synchronization
 
 /// The bearer token for Kubernetes API requests: fixed, or read from a file that is re-read when
 /// it changes.
@@ -26,7 +25,7 @@ public final class KubernetesTokenProvider: Sendable {
     static let maximumTokenBytes = 64 << 10
 
     private let source: Source
-    private let fileState = Mutex<FileState?>(nil)
+    private let fileState = LockedValue<FileState?>(nil)
 
     /// A provider that always returns `token`.
     public static func fixed(_ token: String) -> KubernetesTokenProvider {

@@ -1,11 +1,11 @@
-import Synchronization
+import EventLoop
 
 /// A `ServiceAccountSource` that merges concurrent lookups of the same key into one upstream request.
 ///
 /// The first caller for a key (the leader) asks the upstream source in its own task, so the fetch
 /// keeps that task's executor preference (the event loop its HTTP connection belongs to). Callers
 /// arriving while the fetch runs suspend on a continuation and receive the leader's answer or
-/// error. The in-flight table is guarded by a `Mutex`, so one coalescer can be shared by several
+/// error. The in-flight table is guarded by a lock, so one coalescer can be shared by several
 /// `ServiceAccountCache`s pinned to different event loops: 500 concurrent misses spread over two
 /// loops still cost one upstream request.
 ///
@@ -47,8 +47,8 @@ public final class ServiceAccountFetchCoalescer: ServiceAccountSource {
     }
 
     private let upstream: any ServiceAccountSource
-    private let state = Mutex(State())
-    private let members = Mutex<[Member]>([])
+    private let state = LockedValue(State())
+    private let members = LockedValue<[Member]>([])
 
     /// Coalesces lookups sent to `upstream`.
     public init(upstream: any ServiceAccountSource) {

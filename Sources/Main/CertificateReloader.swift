@@ -1,7 +1,6 @@
 import EventLoop
 import Foundation
 import Logging
-import Synchronization
 
 /// Reloads the serving certificate when its files change (Kubernetes Secret volumes swap a
 /// symlink; cert-manager rewrites the files). New connections get the new pair; live ones keep
@@ -13,7 +12,7 @@ enum CertificateReloader {
         configuration: TLSConfiguration, paths: [String], context: ReloadableTLSContext,
         metrics: WebhookMetrics, logger: Logger
     ) throws(ConfigurationError) -> FileWatcher {
-        let lastAttempt = Mutex(contents(of: paths))
+        let lastAttempt = LockedValue(contents(of: paths))
         return try FileWatcher(paths: paths) {
             let current = contents(of: paths)
             let changed = lastAttempt.withLock { last in

@@ -1,4 +1,4 @@
-import Synchronization
+import EventLoop
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,7 +7,7 @@ import Glibc
 /// pipe (the self-pipe trick, async-signal-safe whichever thread the kernel picks); a thread
 /// reading the pipe hands it to `next()`. SIGPIPE is ignored: writes report EPIPE instead.
 enum TerminationSignal {
-    private static let state = Mutex<State>(State())
+    private static let state = LockedValue<State>(State())
 
     private struct State {
         var waiter: CheckedContinuation<String, Never>?

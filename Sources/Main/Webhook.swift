@@ -1,7 +1,6 @@
 import Admission
 import EventLoop
 import Logging
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -40,7 +39,7 @@ enum Webhook {
             defaultTokenExpiration: configuration.tokenExpiration, tokenMountPath: configuration.tokenMountPath,
             stsEndpoint: configuration.stsEndpoint ?? "", region: configuration.region)
         /// The listeners by name, set once they listen: /metrics reads their accept pauses.
-        let listeners = Mutex<[(name: String, server: TCPServer)]>([])
+        let listeners = LockedValue<[(name: String, server: TCPServer)]>([])
         let routes = Routes(
             handlers: group.loops.map { loop in
                 (loop, AdmissionHandler(

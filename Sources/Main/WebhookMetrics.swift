@@ -1,6 +1,6 @@
 import CoreMetrics
+import EventLoop
 import Prometheus
-import Synchronization
 
 /// Every metric the webhook exports, created once at start through swift-metrics and rendered
 /// in the Prometheus text format by swift-prometheus. Hot-path updates are a lookup-free call on
@@ -99,7 +99,7 @@ final class WebhookMetrics: Sendable {
 final class PrometheusLabelledCounters: Sendable {
     private let label: String
     private let dimension: String
-    private let counters = Mutex<[String: (counter: CoreMetrics.Counter, total: Int)]>([:])
+    private let counters = LockedValue<[String: (counter: CoreMetrics.Counter, total: Int)]>([:])
 
     init(label: String, dimension: String) {
         self.label = label

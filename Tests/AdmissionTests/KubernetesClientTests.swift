@@ -1,6 +1,5 @@
 import EventLoop
 import Foundation
-import Synchronization
 import Testing
 @testable import Admission
 
@@ -20,9 +19,9 @@ final class ScriptedKubernetesTransport: KubernetesTransport {
     enum Step { case respond(KubernetesTransportResponse), fail(any Error) }
     struct Request { var path: String; var headers: [String: String]; var deadline: Deadline }
 
-    private let state: Mutex<(steps: [Step], requests: [Request])>
+    private let state: LockedValue<(steps: [Step], requests: [Request])>
 
-    init(_ steps: [Step]) { state = Mutex((steps, [])) }
+    init(_ steps: [Step]) { state = LockedValue((steps, [])) }
 
     var requests: [Request] { state.withLock { $0.requests } }
 
@@ -40,7 +39,7 @@ final class ScriptedKubernetesTransport: KubernetesTransport {
 
 /// The pauses the client asked for.
 final class PauseLog: Sendable {
-    private let pauses = Mutex<[Duration]>([])
+    private let pauses = LockedValue<[Duration]>([])
     var all: [Duration] { pauses.withLock { $0 } }
     func append(_ pause: Duration) { pauses.withLock { $0.append(pause) } }
 }

@@ -114,4 +114,21 @@ struct EventLoopTests {
         group.shutdown()
         group.shutdown()
     }
+
+    /// A timer still pending at shutdown refers back to its loop (so do socket deadlines, whose
+    /// heap entries stay until due); it must not keep the stopped loop, with its epoll instance
+    /// and eventfd, alive.
+    @Test func aShutDownGroupFreesItsLoops() async {
+        weak var weakLoop: EventLoop?
+        do {
+            let group = EventLoopGroup(threads: 1)
+            let loop = group.loops[0]
+            weakLoop = loop
+            await onLoop(loop) {
+                _ = loop.scheduleTimer(at: .after(.seconds(60))) { _ = loop.inEventLoop }
+            }
+            group.shutdown()
+        }
+        #expect(weakLoop == nil)
+    }
 }

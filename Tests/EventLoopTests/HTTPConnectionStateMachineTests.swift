@@ -1,10 +1,9 @@
-import Synchronization
 import Testing
 @testable import EventLoop
 
 /// A clock that moves only when told to.
 final class ManualClock: HTTPClock {
-    private let current = Mutex(Deadline(uptimeNanoseconds: 1_000_000_000))
+    private let current = LockedValue(Deadline(uptimeNanoseconds: 1_000_000_000))
 
     func now() -> Deadline { current.withLock { $0 } }
 

@@ -1,6 +1,5 @@
 import Foundation
 import Glibc
-import Synchronization
 import Testing
 @testable import EventLoop
 
@@ -120,7 +119,7 @@ struct RawResponse {
 
 /// Counts server events, for assertions.
 final class CountingObserver: HTTPServerObserver {
-    private let counts = Mutex<[String: Int]>([:])
+    private let counts = LockedValue<[String: Int]>([:])
 
     func connectionOpened() { bump("opened") }
     func connectionClosed() { bump("closed") }

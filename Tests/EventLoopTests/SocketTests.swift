@@ -190,7 +190,12 @@ struct SocketTests {
         let start = Deadline.now()
         let error = try await withClient(of: server, probes: probes) { client, loop in
             let buffer = TestBuffer(count: 16)
-            if afterARead { _ = try await client.read(into: buffer.bytes) }
+            if afterARead {
+                // The loop sees the byte arrive before the read takes it: the readiness it
+                // recorded then is used up by that read (a stale one made the wait return at once).
+                try await loop.sleep(until: .after(.milliseconds(50)))
+                _ = try await client.read(into: buffer.bytes)
+            }
             client.readDeadline = .distantFuture
             loop.spawn {
                 try? await loop.sleep(until: .after(.milliseconds(30)))

@@ -1,4 +1,3 @@
-import Synchronization
 @testable import EventLoop
 
 /// A TLS server for socket-level tests: `TCPServer` on 127.0.0.1 port 0, each connection wrapped
@@ -26,7 +25,7 @@ final class TLSTestServer: Sendable {
     private let log = EventLog()
 
     private final class EventLog: Sendable {
-        let events = Mutex<[Event]>([])
+        let events = LockedValue<[Event]>([])
     }
 
     var port: UInt16 { server.localAddress.port }

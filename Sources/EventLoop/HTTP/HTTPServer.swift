@@ -18,8 +18,8 @@ public final class HTTPServer: Sendable {
     /// One registry per loop, keyed by the loop's identity; each is used only on its loop.
     private let registries: [ObjectIdentifier: HTTPConnectionRegistry]
     private let openConnections = Atomic<Int>(0)
-    /// The listeners started by `start`, stopped by `drain`.
-    private let listeners = Mutex<[TCPServer]>([])
+    /// The listeners started by `start`, stopped and released by `drain`.
+    private let listeners = LockedValue<[TCPServer]>([])
 
     /// A server for connections on the loops of `group`.
     public init(
@@ -127,7 +127,11 @@ public final class HTTPServer: Sendable {
     /// without a request, and lets TLS handshakes and requests in progress finish with
     /// `Connection: close`. Follow with `waitUntilAllConnectionsClosed(deadline:)`.
     public func drain() async {
-        let started = listeners.withLock { $0 }
+        // Taken out: each listener's connection handler holds this server (a reference cycle).
+        let started = listeners.withLock { listeners in
+            defer { listeners.removeAll() }
+            return listeners
+        }
         for listener in started {
             await listener.stopAccepting()
         }

@@ -81,7 +81,10 @@ public final class EventLoop: @unchecked Sendable {
                 }
             }
             runJobs()
-            if stopRequested { return }
+            if stopRequested {
+                releaseAfterStop()
+                return
+            }
             var timeout: Int32 = 0
             if !timers.isEmpty {
                 let now = Deadline.now()
@@ -106,6 +109,15 @@ public final class EventLoop: @unchecked Sendable {
     /// Ends `run()` after the current iteration. Any thread.
     func stop() {
         execute { self.stopRequested = true }
+    }
+
+    /// Drops what the stopped loop still holds: queued jobs, timers and registrations refer back
+    /// to the loop, and those cycles would keep it, its epoll instance and its eventfd alive.
+    private func releaseAfterStop() {
+        jobs.removeAll()
+        remoteLock.withLock { remoteJobs.removeAll() }
+        timers = TimerQueue()
+        selector.removeAllRegistrations()
     }
 
     private func runJobs() {

@@ -74,6 +74,11 @@ final class Selector {
         if removeFromEpoll { try? epoll.remove(registration.descriptor) }
     }
 
+    /// Forgets every registration (the loop has stopped). Loop thread only.
+    func removeAllRegistrations() {
+        slots.removeAll()
+    }
+
     /// Wakes the loop from `epoll_wait`; writes the eventfd only if no wake-up is pending. Any thread.
     func wake() {
         if !wakePending.exchange(true, ordering: .acquiringAndReleasing) {

@@ -78,6 +78,14 @@ final class SelectorRegistration: TimerTarget, @unchecked Sendable {
         }
     }
 
+    /// Forgets a recorded read readiness: call when a `recv` emptied the receive queue, which
+    /// took the data of every edge handled so far (edges arrive only between loop jobs); data
+    /// arriving later brings a new edge. Without this, the next wait would return at once with
+    /// nothing to read. Loop thread only.
+    func consumeReadReadiness() {
+        read.ready = false
+    }
+
     /// Resumes waiters for the epoll events `events`. Loop thread only.
     func handle(events: UInt32) {
         if events & (Epoll.Event.readHangUp | Epoll.Event.hangUp | Epoll.Event.error) != 0 {

@@ -142,6 +142,7 @@ public final class Socket: ByteStream, @unchecked Sendable {
             case .completed(let count):
                 receiveQueueEmptied = count > 0 && count < buffer.count
                 readsWithoutWaiting += 1
+                if receiveQueueEmptied, loop.inEventLoop { registration.consumeReadReadiness() }
                 return count
             case .wouldBlock:
                 readsWithoutWaiting = 0

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// The server's current `TLSContext`, replaceable while connections are live (certificate
 /// rotation).
 ///
@@ -8,7 +6,7 @@ import Synchronization
 /// and checks the new context completely before swapping, so a bad certificate/key pair leaves
 /// the old one serving and throws. Safe to use from any thread.
 public final class ReloadableTLSContext: Sendable {
-    private let context: Mutex<TLSContext>
+    private let context: LockedValue<TLSContext>
 
     /// Starts with a context built from `configuration`; throws if it is invalid.
     public convenience init(configuration: TLSConfiguration) throws {
@@ -17,7 +15,7 @@ public final class ReloadableTLSContext: Sendable {
 
     /// Starts with an already built context.
     public init(_ context: TLSContext) {
-        self.context = Mutex(context)
+        self.context = LockedValue(context)
     }
 
     /// The context new connections should use.

@@ -1,6 +1,5 @@
 import Admission
 import EventLoop
-import Synchronization
 
 /// A `ServiceAccountSource` for cache unit tests: answers from a table (or fails), counts calls,
 /// and can hold every call until `open()` so concurrent callers really overlap.
@@ -15,7 +14,7 @@ final class ScriptedServiceAccountSource: ServiceAccountSource {
         var calls = 0
     }
 
-    private let state = Mutex(State())
+    private let state = LockedValue(State())
 
     init(_ accounts: [ServiceAccount] = []) {
         state.withLock { state in
@@ -56,7 +55,7 @@ final class ScriptedServiceAccountSource: ServiceAccountSource {
 
 /// A clock that moves only when told.
 final class ManualClock: Sendable {
-    private let current = Mutex(Deadline(uptimeNanoseconds: 1_000_000_000))
+    private let current = LockedValue(Deadline(uptimeNanoseconds: 1_000_000_000))
 
     var now: Deadline { current.withLock { $0 } }
 
