@@ -7,6 +7,8 @@ let package = Package(
     products: [
         .executable(name: "irsa-webhook", targets: ["Main"]),
         .executable(name: "loadgen", targets: ["loadgen"]),
+        // For the libFuzzer package in Tests/Fuzz, which builds it with -sanitize=fuzzer.
+        .library(name: "FuzzHarness", targets: ["FuzzHarness"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -45,6 +47,8 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // An RFC 8259 parser and RFC 6902 applier independent of the webhook's, to verify patches.
+        .target(name: "PatchVerification"),
         .executableTarget(
             name: "Main",
             dependencies: [
@@ -62,6 +66,7 @@ let package = Package(
             name: "loadgen",
             dependencies: [
                 "EventLoop",
+                "PatchVerification",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
@@ -72,15 +77,20 @@ let package = Package(
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"]),
         .testTarget(
             name: "AdmissionTests",
-            dependencies: ["Admission", "EventLoop", .product(name: "Yams", package: "Yams")],
+            dependencies: ["Admission", "EventLoop", "PatchVerification", .product(name: "Yams", package: "Yams")],
             resources: [.copy("Fixtures")]
         ),
+        .testTarget(name: "PatchVerificationTests", dependencies: ["PatchVerification"]),
+        // Fuzz harnesses (built normally here; Tests/Fuzz/Package.swift builds the fuzzers) and
+        // the suite replaying their seed corpora and regression inputs.
+        .target(name: "FuzzHarness", dependencies: ["EventLoop", "Admission", "PatchVerification"], path: "Tests/Fuzz/Harness"),
+        .testTarget(name: "FuzzTests", dependencies: ["FuzzHarness"], path: "Tests/Fuzz/Replay"),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [.product(name: "Yams", package: "Yams")]
         ),
         .testTarget(
-            name: "LoadgenTests", dependencies: ["loadgen", "EventLoop"], path: "Benchmarks/LoadgenTests",
+            name: "LoadgenTests", dependencies: ["loadgen", "EventLoop", "PatchVerification"], path: "Benchmarks/LoadgenTests",
             exclude: ["Support/fake_webhook.py"]
         ),
     ],

@@ -1,10 +1,11 @@
-/// A strict RFC 8259 parser from UTF-8 bytes to `JSONValue`; used to check responses and patches.
-struct JSONParser {
+/// A strict RFC 8259 parser from UTF-8 bytes to `JSONValue`, independent of the webhook's own
+/// scanner; used to check responses and patches.
+public struct JSONParser {
     /// Why a document is not JSON, with the byte offset where parsing stopped.
-    struct ParseError: Error, CustomStringConvertible {
-        let message: String
-        let offset: Int
-        var description: String { "invalid JSON at byte \(offset): \(message)" }
+    public struct ParseError: Error, CustomStringConvertible {
+        public let message: String
+        public let offset: Int
+        public var description: String { "invalid JSON at byte \(offset): \(message)" }
     }
 
     private let bytes: [UInt8]
@@ -15,7 +16,7 @@ struct JSONParser {
     private init(_ bytes: [UInt8]) { self.bytes = bytes }
 
     /// Parses one complete JSON document; trailing non-space bytes are an error.
-    static func parse<Bytes: Sequence<UInt8>>(_ bytes: Bytes) throws(ParseError) -> JSONValue {
+    public static func parse<Bytes: Sequence<UInt8>>(_ bytes: Bytes) throws(ParseError) -> JSONValue {
         var parser = JSONParser(Array(bytes))
         let value = try parser.parseValue()
         parser.skipSpace()
@@ -24,7 +25,7 @@ struct JSONParser {
     }
 
     /// Parses JSON text.
-    static func parse(_ text: String) throws(ParseError) -> JSONValue {
+    public static func parse(_ text: String) throws(ParseError) -> JSONValue {
         try parse(Array(text.utf8))
     }
 

@@ -1,15 +1,15 @@
 /// An RFC 6902 JSON Patch applier, used to check that the webhook's patch applies to the pod it
 /// was computed for (as the kube-apiserver would apply it).
-enum JSONPatch {
+public enum JSONPatchApplier {
     /// Why a patch does not apply, naming the operation.
-    struct ApplyError: Error, CustomStringConvertible, Equatable {
-        let operationIndex: Int
-        let message: String
-        var description: String { "patch operation \(operationIndex): \(message)" }
+    public struct ApplyError: Error, CustomStringConvertible, Equatable {
+        public let operationIndex: Int
+        public let message: String
+        public var description: String { "patch operation \(operationIndex): \(message)" }
     }
 
     /// `document` with every operation of `patch` (a JSON array) applied in order.
-    static func apply(_ patch: JSONValue, to document: JSONValue) throws(ApplyError) -> JSONValue {
+    public static func apply(_ patch: JSONValue, to document: JSONValue) throws(ApplyError) -> JSONValue {
         guard case let .array(operations) = patch else { throw ApplyError(operationIndex: -1, message: "patch is not an array") }
         var result = document
         for (index, operation) in operations.enumerated() {

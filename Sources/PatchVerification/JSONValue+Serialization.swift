@@ -1,14 +1,17 @@
 extension JSONValue {
     /// Compact JSON text (no spaces), as the kube-apiserver sends it.
-    var serialized: String {
+    public var serialized: String {
         var output = ""
         output.reserveCapacity(1024)
         write(to: &output)
         return output
     }
 
+    /// The compact JSON text as UTF-8 bytes.
+    public var bytes: [UInt8] { Array(serialized.utf8) }
+
     /// Appends the compact JSON text of this value to `output`.
-    func write(to output: inout String) {
+    public func write(to output: inout String) {
         switch self {
         case .null: output += "null"
         case let .bool(value): output += value ? "true" : "false"

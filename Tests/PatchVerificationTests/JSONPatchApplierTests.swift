@@ -1,10 +1,10 @@
+import PatchVerification
 import Testing
-@testable import loadgen
 
 /// RFC 6902 appendix A cases, plus the operations an IRSA patch uses.
-@Suite struct JSONPatchTests {
+@Suite struct JSONPatchApplierTests {
     private func apply(_ patch: String, to document: String) throws -> JSONValue {
-        try JSONPatch.apply(try JSONParser.parse(patch), to: try JSONParser.parse(document))
+        try JSONPatchApplier.apply(try JSONParser.parse(patch), to: try JSONParser.parse(document))
     }
 
     @Test(arguments: [
@@ -39,7 +39,7 @@ import Testing
         (#"{}"#, #"{"op":"add","path":"/a","value":1}"#),
     ])
     func rejectsPatchesThatDoNotApply(document: String, patch: String) {
-        #expect(throws: JSONPatch.ApplyError.self) { try apply(patch, to: document) }
+        #expect(throws: JSONPatchApplier.ApplyError.self) { try apply(patch, to: document) }
     }
 
     @Test func objectEqualityIgnoresMemberOrder() throws {

@@ -1,5 +1,5 @@
+import PatchVerification
 import Testing
-@testable import loadgen
 
 @Suite struct JSONParserTests {
     @Test(arguments: [

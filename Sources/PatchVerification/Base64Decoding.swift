@@ -1,5 +1,5 @@
 /// Standard (RFC 4648) base64 decoding, for the `patch` field of an AdmissionReview response.
-enum Base64 {
+public enum Base64Decoding {
     private static let table: [Int8] = {
         var table = [Int8](repeating: -1, count: 256)
         for (index, byte) in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8.enumerated() {
@@ -9,7 +9,7 @@ enum Base64 {
     }()
 
     /// The decoded bytes, or nil when `text` is not padded standard base64.
-    static func decode(_ text: String) -> [UInt8]? {
+    public static func decode(_ text: String) -> [UInt8]? {
         let input = Array(text.utf8)
         guard input.count % 4 == 0 else { return nil }
         var output: [UInt8] = []
