@@ -91,3 +91,14 @@ soak: deps
 .PHONY: bench-micro
 bench-micro: deps
 	Benchmarks/Micro/run.sh
+
+# Fuzzers (libFuzzer; Tests/Fuzz): builds them with -sanitize=fuzzer,address in their own
+# package, then runs each for FUZZ_SECONDS on a scratch copy of its seeds and prints executions
+# and coverage; fails on a crash, keeping the input. Not part of `make test`, which replays the
+# seeds and regression inputs through the same harnesses (FuzzTests).
+FUZZ_SECONDS ?= 60
+FUZZ_CORPORA ?= http admission configuration
+.PHONY: fuzz
+fuzz: deps
+	$(SWIFT) build --package-path Tests/Fuzz/Fuzzers --scratch-path .build/fuzz -c release -Xswiftc -sanitize=fuzzer,address
+	Tests/Fuzz/run-fuzzers.sh $(FUZZ_SECONDS) $(FUZZ_CORPORA)

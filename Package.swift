@@ -7,9 +7,10 @@ let package = Package(
     products: [
         .executable(name: "irsa-webhook", targets: ["Main"]),
         .executable(name: "loadgen", targets: ["loadgen"]),
-        // For Benchmarks/Micro, a package of its own.
+        // For Benchmarks/Micro and the libFuzzer package in Tests/Fuzz (packages of their own).
         .library(name: "Admission", targets: ["Admission"]),
         .library(name: "EventLoop", targets: ["EventLoop"]),
+        .library(name: "FuzzHarness", targets: ["FuzzHarness"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -48,6 +49,8 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // An RFC 8259 parser and RFC 6902 applier independent of the webhook's, to verify patches.
+        .target(name: "PatchVerification"),
         .executableTarget(
             name: "Main",
             dependencies: [
@@ -65,6 +68,7 @@ let package = Package(
             name: "loadgen",
             dependencies: [
                 "EventLoop",
+                "PatchVerification",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
@@ -77,15 +81,20 @@ let package = Package(
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"]),
         .testTarget(
             name: "AdmissionTests",
-            dependencies: ["Admission", "EventLoop", "TestKubernetesAPI", .product(name: "Yams", package: "Yams")],
+            dependencies: ["Admission", "EventLoop", "PatchVerification", "TestKubernetesAPI", .product(name: "Yams", package: "Yams")],
             resources: [.copy("Fixtures")]
         ),
+        .testTarget(name: "PatchVerificationTests", dependencies: ["PatchVerification"]),
+        // Fuzz harnesses (built normally here; Tests/Fuzz/Package.swift builds the fuzzers) and
+        // the suite replaying their seed corpora and regression inputs.
+        .target(name: "FuzzHarness", dependencies: ["EventLoop", "Admission", "PatchVerification"], path: "Tests/Fuzz/Harness"),
+        .testTarget(name: "FuzzTests", dependencies: ["FuzzHarness"], path: "Tests/Fuzz/Replay"),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["TestKubernetesAPI", .product(name: "Yams", package: "Yams")]
         ),
         .testTarget(
-            name: "LoadgenTests", dependencies: ["loadgen", "EventLoop"], path: "Benchmarks/LoadgenTests",
+            name: "LoadgenTests", dependencies: ["loadgen", "EventLoop", "PatchVerification"], path: "Benchmarks/LoadgenTests",
             exclude: ["Support/fake_webhook.py"]
         ),
     ],

@@ -1,4 +1,5 @@
 import Foundation
+import PatchVerification
 import Testing
 @testable import loadgen
 

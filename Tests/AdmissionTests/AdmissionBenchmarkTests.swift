@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Admission
+import PatchVerification
 
 /// Time per review of the benchmark pod (the 4.8 KB review of `make_review.py`) and of a 1 MB pod.
 /// Run only on request, in release:

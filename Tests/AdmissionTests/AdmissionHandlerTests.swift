@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Admission
+import PatchVerification
 
 @Suite struct AdmissionHandlerTests {
     /// Each fixture pod goes through the handler; the patch is applied with the tests' own RFC 6902
@@ -38,7 +39,7 @@ import Testing
         }
         let invariants = MutationInvariants(
             mountPath: configuration.tokenMountPath,
-            expectedEnv: try fixture.jsonSetting("expect-env")?.objectValue?.compactMapValues(\.stringValue) ?? [:],
+            expectedEnv: PodFixture.stringMembers(try fixture.jsonSetting("expect-env")),
             token: token,
             untouched: Set(try fixture.jsonSetting("expect-untouched")?.arrayValue?.compactMap(\.stringValue) ?? [])
         )
@@ -47,7 +48,7 @@ import Testing
         if ProcessInfo.processInfo.environment["IRSA_WRITE_GOLDENS"] == "1" {
             try Data((reviewed.patched.serialized + "\n").utf8).write(to: fixture.expectedGoldenURL)
         } else if let golden = try? Data(contentsOf: fixture.expectedGoldenURL) {
-            #expect(reviewed.patched == (try JSONValue.parse(Array(golden))), "differs from \(name).expected.json")
+            #expect(reviewed.patched == (try JSONParser.parse(Array(golden))), "differs from \(name).expected.json")
         }
 
         let again = try await ReviewHarness.review(handler, pod: reviewed.patched, shape: shape)
@@ -58,7 +59,7 @@ import Testing
     /// The bytes a real kube-apiserver 1.36 sent, mutated for its ServiceAccount `e2e/sa1`.
     @Test func realAPIServerSample() async throws {
         let body = Array(try Data(contentsOf: PodFixture.directory.deletingLastPathComponent().appendingPathComponent("apiserver-sample.review.json")))
-        let review = try JSONValue.parse(body)
+        let review = try JSONParser.parse(body)
         let object = try #require(review["request"]?["object"])
         let handler = AdmissionHandler(
             configuration: PatchConfig(region: "ewr"),
@@ -72,7 +73,7 @@ import Testing
         #expect(reviewed.outcome.result == .mutated(operations: 3))
         #expect(reviewed.outcome.podName == "p-basic-0")
         #expect(reviewed.outcome.serviceAccount == "sa1")
-        #expect(reviewed.patch == (try JSONValue.parse("""
+        #expect(reviewed.patch == (try JSONParser.parse("""
         [{"op":"add","path":"/spec/volumes/-","value":{"name":"vultr-irsa-token","projected":{"sources":[{"serviceAccountToken":{"audience":"vultr","expirationSeconds":86400,"path":"token"}}]}}},
          {"op":"add","path":"/spec/containers/0/env","value":[
            {"name":"AWS_ROLE_ARN","value":"arn:aws:iam::1:role/e2e"},

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Admission
+import PatchVerification
 
 @Suite struct JSONScannerTests {
     /// Validates `text` as a whole document with the scanner.
@@ -138,16 +139,16 @@ import Testing
         switch choice {
         case 0: return .null
         case 1: return .bool(Bool.random(using: &generator))
-        case 2: return .number([0, -1, 3.5, 1e21, -0.25, 123456789][Int.random(in: 0..<6, using: &generator)])
+        case 2: return .number(["0", "-1", "3.5", "1e21", "-0.25", "123456789"][Int.random(in: 0..<6, using: &generator)])
         case 3:
             let pieces = ["a", "é", "\"", "\\", "\n", "日本", "🚀", " ", "\u{1}", "/"]
             return .string((0..<Int.random(in: 0..<12, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined())
         case 4, 5:
             return .array((0..<Int.random(in: 0..<4, using: &generator)).map { _ in randomValue(depth: depth + 1, using: &generator) })
         default:
-            var members: [String: JSONValue] = [:]
+            var members: [(String, JSONValue)] = []
             for index in 0..<Int.random(in: 0..<4, using: &generator) {
-                members["k\(index)\(["", "é", "\""].randomElement(using: &generator)!)"] = randomValue(depth: depth + 1, using: &generator)
+                members.append(("k\(index)\(["", "é", "\""].randomElement(using: &generator)!)", randomValue(depth: depth + 1, using: &generator)))
             }
             return .object(members)
         }

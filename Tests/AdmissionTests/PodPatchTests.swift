@@ -1,5 +1,6 @@
 import Testing
 @testable import Admission
+import PatchVerification
 
 @Suite struct PodPatchTests {
     static let settings = PatchSettings(roleARN: "arn:aws:iam::1:role/r", audience: "vultr", tokenExpiration: 3600, regionalSTS: true,
@@ -16,7 +17,7 @@ import Testing
             Pod.Container(name: "b", hasEnv: true, definedVariables: [.roleARN, .webIdentityTokenFile, .stsRegionalEndpoints, .endpointURLSTS],
                           hasVolumeMounts: true, hasTokenMount: true),
         ]
-        let patch = try JSONValue.parse(PodPatch.patch(for: pod, settings: Self.settings).bytes)
+        let patch = try JSONParser.parse(PodPatch.patch(for: pod, settings: Self.settings).bytes)
         let paths = patch.arrayValue?.compactMap { $0["path"]?.stringValue }
         #expect(paths == [
             "/spec/volumes/-",
@@ -120,10 +121,10 @@ import Testing
             ["name": .string(["data", "vultr-irsa-token", "cfg"].randomElement(using: &generator)!), "emptyDir": [:]]
         }) { spec["volumes"] = volumes }
         var skipped: Set<String> = []
-        var metadataAnnotations: [String: JSONValue] = [:]
+        var metadataAnnotations: [(String, JSONValue)] = []
         if Bool.random(using: &generator), let name = usedNames.randomElement(using: &generator) {
             skipped.insert(name)
-            metadataAnnotations["vultr.com/skip-containers"] = .string(" \(name) , unknown")
+            metadataAnnotations.append(("vultr.com/skip-containers", .string(" \(name) , unknown")))
         }
         let pod: JSONValue = ["apiVersion": "v1", "kind": "Pod",
                               "metadata": ["name": "random", "namespace": "default", "annotations": .object(metadataAnnotations)],

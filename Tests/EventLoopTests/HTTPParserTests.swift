@@ -279,6 +279,41 @@ private func decodeStream(_ bytes: [UInt8], cuts: [Int]) throws -> [String] {
         #expect(rejection("POST / HTTP/1.1\r\n\(Self.host)Content-Length: 10\r\n\r\n", limits: limits) == nil)
     }
 
+    /// The status a head is rejected with when its bytes arrive in pieces ending at `cuts`
+    /// (ascending offsets; the rest follows the last), or nil when accepted or incomplete.
+    private static func rejectionInPieces(_ bytes: [UInt8], cuts: [Int], limits: HTTPParserLimits) -> Int? {
+        var parser = HTTPRequestParser(limits: limits)
+        for end in cuts + [bytes.count] {
+            do {
+                if try Array(bytes[..<end]).withUnsafeBytes({ try parser.parseHead($0) }) != nil { return nil }
+            } catch {
+                return (error as? HTTPParseError)?.status.code ?? -1
+            }
+        }
+        return nil
+    }
+
+    /// Regression (fuzzing, Tests/Fuzz/Regressions/http): a head past a limit was rejected for
+    /// the limit when it arrived in pieces but, arriving at once, for what came after the limit
+    /// (a bare LF; a start line too long after the head had already outgrown its limit). The
+    /// answer must not depend on how TCP segments the bytes.
+    @Test(arguments: [
+        ("long start line ending in a bare LF", "GET /\(String(repeating: "a", count: 300)) HTTP/1.1\n\r\n", 414),
+        ("large head ending in a bare LF", "GET / HTTP/1.1\r\n\(host)X: \(String(repeating: "a", count: 1100))\n\r\n", 431),
+        ("empty lines then a long start line", String(repeating: "\r\n", count: 400) + "GET /\(String(repeating: "a", count: 300)) HTTP/1.1\r\n\r\n", 431),
+    ])
+    func limitsGiveTheSameAnswerHoweverTheHeadArrives(_ name: String, _ text: String, _ status: Int) {
+        var limits = HTTPParserLimits()
+        limits.maxRequestLineLength = 256
+        limits.maxHeadSize = 1024
+        let bytes = Array(text.utf8)
+        #expect(Self.rejectionInPieces(bytes, cuts: [], limits: limits) == status, "whole")
+        #expect(Self.rejectionInPieces(bytes, cuts: Array(1..<bytes.count), limits: limits) == status, "byte by byte")
+        for split in stride(from: 1, to: bytes.count, by: 7) {
+            #expect(Self.rejectionInPieces(bytes, cuts: [split], limits: limits) == status, "split at \(split)")
+        }
+    }
+
     private static let pipelined = Array((
         "POST /mutate HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello"
         + "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n"

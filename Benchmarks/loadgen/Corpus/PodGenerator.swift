@@ -1,3 +1,5 @@
+import PatchVerification
+
 /// The controller that creates a generated pod; it decides names, labels and owner references.
 enum PodOwner: String, Sendable, CaseIterable {
     case deployment, statefulSet, job

@@ -1,3 +1,5 @@
+import PatchVerification
+
 /// What the webhook must answer for a review.
 enum PatchExpectation: Sendable, Equatable {
     /// A patch injecting this role ARN (`nil`: some role, not known to loadgen).

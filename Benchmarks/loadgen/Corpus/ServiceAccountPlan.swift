@@ -1,3 +1,5 @@
+import PatchVerification
+
 /// Whether a pod's ServiceAccount carries a role, exists without one, or does not exist at all.
 enum AccountClass: String, Sendable, CaseIterable {
     /// Annotated with `<prefix>/role-arn`: the webhook must patch.

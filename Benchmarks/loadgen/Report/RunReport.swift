@@ -1,3 +1,5 @@
+import PatchVerification
+
 /// The final figures of a run, printed as text or as JSON for scripts.
 struct RunReport {
     let target: String

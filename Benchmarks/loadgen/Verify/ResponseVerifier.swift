@@ -1,3 +1,5 @@
+import PatchVerification
+
 /// Checks one webhook answer against what the request expected.
 struct ResponseVerifier: Sendable {
     let mode: VerifyMode
@@ -50,10 +52,10 @@ struct ResponseVerifier: Sendable {
         }
         if review.expectation == .none { return .unexpectedPatch }
         guard response["patchType"]?.stringValue == "JSONPatch",
-              let patchBytes = Base64.decode(encodedPatch),
+              let patchBytes = Base64Decoding.decode(encodedPatch),
               let patch = try? JSONParser.parse(patchBytes)
         else { return .malformedReview }
-        guard let patched = try? JSONPatch.apply(patch, to: review.pod) else { return .patchDoesNotApply }
+        guard let patched = try? JSONPatchApplier.apply(patch, to: review.pod) else { return .patchDoesNotApply }
         var roleARN: String?
         if case let .patch(role) = review.expectation { roleARN = role }
         return InjectionCheck.isInjected(into: patched, roleARN: roleARN) ? nil : .injectionMissing

@@ -7,7 +7,8 @@ import Glibc
 /// Shared by the request and response parsers. Lines must end in CRLF (a bare LF is an error,
 /// as lenient line endings are a request smuggling vector). Empty lines before the start line
 /// are skipped (RFC 9112 section 2.2). The limits apply while bytes arrive, so an endless head
-/// is rejected as soon as it passes them, not when it ends.
+/// is rejected as soon as it passes them, not when it ends; and the first limit the bytes pass,
+/// in order, decides the answer, so it does not depend on how the bytes were segmented.
 struct HTTPHeadScanner {
     /// The largest start line, in bytes without CRLF.
     let maxStartLineLength: Int
@@ -53,6 +54,8 @@ struct HTTPHeadScanner {
         while position < count {
             guard let found = memchr(base + position, 0x0A, count - position) else { break }
             let newline = UnsafeRawPointer(found) - base
+            // Arriving one at a time, the bytes before this LF would have met the limits first.
+            if let exceeded = limitExceeded(byteCount: newline) { throw exceeded }
             guard newline > 0, buffer[newline - 1] == 0x0D else {
                 throw HTTPParseError(.badRequest, "line ends in a bare LF")
             }
@@ -68,7 +71,6 @@ struct HTTPHeadScanner {
                     startLineEnd = newline
                 }
             } else if lineLength == 0 {
-                guard position <= maxHeadSize else { throw tooLarge }
                 scanned = position
                 return position
             } else {
@@ -80,15 +82,20 @@ struct HTTPHeadScanner {
             lineStart = position
         }
         scanned = count
-        if startLineEnd == nil, count - lineStart > maxStartLineLength + 1 {
-            throw HTTPParseError(startLineTooLong, "start line longer than \(maxStartLineLength) bytes")
-        }
-        guard count < maxHeadSize else { throw tooLarge }
+        if let exceeded = limitExceeded(byteCount: count) { throw exceeded }
         return nil
     }
 
-    private var tooLarge: HTTPParseError {
-        HTTPParseError(.headerFieldsTooLarge, "head larger than \(maxHeadSize) bytes")
+    /// The limit an unfinished head of `byteCount` bytes has passed, if any: of the start line
+    /// (more than its maximum plus a CR without the LF) and of the head (its maximum without the
+    /// final LF); when both, the one passed at the earlier byte.
+    private func limitExceeded(byteCount: Int) -> HTTPParseError? {
+        let startLineLimit = startLineEnd == nil ? lineStart + maxStartLineLength + 2 : Int.max
+        guard byteCount >= min(startLineLimit, maxHeadSize) else { return nil }
+        if startLineLimit <= maxHeadSize {
+            return HTTPParseError(startLineTooLong, "start line longer than \(maxStartLineLength) bytes")
+        }
+        return HTTPParseError(.headerFieldsTooLarge, "head larger than \(maxHeadSize) bytes")
     }
 }
 

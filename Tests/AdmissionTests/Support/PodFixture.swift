@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Admission
+import PatchVerification
 
 /// One `Fixtures/pods/<name>.pod.json`: a pod whose `test.irsa-webhook/` annotations describe the
 /// setup and the expected outcome (see `Fixtures/pods/README.md`).
@@ -25,14 +26,20 @@ struct PodFixture: CustomTestStringConvertible, Sendable {
     init(_ name: String) throws {
         self.name = name
         text = Array(try Data(contentsOf: Self.directory.appendingPathComponent(name + ".pod.json")))
-        pod = try JSONValue.parse(text)
-        annotations = (pod["metadata"]?["annotations"]?.objectValue ?? [:]).compactMapValues(\.stringValue)
+        pod = try JSONParser.parse(text)
+        annotations = Self.stringMembers(pod["metadata"]?["annotations"])
+    }
+
+    /// The string members of an object, by name.
+    static func stringMembers(_ object: JSONValue?) -> [String: String] {
+        let members = (object?.objectValue ?? []).compactMap { name, value in value.stringValue.map { (name, $0) } }
+        return Dictionary(members, uniquingKeysWith: { _, last in last })
     }
 
     func setting(_ key: String) -> String? { annotations["test.irsa-webhook/" + key] }
 
     func jsonSetting(_ key: String) throws -> JSONValue? {
-        try setting(key).map { try JSONValue.parse($0) }
+        try setting(key).map { try JSONParser.parse($0) }
     }
 
     var expectedGoldenURL: URL { Self.directory.appendingPathComponent(name + ".expected.json") }
@@ -82,7 +89,7 @@ struct PodFixture: CustomTestStringConvertible, Sendable {
             case "absent"?, nil:
                 source = StaticServiceAccountSource([])
             case let json?:
-                let annotations = try JSONValue.parse(json).objectValue?.compactMapValues(\.stringValue) ?? [:]
+                let annotations = Self.stringMembers(try JSONParser.parse(json))
                 source = StaticServiceAccountSource([ServiceAccount(namespace: namespace, name: accountName, annotations: annotations)])
             }
             return AdmissionHandler(configuration: configuration, serviceAccounts: source, failClosed: setting("fail-closed") == "true")

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Admission
+import PatchVerification
 
 /// Builds AdmissionReview request bodies around raw pod JSON, runs them through an
 /// `AdmissionHandler`, checks the response envelope with Foundation, and applies the patch.
@@ -67,7 +68,7 @@ enum ReviewHarness {
             #expect(response["patchType"] as? String == "JSONPatch", sourceLocation: sourceLocation)
             let base64 = try #require(encoded as? String, sourceLocation: sourceLocation)
             let data = try #require(Data(base64Encoded: base64), "patch is not base64", sourceLocation: sourceLocation)
-            let decoded = try JSONValue.parse(Array(data))
+            let decoded = try JSONParser.parse(Array(data))
             #expect(decoded.arrayValue?.isEmpty == false, "an empty patch must not be sent", sourceLocation: sourceLocation)
             patched = try JSONPatchApplier.apply(decoded, to: object)
             patch = decoded
