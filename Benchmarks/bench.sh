@@ -77,6 +77,7 @@ CERT=$WORK/certs/tls.crt; KEY=$WORK/certs/tls.key
 REVIEW=$WORK/review.json
 if [[ -n "$PEERS" ]]; then
   python3 "$PEERS/make_review.py" -o "$REVIEW" >/dev/null
+  LUA=$PEERS/post_review.lua
 else
   log "no peers directory at $REPO/../shared/peers: using a generated review, skipping nginx's config and the Go peer"
   "$LOADGEN" corpus --pod-size 4096 --reviews 1 --write-review "$REVIEW"
