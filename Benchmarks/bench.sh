@@ -29,17 +29,9 @@ if (( NPROC < 2 )); then SERVER_CPU=0; LOAD_CPU=0; fi
 log() { printf '[bench] %s\n' "$*" >&2; }
 die() { printf '[bench] ERROR: %s\n' "$*" >&2; exit 1; }
 
-# ---------------------------------------------------------------- cleanup: every server we start
-WORK=$(mktemp -d /tmp/irsa-bench.XXXXXX)
-PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=Benchmarks/scratch.sh
+source "$(dirname "$0")/scratch.sh"
+scratch_start irsa-bench
 
 # ---------------------------------------------------------------- tools
 need_packages=()

@@ -29,16 +29,9 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 log() { printf '[soak] %s\n' "$*" >&2; }
 die() { printf '[soak] ERROR: %s\n' "$*" >&2; exit 2; }
 
-WORK=$(mktemp -d /tmp/irsa-soak.XXXXXX)
-PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=Benchmarks/scratch.sh
+source "$(dirname "$0")/scratch.sh"
+scratch_start irsa-soak
 
 # seconds DURATION: "90s", "10m", "1h" or a plain number of seconds.
 seconds() {
