@@ -74,29 +74,10 @@ print(json.dumps(result))
         defer { try? FileManager.default.removeItem(at: scratch) }
         let a = try await TestTools.makeCertificate(in: scratch, name: "a", commonName: "pair A")
         let b = try await TestTools.makeCertificate(in: scratch, name: "b", commonName: "pair B")
-        let directory = scratch.appendingPathComponent("certs")
-        let manager = FileManager.default
-        if layout == "rename" {
-            try manager.createDirectory(at: directory, withIntermediateDirectories: true)
-            try manager.copyItem(atPath: a.certificate, toPath: directory.appendingPathComponent("tls.crt").path)
-            try manager.copyItem(atPath: a.key, toPath: directory.appendingPathComponent("tls.key").path)
-        } else {
-            // What the kubelet makes for a Secret volume: tls.crt -> ..data/tls.crt, ..data -> ..gen1.
-            let generation = directory.appendingPathComponent("..gen1")
-            try manager.createDirectory(at: generation, withIntermediateDirectories: true)
-            try manager.copyItem(atPath: a.certificate, toPath: generation.appendingPathComponent("tls.crt").path)
-            try manager.copyItem(atPath: a.key, toPath: generation.appendingPathComponent("tls.key").path)
-            try manager.createSymbolicLink(atPath: directory.appendingPathComponent("..data").path, withDestinationPath: "..gen1")
-            for name in ["tls.crt", "tls.key"] {
-                try manager.createSymbolicLink(atPath: directory.appendingPathComponent(name).path, withDestinationPath: "..data/\(name)")
-            }
-        }
-        let webhook = try WebhookProcess([
-            "--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", "--threads", "1",
-            "--tls-cert-file", directory.appendingPathComponent("tls.crt").path,
-            "--tls-key-file", directory.appendingPathComponent("tls.key").path,
-            "--service-accounts-file", TestTools.root.appendingPathComponent("deploy/dev/serviceaccounts.yaml").path,
-        ])
+        let certificates = try CertificateDirectory(
+            at: scratch.appendingPathComponent("certs"), layout: layout, certificate: a.certificate, key: a.key)
+        let directory = certificates.directory
+        let webhook = try certificates.webhook()
         let port = try await webhook.listeningPort()
 
         let result = try await TestTools.python(
@@ -117,21 +98,13 @@ print(json.dumps(result))
         defer { try? FileManager.default.removeItem(at: scratch) }
         let a = try await TestTools.makeCertificate(in: scratch, name: "a", commonName: "pair A")
         let b = try await TestTools.makeCertificate(in: scratch, name: "b", commonName: "pair B")
-        let directory = scratch.appendingPathComponent("certs")
-        let manager = FileManager.default
-        try manager.createDirectory(at: directory, withIntermediateDirectories: true)
-        let certificate = directory.appendingPathComponent("tls.crt").path
-        let key = directory.appendingPathComponent("tls.key").path
-        try manager.copyItem(atPath: a.certificate, toPath: certificate)
-        try manager.copyItem(atPath: a.key, toPath: key)
-        let webhook = try WebhookProcess([
-            "--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", "--threads", "1", "--log-level", "debug",
-            "--tls-cert-file", certificate, "--tls-key-file", key,
-            "--service-accounts-file", TestTools.root.appendingPathComponent("deploy/dev/serviceaccounts.yaml").path,
-        ])
+        let certificates = try CertificateDirectory(
+            at: scratch.appendingPathComponent("certs"), layout: "rename", certificate: a.certificate, key: a.key)
+        let (certificate, key) = (certificates.certificate, certificates.key)
+        let webhook = try certificates.webhook(extraArguments: ["--log-level", "debug"])
         _ = try await webhook.listeningPort()
 
-        try Data("unrelated\n".utf8).write(to: directory.appendingPathComponent("notes.txt"))
+        try Data("unrelated\n".utf8).write(to: certificates.directory.appendingPathComponent("notes.txt"))
         try Data(contentsOf: URL(fileURLWithPath: a.certificate)).write(to: URL(fileURLWithPath: certificate))
         #expect(try await webhook.waitForOutput(containing: "the pair's files did not", timeout: .seconds(5)), "\(webhook.output)")
         #expect(!webhook.output.contains("certificate reloaded"), "\(webhook.output)")

@@ -76,30 +76,10 @@ print(json.dumps(result))
         for serial in 0...Self.rotations {
             pairs.append(try await authority.issue(name: "leaf\(serial)", serial: 1000 + serial))
         }
-        let directory = scratch.appendingPathComponent("certs")
-        let manager = FileManager.default
-        if layout == "rename" {
-            try manager.createDirectory(at: directory, withIntermediateDirectories: true)
-            try manager.copyItem(atPath: pairs[0].certificate, toPath: directory.appendingPathComponent("tls.crt").path)
-            try manager.copyItem(atPath: pairs[0].key, toPath: directory.appendingPathComponent("tls.key").path)
-        } else {
-            // The kubelet's Secret volume: tls.crt -> ..data/tls.crt, ..data -> ..gen0.
-            let generation = directory.appendingPathComponent("..gen0")
-            try manager.createDirectory(at: generation, withIntermediateDirectories: true)
-            try manager.copyItem(atPath: pairs[0].certificate, toPath: generation.appendingPathComponent("tls.crt").path)
-            try manager.copyItem(atPath: pairs[0].key, toPath: generation.appendingPathComponent("tls.key").path)
-            try manager.createSymbolicLink(atPath: directory.appendingPathComponent("..data").path, withDestinationPath: "..gen0")
-            for name in ["tls.crt", "tls.key"] {
-                try manager.createSymbolicLink(atPath: directory.appendingPathComponent(name).path, withDestinationPath: "..data/\(name)")
-            }
-        }
-
-        let webhook = try WebhookProcess([
-            "--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", "--threads", "2",
-            "--tls-cert-file", directory.appendingPathComponent("tls.crt").path,
-            "--tls-key-file", directory.appendingPathComponent("tls.key").path,
-            "--service-accounts-file", TestTools.root.appendingPathComponent("deploy/dev/serviceaccounts.yaml").path,
-        ])
+        let certificates = try CertificateDirectory(
+            at: scratch.appendingPathComponent("certs"), layout: layout, certificate: pairs[0].certificate, key: pairs[0].key)
+        let directory = certificates.directory
+        let webhook = try certificates.webhook(threads: 2)
         let port = try await webhook.listeningPort()
         // 16 connections, each replaced after 10 requests: a steady stream of new handshakes.
         let loadgen = try LoadgenProcess([
