@@ -29,8 +29,8 @@ if (( NPROC < 2 )); then SERVER_CPU=0; LOAD_CPU=0; fi
 log() { printf '[bench] %s\n' "$*" >&2; }
 die() { printf '[bench] ERROR: %s\n' "$*" >&2; exit 1; }
 
-# shellcheck source=Benchmarks/scratch.sh
-source "$(dirname "$0")/scratch.sh"
+# shellcheck source=Benchmarks/common.sh
+source "$(dirname "$0")/common.sh"
 scratch_start irsa-bench
 
 # ---------------------------------------------------------------- tools
@@ -49,15 +49,7 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
 
 cd "$REPO"
-if [[ -z "${BENCH_SKIP_BUILD:-}" ]]; then
-  log "building release (irsa-webhook, loadgen)"
-  swift build -c release --product irsa-webhook >&2
-  swift build -c release --product loadgen >&2
-fi
-BIN=$(swift build -c release --show-bin-path)
-WEBHOOK=${IRSA_WEBHOOK:-$BIN/irsa-webhook}
-LOADGEN=${LOADGEN:-$BIN/loadgen}
-[[ -x $WEBHOOK && -x $LOADGEN ]] || die "release binaries missing in $BIN"
+release_binaries "${BENCH_SKIP_BUILD:-}"
 
 # ---------------------------------------------------------------- inputs
 mkdir -p "$WORK/certs"

@@ -29,8 +29,8 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 log() { printf '[soak] %s\n' "$*" >&2; }
 die() { printf '[soak] ERROR: %s\n' "$*" >&2; exit 2; }
 
-# shellcheck source=Benchmarks/scratch.sh
-source "$(dirname "$0")/scratch.sh"
+# shellcheck source=Benchmarks/common.sh
+source "$(dirname "$0")/common.sh"
 scratch_start irsa-soak
 
 # seconds DURATION: "90s", "10m", "1h" or a plain number of seconds.
@@ -66,15 +66,7 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
 
 cd "$REPO"
 LOAD_AT_START=$(cut -d' ' -f1 /proc/loadavg)  # other work on the machine shows in the latencies
-if [[ -z "${SOAK_SKIP_BUILD:-}" ]]; then
-  log "building release (irsa-webhook, loadgen)"
-  swift build -c release --product irsa-webhook >&2
-  swift build -c release --product loadgen >&2
-fi
-BIN=$(swift build -c release --show-bin-path)
-WEBHOOK=${IRSA_WEBHOOK:-$BIN/irsa-webhook}
-LOADGEN=${LOADGEN:-$BIN/loadgen}
-[[ -x $WEBHOOK && -x $LOADGEN ]] || die "release binaries missing in $BIN"
+release_binaries "${SOAK_SKIP_BUILD:-}"
 
 CERT=$WORK/tls.crt; KEY=$WORK/tls.key
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$KEY" -out "$CERT" \

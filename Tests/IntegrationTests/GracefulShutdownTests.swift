@@ -41,22 +41,7 @@ def closed_by_server(conn):
     finally:
         conn.setblocking(True)
 
-def read_response(conn):
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = conn.recv(65536)
-        if not chunk: raise EOFError("EOF after %d bytes of response head" % len(data))
-        data += chunk
-    head, rest = data.split(b"\r\n\r\n", 1)
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split(" ")[1])
-    headers = {l.split(":", 1)[0].strip().lower(): l.split(":", 1)[1].strip() for l in lines[1:]}
-    length = int(headers.get("content-length", "0"))
-    while len(rest) < length:
-        chunk = conn.recv(65536)
-        if not chunk: raise EOFError("EOF in body")
-        rest += chunk
-    return status, headers
+\#(PythonHTTP.readResponse)
 
 def connect():
     raw = socket.create_connection(("127.0.0.1", port), timeout=5)
@@ -79,7 +64,7 @@ def worker():
         after_term = term_sent.is_set()
         try:
             conn.sendall(request)
-            status, headers = read_response(conn)
+            status, headers, _ = read_response(conn)
         except EOFError as error:
             # The server closed without a byte of answer. Either it dropped a request it had
             # received (a bug), or it closed the idle connection just after our check above
@@ -108,7 +93,7 @@ def probe_readiness():
     try:
         conn = connect()
         conn.sendall(b"GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-        status, _ = read_response(conn)
+        status, _, _ = read_response(conn)
         stats["readyz_after_term"] = status
     except Exception as error:
         stats["readyz_after_term"] = "closed: %r" % error

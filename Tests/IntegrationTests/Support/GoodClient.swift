@@ -41,21 +41,7 @@ request = (b"POST /mutate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: applicati
            b"Content-Length: %d\r\n\r\n" % len(body)) + body
 context = ssl.create_default_context(cafile=ca)
 
-def read_response(conn):
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = conn.recv(65536)
-        if not chunk: raise EOFError("EOF after %d bytes of response head" % len(data))
-        data += chunk
-    head, rest = data.split(b"\r\n\r\n", 1)
-    lines = head.decode("latin-1").split("\r\n")
-    headers = {l.split(":", 1)[0].strip().lower(): l.split(":", 1)[1].strip() for l in lines[1:]}
-    length = int(headers.get("content-length", "0"))
-    while len(rest) < length:
-        chunk = conn.recv(65536)
-        if not chunk: raise EOFError("EOF in body")
-        rest += chunk
-    return int(lines[0].split(" ")[1]), rest
+\#(PythonHTTP.readResponse)
 
 latencies, failures, connections, conn = [], [], 0, None
 start = time.monotonic()
@@ -69,7 +55,7 @@ while not os.path.exists(stop_file) and time.monotonic() - start < max_seconds:
             conn = context.wrap_socket(raw, server_hostname="127.0.0.1")
             connections += 1
         conn.sendall(request)
-        status, payload = read_response(conn)
+        status, _, payload = read_response(conn)
         if status != 200 or json.loads(payload)["response"]["allowed"] is not True:
             failures.append("%.3fs: status %d %r" % (began - start, status, payload[:200]))
     except Exception as error:
