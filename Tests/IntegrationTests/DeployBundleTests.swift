@@ -9,8 +9,8 @@ struct DeployBundleTests {
     static let parts = ["namespace.yaml", "rbac.yaml", "service.yaml", "deployment.yaml", "pdb.yaml", "webhook.yaml"]
 
     @Test("deploy.yaml is what build-deploy-yaml.sh writes today")
-    func deployYAMLIsCurrent() throws {
-        let result = try Deploy.run(["bash", Deploy.url("build-deploy-yaml.sh").path, "--stdout"], timeout: .seconds(20))
+    func deployYAMLIsCurrent() async throws {
+        let result = try await TestTools.run(["bash", Deploy.url("build-deploy-yaml.sh").path, "--stdout"], timeout: .seconds(20))
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout == (try Deploy.text("deploy.yaml")),
                 "deploy/deploy.yaml is out of date: run deploy/build-deploy-yaml.sh")

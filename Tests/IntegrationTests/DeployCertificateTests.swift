@@ -11,54 +11,54 @@ struct DeployCertificateTests {
     /// Runs the script with `--out` into a fresh directory and hands that directory to `body`.
     static func withGeneratedCertificates(
         _ extraArguments: [String] = [],
-        _ body: (URL) throws -> Void
-    ) throws {
-        let directory = try Deploy.temporaryDirectory()
+        _ body: (URL) async throws -> Void
+    ) async throws {
+        let directory = try TestTools.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let out = directory.appendingPathComponent("certs")
-        let result = try Deploy.run(
+        let result = try await TestTools.run(
             ["bash", Deploy.url("generate-certs.sh").path, "--out", out.path] + extraArguments,
             timeout: .seconds(60))
         try #require(result.status == 0, "generate-certs.sh failed: \(result.stderr)")
-        try body(out)
+        try await body(out)
     }
 
-    static func openssl(_ arguments: [String]) throws -> Deploy.ProcessResult {
-        try Deploy.run(["openssl"] + arguments, timeout: .seconds(20))
+    static func openssl(_ arguments: [String]) async throws -> TestTools.Result {
+        try await TestTools.run(["openssl"] + arguments, timeout: .seconds(20))
     }
 
     @Test("the CA verifies the serving certificate for each Service name, and for no other")
-    func chainAndNames() throws {
-        try Self.withGeneratedCertificates { out in
+    func chainAndNames() async throws {
+        try await Self.withGeneratedCertificates { out in
             let ca = out.appendingPathComponent("ca.crt").path
             let cert = out.appendingPathComponent("tls.crt").path
             for name in Self.serviceNames {
-                let verify = try Self.openssl(["verify", "-CAfile", ca, "-purpose", "sslserver", "-verify_hostname", name, cert])
+                let verify = try await Self.openssl(["verify", "-CAfile", ca, "-purpose", "sslserver", "-verify_hostname", name, cert])
                 #expect(verify.status == 0, "\(name): \(verify.stdout) \(verify.stderr)")
                 #expect(verify.stdout.contains("OK"))
             }
-            let wrongName = try Self.openssl(["verify", "-CAfile", ca, "-verify_hostname", "irsa-webhook.default.svc", cert])
+            let wrongName = try await Self.openssl(["verify", "-CAfile", ca, "-verify_hostname", "irsa-webhook.default.svc", cert])
             #expect(wrongName.status != 0, "a name the certificate is not for must not verify")
             // The CA is a CA; the serving certificate is not one.
-            let asCA = try Self.openssl(["verify", "-CAfile", cert, "-purpose", "sslserver", cert])
+            let asCA = try await Self.openssl(["verify", "-CAfile", cert, "-purpose", "sslserver", cert])
             #expect(asCA.status != 0, "the serving certificate must not be able to sign")
         }
     }
 
     @Test("the serving certificate: ECDSA P-256, exact SANs, server-only key usage")
-    func servingCertificateContents() throws {
-        try Self.withGeneratedCertificates { out in
+    func servingCertificateContents() async throws {
+        try await Self.withGeneratedCertificates { out in
             let cert = out.appendingPathComponent("tls.crt").path
-            let text = try Self.openssl(["x509", "-in", cert, "-noout", "-text"]).stdout
+            let text = try await Self.openssl(["x509", "-in", cert, "-noout", "-text"]).stdout
             #expect(text.contains("NIST CURVE: P-256"))
             #expect(text.contains("ecdsa-with-SHA256"))
 
-            let sans = try Self.openssl(["x509", "-in", cert, "-noout", "-ext", "subjectAltName"]).stdout
+            let sans = try await Self.openssl(["x509", "-in", cert, "-noout", "-ext", "subjectAltName"]).stdout
             let names = sans.components(separatedBy: CharacterSet(charactersIn: ", \n"))
                 .filter { $0.hasPrefix("DNS:") }.map { String($0.dropFirst(4)) }
             #expect(names == Self.serviceNames)
 
-            let usage = try Self.openssl(["x509", "-in", cert, "-noout", "-ext", "keyUsage,extendedKeyUsage,basicConstraints"]).stdout
+            let usage = try await Self.openssl(["x509", "-in", cert, "-noout", "-ext", "keyUsage,extendedKeyUsage,basicConstraints"]).stdout
             #expect(usage.contains("X509v3 Key Usage: critical"))
             #expect(usage.contains("Digital Signature"))
             #expect(!usage.contains("Certificate Sign"))
@@ -66,8 +66,8 @@ struct DeployCertificateTests {
             #expect(usage.contains("CA:FALSE"))
 
             // The key is the certificate's.
-            let keyPublic = try Self.openssl(["pkey", "-in", out.appendingPathComponent("tls.key").path, "-pubout"]).stdout
-            let certPublic = try Self.openssl(["x509", "-in", cert, "-noout", "-pubkey"]).stdout
+            let keyPublic = try await Self.openssl(["pkey", "-in", out.appendingPathComponent("tls.key").path, "-pubout"]).stdout
+            let certPublic = try await Self.openssl(["x509", "-in", cert, "-noout", "-pubkey"]).stdout
             #expect(!keyPublic.isEmpty && keyPublic == certPublic)
 
             let mode = try FileManager.default.attributesOfItem(atPath: out.appendingPathComponent("tls.key").path)[.posixPermissions] as? Int
@@ -76,10 +76,10 @@ struct DeployCertificateTests {
     }
 
     @Test("--san adds names; a real TLS client accepts the Service name and rejects another")
-    func extraSANsAndHandshake() throws {
-        try Self.withGeneratedCertificates(["--san", "IP:127.0.0.1", "--san", "DNS:webhook.example"]) { out in
+    func extraSANsAndHandshake() async throws {
+        try await Self.withGeneratedCertificates(["--san", "IP:127.0.0.1", "--san", "DNS:webhook.example"]) { out in
             let cert = out.appendingPathComponent("tls.crt").path
-            let sans = try Self.openssl(["x509", "-in", cert, "-noout", "-ext", "subjectAltName"]).stdout
+            let sans = try await Self.openssl(["x509", "-in", cert, "-noout", "-ext", "subjectAltName"]).stdout
             #expect(sans.contains("IP Address:127.0.0.1") && sans.contains("DNS:webhook.example"))
             #expect(Self.serviceNames.allSatisfy { sans.contains("DNS:\($0)") })
 
@@ -101,26 +101,26 @@ struct DeployCertificateTests {
             while port == nil && ContinuousClock.now < deadline && server.isRunning {
                 let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
                 port = text.firstMatch(of: /ACCEPT 127\.0\.0\.1:(\d+)/).map { String($0.1) }
-                if port == nil { Thread.sleep(forTimeInterval: 0.02) }
+                if port == nil { try await Task.sleep(for: .milliseconds(20)) }
             }
             let listening = try #require(port, "openssl s_server did not start")
 
-            func curl(_ host: String) throws -> Deploy.ProcessResult {
-                try Deploy.run(["curl", "-sS", "--max-time", "5", "--resolve", "\(host):\(listening):127.0.0.1",
+            func curl(_ host: String) async throws -> TestTools.Result {
+                try await TestTools.run(["curl", "-sS", "--max-time", "5", "--resolve", "\(host):\(listening):127.0.0.1",
                                 "--cacert", out.appendingPathComponent("ca.crt").path,
                                 "-o", "/dev/null", "-w", "%{http_code}", "https://\(host):\(listening)/"],
                                timeout: .seconds(15))
             }
-            let good = try curl(Self.serviceNames[0])
+            let good = try await curl(Self.serviceNames[0])
             #expect(good.status == 0 && good.stdout == "200", "\(good.stderr)")
-            let bad = try curl("irsa-webhook.other.svc")
+            let bad = try await curl("irsa-webhook.other.svc")
             #expect(bad.status == 60, "curl must reject a name the certificate is not for: \(bad.status) \(bad.stderr)")
         }
     }
 
     @Test("secret.yaml, webhook.yaml and deploy.yaml carry the new certificate and CA")
-    func writtenManifests() throws {
-        try Self.withGeneratedCertificates { out in
+    func writtenManifests() async throws {
+        try await Self.withGeneratedCertificates { out in
             let caPEM = try Data(contentsOf: out.appendingPathComponent("ca.crt"))
 
             let secret = try #require(try Deploy.documents(yaml: String(contentsOf: out.appendingPathComponent("secret.yaml"), encoding: .utf8)).first)
@@ -154,15 +154,15 @@ struct DeployCertificateTests {
 
             if Deploy.which("kubernetes-validate") != nil {
                 let files = ["secret.yaml", "webhook.yaml", "deploy.yaml"].map { out.appendingPathComponent($0).path }
-                let schema = try Deploy.run(["kubernetes-validate", "--strict", "--quiet"] + files, timeout: .seconds(120))
+                let schema = try await TestTools.run(["kubernetes-validate", "--strict", "--quiet"] + files, timeout: .seconds(120))
                 #expect(schema.status == 0, "\(schema.stdout)\(schema.stderr)")
             }
         }
     }
 
     @Test("without --out it prints the Secret and the patched webhook configuration")
-    func stdoutMode() throws {
-        let result = try Deploy.run(["bash", Deploy.url("generate-certs.sh").path], timeout: .seconds(60))
+    func stdoutMode() async throws {
+        let result = try await TestTools.run(["bash", Deploy.url("generate-certs.sh").path], timeout: .seconds(60))
         #expect(result.status == 0, "\(result.stderr)")
         let documents = try Deploy.documents(yaml: result.stdout)
         #expect(documents.compactMap { $0["kind"]?.string } == ["Secret", "MutatingWebhookConfiguration"])
@@ -174,8 +174,8 @@ struct DeployCertificateTests {
 
     @Test("bad arguments are refused with a message and exit code 2",
           arguments: [["--san", "webhook.example"], ["--days", "ten"], ["--out"], ["--frobnicate"]])
-    func badArguments(arguments: [String]) throws {
-        let result = try Deploy.run(["bash", Deploy.url("generate-certs.sh").path] + arguments, timeout: .seconds(20))
+    func badArguments(arguments: [String]) async throws {
+        let result = try await TestTools.run(["bash", Deploy.url("generate-certs.sh").path] + arguments, timeout: .seconds(20))
         #expect(result.status == 2)
         #expect(result.stderr.contains("generate-certs.sh"))
         #expect(result.stdout.isEmpty)

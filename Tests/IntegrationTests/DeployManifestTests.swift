@@ -40,11 +40,11 @@ struct DeployManifestTests {
           .enabled(if: Deploy.which("kubernetes-validate") != nil,
                    "kubernetes-validate is not installed (PyPI package kubernetes-validate)"),
           arguments: ["1.30.0", "latest"])
-    func schemas(version: String) throws {
+    func schemas(version: String) async throws {
         // 1.30 is the oldest release with the preStop sleep action enabled by default.
         let paths = Deploy.manifestFiles.map { Deploy.url($0).path }
         let versionArguments = version == "latest" ? [] : ["--kubernetes-version", version]
-        let result = try Deploy.run(["kubernetes-validate", "--strict", "--quiet", "--no-warn"] + versionArguments + paths,
+        let result = try await TestTools.run(["kubernetes-validate", "--strict", "--quiet", "--no-warn"] + versionArguments + paths,
                                     timeout: .seconds(120))
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
     }

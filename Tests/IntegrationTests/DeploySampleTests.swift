@@ -7,7 +7,7 @@ import Yams
 @Suite("deploy/ samples")
 struct DeploySampleTests {
     @Test("the test pod prints its token's claims, and fails loudly without a token")
-    func oidcTestPod() throws {
+    func oidcTestPod() async throws {
         let account = try Deploy.object("test-oidc-issuer.yaml", kind: "ServiceAccount")
         #expect(account["metadata"]?["annotations"]?.stringMap["vultr.com/role-arn"]?.hasPrefix("arn:") == true)
         let pod = try Deploy.object("test-oidc-issuer.yaml", kind: "Pod")
@@ -19,7 +19,7 @@ struct DeploySampleTests {
             #expect(!envNames.contains(String(match.1)), "the kubelet would expand $(\(match.1)) in the script")
         }
 
-        let directory = try Deploy.temporaryDirectory()
+        let directory = try TestTools.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let shell = Deploy.which("busybox").map { [$0, "sh"] } ?? ["sh"]
         // Subjects of growing length put the base64url payload through every padding case.
@@ -32,7 +32,7 @@ struct DeploySampleTests {
             payloads.append(Self.base64url(claims))
             try (Self.base64url(#"{"alg":"RS256"}"#) + "." + payloads.last! + ".c2ln")
                 .write(to: token, atomically: true, encoding: .utf8)
-            let result = try Deploy.run(shell + ["-c", script], environment: [
+            let result = try await TestTools.run(shell + ["-c", script], environment: [
                 "PATH": "/usr/bin:/bin", "HOLD_SECONDS": "0",
                 "AWS_ROLE_ARN": "arn:aws:iam::111122223333:role/irsa-oidc-check",
                 "AWS_WEB_IDENTITY_TOKEN_FILE": token.path,
@@ -49,7 +49,7 @@ struct DeploySampleTests {
         #expect(Set(payloads.map { $0.count % 4 }) == [0, 2, 3], "padding cases covered")
         #expect(payloads.contains { $0.contains("-") || $0.contains("_") }, "base64url alphabet covered")
 
-        let unmutated = try Deploy.run(shell + ["-c", script], environment: [
+        let unmutated = try await TestTools.run(shell + ["-c", script], environment: [
             "PATH": "/usr/bin:/bin", "HOLD_SECONDS": "0",
             "AWS_WEB_IDENTITY_TOKEN_FILE": directory.appendingPathComponent("absent").path,
         ], timeout: .seconds(20))

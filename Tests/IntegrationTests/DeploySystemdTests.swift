@@ -37,8 +37,8 @@ struct DeploySystemdTests {
 
     @Test("systemd-analyze security rates the service 2.0 or lower",
           .enabled(if: hasAnalyze, "systemd-analyze is not installed (Debian package systemd; `make deps` installs it)"))
-    func exposure() throws {
-        let result = try Deploy.run(
+    func exposure() async throws {
+        let result = try await TestTools.run(
             ["systemd-analyze", "security", "--offline=true", "--no-pager", Deploy.url(Self.service).path],
             timeout: .seconds(60))
         #expect(result.status == 0, "\(result.stderr)")
@@ -50,10 +50,10 @@ struct DeploySystemdTests {
 
     @Test("systemd-analyze verify finds nothing to warn about",
           .enabled(if: hasAnalyze, "systemd-analyze is not installed (Debian package systemd; `make deps` installs it)"))
-    func verify() throws {
+    func verify() async throws {
         // verify checks that ExecStart= exists; the binary is not installed here, so point the
         // copy at /bin/true. verify needs no running systemd (checked on systemd 252).
-        let directory = try Deploy.temporaryDirectory()
+        let directory = try TestTools.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let serviceText = try Deploy.text(Self.service)
         #expect(serviceText.contains("ExecStart=/usr/local/bin/irsa-webhook"))
@@ -61,7 +61,7 @@ struct DeploySystemdTests {
             .write(to: directory.appendingPathComponent("irsa-webhook.service"), atomically: true, encoding: .utf8)
         try Deploy.text(Self.socket)
             .write(to: directory.appendingPathComponent("irsa-webhook.socket"), atomically: true, encoding: .utf8)
-        let result = try Deploy.run(
+        let result = try await TestTools.run(
             ["systemd-analyze", "verify", "irsa-webhook.service", "irsa-webhook.socket"],
             in: directory, timeout: .seconds(60))
         #expect(result.status == 0)

@@ -56,70 +56,6 @@ enum Deploy {
         }
         return nil
     }
-
-    /// A fresh temporary directory, removed by the caller.
-    static func temporaryDirectory() throws -> URL {
-        let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("irsa-deploy-tests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        return directory
-    }
-
-    /// What a finished child process left.
-    struct ProcessResult {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
-    /// Runs `command` (looked up on PATH) to completion, killing it after `timeout`.
-    /// Output goes through files, so a chatty child never blocks on a full pipe.
-    static func run(
-        _ command: [String],
-        in directory: URL? = nil,
-        environment: [String: String]? = nil,
-        stdin: String? = nil,
-        timeout: Duration = .seconds(60)
-    ) throws -> ProcessResult {
-        let scratch = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        let outURL = scratch.appendingPathComponent("stdout")
-        let errURL = scratch.appendingPathComponent("stderr")
-        let inURL = scratch.appendingPathComponent("stdin")
-        try Data().write(to: outURL)
-        try Data().write(to: errURL)
-        try Data((stdin ?? "").utf8).write(to: inURL)
-
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = command
-        if let directory { process.currentDirectoryURL = directory }
-        if let environment { process.environment = environment }
-        let out = try FileHandle(forWritingTo: outURL)
-        let err = try FileHandle(forWritingTo: errURL)
-        let input = try FileHandle(forReadingFrom: inURL)
-        defer { try? out.close(); try? err.close(); try? input.close() }
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = input
-        try process.run()
-
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning && ContinuousClock.now < deadline {
-            Thread.sleep(forTimeInterval: 0.01)
-        }
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-            throw DeployTestError("\(command.joined(separator: " ")) did not finish within \(timeout)")
-        }
-        process.waitUntilExit()
-        return ProcessResult(
-            status: process.terminationStatus,
-            stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
-            stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
-        )
-    }
 }
 
 /// A failed expectation about a deploy/ file, with a message naming the file or field.
@@ -184,18 +120,18 @@ struct DeployDirectoryTests {
 
     @Test("shell scripts, and the test pod's script, pass shellcheck",
           .enabled(if: Deploy.which("shellcheck") != nil, "shellcheck is not installed (Debian package shellcheck)"))
-    func shellcheck() throws {
+    func shellcheck() async throws {
         let scripts = ["build-deploy-yaml.sh", "generate-certs.sh"].map { Deploy.url($0).path }
-        let bash = try Deploy.run(["shellcheck", "--shell=bash"] + scripts, timeout: .seconds(60))
+        let bash = try await TestTools.run(["shellcheck", "--shell=bash"] + scripts, timeout: .seconds(60))
         #expect(bash.status == 0, "\(bash.stdout)")
 
         let pod = try Deploy.object("test-oidc-issuer.yaml", kind: "Pod")
         let script = try #require(pod["spec"]?["containers"]?[0]?["args"]?[0]?.string)
-        let directory = try Deploy.temporaryDirectory()
+        let directory = try TestTools.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("show-token.sh")
         try script.write(to: file, atomically: true, encoding: .utf8)
-        let sh = try Deploy.run(["shellcheck", "--shell=sh", file.path], timeout: .seconds(60))
+        let sh = try await TestTools.run(["shellcheck", "--shell=sh", file.path], timeout: .seconds(60))
         #expect(sh.status == 0, "\(sh.stdout)")
     }
 }

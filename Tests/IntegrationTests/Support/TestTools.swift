@@ -18,10 +18,11 @@ enum TestTools {
         var stderr: String
     }
 
-    /// Runs `command` (looked up on PATH) to completion, killing it after `timeout`. Waits with
-    /// `Task.sleep`, so parallel tests keep the cooperative pool; output goes through files.
+    /// Runs `command` (looked up on PATH) to completion in `directory` (default: ours), killing
+    /// it after `timeout`. Waits with `Task.sleep`, so parallel tests keep the cooperative pool;
+    /// output goes through files, so a chatty child never blocks on a full pipe.
     static func run(
-        _ command: [String], environment: [String: String]? = nil, stdin: String? = nil,
+        _ command: [String], in directory: URL? = nil, environment: [String: String]? = nil, stdin: String? = nil,
         timeout: Duration = .seconds(30)
     ) async throws -> Result {
         let scratch = try temporaryDirectory()
@@ -40,6 +41,7 @@ enum TestTools {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = command
+        if let directory { process.currentDirectoryURL = directory }
         if let environment { process.environment = environment }
         process.standardOutput = out
         process.standardError = err
