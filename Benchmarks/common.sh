@@ -22,8 +22,9 @@ scratch_cleanup() {
 release_binaries() {
   if [[ -z "$1" ]]; then
     log "building release (irsa-webhook, loadgen)"
-    swift build -c release --product irsa-webhook >&2
-    swift build -c release --product loadgen >&2
+    # Statically linked Swift runtime, as `make release` and deploy/Dockerfile build it.
+    swift build -c release --static-swift-stdlib --product irsa-webhook >&2
+    swift build -c release --static-swift-stdlib --product loadgen >&2
   fi
   local bin
   bin=$(swift build -c release --show-bin-path)

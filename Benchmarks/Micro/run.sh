@@ -10,7 +10,7 @@ WORK=$(mktemp -d /tmp/irsa-micro.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
 cd "$REPO"
-swift build -c release --product loadgen >&2
+swift build -c release --static-swift-stdlib --product loadgen >&2
 LOADGEN=$(swift build -c release --show-bin-path)/loadgen
 "$LOADGEN" corpus --write-service-accounts "$WORK/serviceaccounts.json" 2>/dev/null
 if [[ -f "$PEERS/make_review.py" ]]; then
