@@ -123,7 +123,7 @@ struct ConnectionWorker {
                 } else {
                     counters.completed.wrappingAdd(1, ordering: .relaxed)
                     if end >= measureFrom {
-                        statistics.recordSuccess(nanoseconds: UInt64(max(0, end.uptimeNanoseconds &- start.uptimeNanoseconds)))
+                        statistics.recordSuccess(nanoseconds: UInt64(max(0, end.uptimeNanoseconds &- start.uptimeNanoseconds)), bodyBytes: review.body.count)
                     }
                 }
                 requestsOnConnection += 1

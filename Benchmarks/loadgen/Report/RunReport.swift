@@ -1,3 +1,4 @@
+import Histogram
 import PatchVerification
 
 /// The final figures of a run, printed as text or as JSON for scripts.
@@ -14,10 +15,32 @@ struct RunReport {
     var requestsPerSecond: Double { measuredSeconds > 0 ? Double(statistics.succeeded) / measuredSeconds : 0 }
 
     private func percentileMicroseconds(_ percentile: Double) -> Double {
-        statistics.succeeded == 0 ? 0 : Double(statistics.latency.valueAtPercentile(percentile)) / 1_000
+        Self.percentileMicroseconds(percentile, of: statistics.latency)
     }
 
-    private var maxMicroseconds: Double { statistics.succeeded == 0 ? 0 : Double(statistics.latency.max) / 1_000 }
+    private var maxMicroseconds: Double { Self.maxMicroseconds(of: statistics.latency) }
+
+    private static func percentileMicroseconds(_ percentile: Double, of histogram: Histogram<UInt64>) -> Double {
+        histogram.totalCount == 0 ? 0 : Double(histogram.valueAtPercentile(percentile)) / 1_000
+    }
+
+    private static func maxMicroseconds(of histogram: Histogram<UInt64>) -> Double {
+        histogram.totalCount == 0 ? 0 : Double(histogram.max) / 1_000
+    }
+
+    /// `count p50 p99 p99.9 max` of `histogram`, for the lines by body size.
+    private static func summary(_ histogram: Histogram<UInt64>) -> String {
+        "\(histogram.totalCount) requests, p50 \(format(percentileMicroseconds(50, of: histogram), 0))  p99 \(format(percentileMicroseconds(99, of: histogram), 0))"
+            + "  p99.9 \(format(percentileMicroseconds(99.9, of: histogram), 0))  max \(format(maxMicroseconds(of: histogram), 0))"
+    }
+
+    private static func jsonSummary(_ histogram: Histogram<UInt64>) -> JSONValue {
+        .object([
+            ("requests", .int(Int(histogram.totalCount))),
+            ("p50", .number(format(percentileMicroseconds(50, of: histogram), 1))), ("p99", .number(format(percentileMicroseconds(99, of: histogram), 1))),
+            ("p999", .number(format(percentileMicroseconds(99.9, of: histogram), 1))), ("max", .number(format(maxMicroseconds(of: histogram), 1))),
+        ])
+    }
 
     /// Human-readable summary; failures are listed loudly.
     var text: String {
@@ -27,6 +50,13 @@ struct RunReport {
             "  latency µs  p50 \(format(percentileMicroseconds(50), 0))  p90 \(format(percentileMicroseconds(90), 0))"
                 + "  p99 \(format(percentileMicroseconds(99), 0))  p99.9 \(format(percentileMicroseconds(99.9), 0))  max \(format(maxMicroseconds, 0))",
             "  bytes       sent \(statistics.bytesSent)  received \(statistics.bytesReceived)",
+        ]
+        if let bySize = statistics.latencyBySize {
+            let large = RunStatistics.largeBodyBytes / 1024
+            lines.append("  bodies under \(large) KiB  \(Self.summary(bySize.small))")
+            lines.append("  bodies from \(large) KiB   \(Self.summary(bySize.large))")
+        }
+        lines += [
             "  connections opened \(events.opened)  closed by Connection: close \(events.closeAnswers)  recycled \(events.recycled)"
                 + "  closed between requests \(events.closedBetweenRequests)  refused after the server stopped \(events.refusedAfterServerStopped)",
         ]
@@ -51,6 +81,9 @@ struct RunReport {
                 ("p99", .number(format(percentileMicroseconds(99), 1))), ("p999", .number(format(percentileMicroseconds(99.9), 1))),
                 ("max", .number(format(maxMicroseconds, 1))),
             ])),
+            ("latencyMicrosecondsByBodySize", statistics.latencyBySize.map { bySize in
+                .object([("under256KiB", Self.jsonSummary(bySize.small)), ("from256KiB", Self.jsonSummary(bySize.large))])
+            } ?? .null),
             ("bytesSent", .int(statistics.bytesSent)), ("bytesReceived", .int(statistics.bytesReceived)),
             ("failures", .array(failures)),
             ("connections", .object([
