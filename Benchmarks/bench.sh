@@ -143,16 +143,32 @@ start_gopeer() {
 
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
+# server_cpu_ticks: user + system CPU time of the server and its child processes (nginx's
+# worker), in clock ticks (/proc/PID/stat fields 14 and 15).
+server_cpu_ticks() {
+  local pid total=0 fields
+  for pid in "$SERVER_PID" $(pgrep -P "$SERVER_PID" || true); do
+    fields=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null) || continue
+    read -r -a stat <<<"$fields"
+    total=$((total + stat[11] + stat[12]))  # utime and stime, fields 14 and 15 counted from the pid
+  done
+  echo "$total"
+}
+CLOCK_TICKS=$(getconf CLK_TCK)
+
 # ---------------------------------------------------------------- load
-# run_wrk CONNECTIONS [CPU-LIST|""] [THREADS]: prints "rps p50_us p99_us errors".
+# run_wrk CONNECTIONS [CPU-LIST|""] [THREADS]: prints "rps p50_us p99_us errors cpu_us_per_request"
+# (the server's CPU time during the run over the requests wrk completed).
 run_wrk() {
-  local connections=$1 cpus=${2-$LOAD_CPU} threads=${3:-1} pin=() output
+  local connections=$1 cpus=${2-$LOAD_CPU} threads=${3:-1} pin=() output ticks_before ticks_after
   [[ -n "$cpus" ]] && pin=(taskset -c "$cpus")
+  ticks_before=$(server_cpu_ticks)
   output=$("${pin[@]}" wrk -t"$threads" -c"$connections" -d"$DURATION" --latency -s "$LUA" "https://127.0.0.1:$SERVER_PORT/mutate")
+  ticks_after=$(server_cpu_ticks)
   printf '%s\n' "$output" >>"$WORK/wrk.log"
-  python3 - "$output" <<'PY'
+  python3 - "$output" "$((ticks_after - ticks_before))" "$CLOCK_TICKS" <<'PY'
 import re, sys
-text = sys.argv[1]
+text, ticks, ticks_per_second = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 def micros(value):
     number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value).groups()
     return float(number) * {"us": 1, "ms": 1e3, "s": 1e6, "m": 60e6}[unit]
@@ -164,7 +180,9 @@ m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (
 if m: errors += sum(int(x) for x in m.groups())
 m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
 if m: errors += int(m.group(1))
-print(f"{rps:.0f} {p50:.0f} {p99:.0f} {errors}")
+requests = int(re.search(r"(\d+) requests in", text).group(1))
+cpu = ticks * 1e6 / ticks_per_second / requests if requests else 0
+print(f"{rps:.0f} {p50:.0f} {p99:.0f} {errors} {cpu:.1f}")
 PY
 }
 
@@ -251,24 +269,25 @@ if [[ -n "$GOPEER" ]]; then start_gopeer; measure_server go --verify envelope --
 {
   echo "## Same review, one server core"
   echo
-  echo "| server | wrk req/s | wrk p50 ms | wrk p99 ms | loadgen req/s | loadgen p50 ms | loadgen p99 ms | 50% load req/s | 50% load p50 ms | 50% load p99 ms | errors (wrk/loadgen/50%) |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+  echo "| server | wrk req/s | wrk p50 ms | wrk p99 ms | server CPU µs/request (wrk) | loadgen req/s | loadgen p50 ms | loadgen p99 ms | 50% load req/s | 50% load p50 ms | 50% load p99 ms | errors (wrk/loadgen/50%) |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
   for name in irsa-webhook go nginx; do
     [[ -n "${WRK[$name]:-}" ]] || continue
-    read -r w_rps w_p50 w_p99 w_err <<<"${WRK[$name]}"
+    read -r w_rps w_p50 w_p99 w_err w_cpu <<<"${WRK[$name]}"
     read -r l_rps l_p50 l_p99 l_err <<<"${LG[$name]}"
     read -r _ o_rps o_p50 o_p99 o_err <<<"${OPEN[$name]:-0 0 0 0 not-run}"
-    echo "| $name | $w_rps | $(ms "$w_p50") | $(ms "$w_p99") | $l_rps | $(ms "$l_p50") | $(ms "$l_p99") | $o_rps | $(ms "$o_p50") | $(ms "$o_p99") | $w_err / $l_err / $o_err |"
+    echo "| $name | $w_rps | $(ms "$w_p50") | $(ms "$w_p99") | $w_cpu | $l_rps | $(ms "$l_p50") | $(ms "$l_p99") | $o_rps | $(ms "$o_p50") | $(ms "$o_p99") | $w_err / $l_err / $o_err |"
   done
   echo
   echo "50% load: loadgen --rate at half the server's peak (the higher of its two closed-loop rates), $CONNECTIONS"
   echo "connections, latency from each request's intended send time (an open loop: stalls are not hidden)."
   echo
-  read -r self_w _ <<<"${WRK[irsa-webhook]}"; read -r self_l _ <<<"${LG[irsa-webhook]}"
+  read -r self_w _ _ _ self_cpu <<<"${WRK[irsa-webhook]}"; read -r self_l _ <<<"${LG[irsa-webhook]}"
   for peer in go nginx; do
     [[ -n "${WRK[$peer]:-}" ]] || continue
-    read -r peer_w _ <<<"${WRK[$peer]}"; read -r peer_l _ <<<"${LG[$peer]}"
-    echo "- irsa-webhook / $peer requests/s: $(ratio "$self_w" "$peer_w") (wrk), $(ratio "$self_l" "$peer_l") (loadgen)"
+    read -r peer_w _ _ _ peer_cpu <<<"${WRK[$peer]}"; read -r peer_l _ <<<"${LG[$peer]}"
+    echo "- irsa-webhook / $peer requests/s: $(ratio "$self_w" "$peer_w") (wrk), $(ratio "$self_l" "$peer_l") (loadgen);" \
+      "$peer's CPU per request / irsa-webhook's: $(ratio "$peer_cpu" "$self_cpu") (wrk)"
   done
   [[ -n "$GOPEER" ]] || echo "- Go peer not measured (no Go toolchain or no peers directory)."
   echo "- irsa-webhook RSS: $((IDLE_RSS / 1024)) MiB idle, $((LOAD_RSS / 1024)) MiB peak under load${IDLE_CONN_RSS:+, $((IDLE_CONN_RSS / 1024)) MiB with 10,000 idle TLS connections}."
