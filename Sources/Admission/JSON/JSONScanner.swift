@@ -52,12 +52,14 @@ struct JSONScanner {
     // MARK: - Structure
 
     /// Consumes `{` and enters the object.
+    @inline(__always)
     mutating func beginObject() throws(JSONSyntaxError) -> Container {
         try expectOpening(UInt8(ascii: "{"), "expected an object")
         return Container()
     }
 
     /// The key of the next member (the cursor is then on its value), or nil after consuming `}`.
+    @inline(__always)
     mutating func nextMember(_ container: inout Container) throws(JSONSyntaxError) -> JSONString? {
         guard try continueContainer(&container, closing: UInt8(ascii: "}")) else { return nil }
         var index = offset
@@ -74,6 +76,7 @@ struct JSONScanner {
     }
 
     /// Consumes `[` and enters the array.
+    @inline(__always)
     mutating func beginArray() throws(JSONSyntaxError) -> Container {
         try expectOpening(UInt8(ascii: "["), "expected an array")
         return Container()
@@ -207,6 +210,7 @@ struct JSONScanner {
     // MARK: - Strings
 
     /// Reads a string, validating it, without decoding it.
+    @inline(__always)
     mutating func readString() throws(JSONSyntaxError) -> JSONString {
         var index = skipWhitespace(from: offset)
         guard index < end, base[index] == UInt8(ascii: "\"") else {
@@ -221,6 +225,7 @@ struct JSONScanner {
     }
 
     /// Reads a string, or nil for `null`.
+    @inline(__always)
     mutating func readOptionalString() throws(JSONSyntaxError) -> JSONString? {
         if try consumeNull() { return nil }
         return try readString()

@@ -5,13 +5,14 @@ import Glibc
 /// Structure (braces, commas) is the caller's job; this type gets the bytes of each token right.
 /// It manages its own storage because the many small appends of a response cost several times
 /// more through `Array.append(contentsOf:)`; `finish` hands the bytes over as an array.
-struct JSONWriter: ~Copyable {
+public struct JSONWriter: ~Copyable {
     private var storage: UnsafeMutablePointer<UInt8>
     private var capacity: Int
     /// How many bytes have been written.
     private(set) var count = 0
 
-    init(capacity: Int = 512) {
+    /// An empty writer with room for `capacity` bytes before it has to grow.
+    public init(capacity: Int = 512) {
         self.capacity = max(capacity, 16)
         storage = .allocate(capacity: self.capacity)
     }
@@ -21,7 +22,7 @@ struct JSONWriter: ~Copyable {
     }
 
     /// The bytes written, as an array.
-    consuming func finish() -> [UInt8] {
+    public consuming func finish() -> [UInt8] {
         Array(UnsafeBufferPointer(start: storage, count: count))
     }
 
@@ -36,7 +37,7 @@ struct JSONWriter: ~Copyable {
 
     /// Appends `text` verbatim; it must already be valid JSON text.
     @inline(__always)
-    mutating func raw(_ text: StaticString) {
+    public mutating func raw(_ text: StaticString) {
         append(text.utf8Start, text.utf8CodeUnitCount)
     }
 
@@ -46,7 +47,7 @@ struct JSONWriter: ~Copyable {
     }
 
     /// Appends `value`, then `suffix` (which needs no escaping), as one quoted JSON string.
-    mutating func string(_ value: String, appending suffix: StaticString = "") {
+    public mutating func string(_ value: String, appending suffix: StaticString = "") {
         byte(UInt8(ascii: "\""))
         var value = value
         value.withUTF8 { utf8 in
