@@ -116,7 +116,9 @@ public final class HTTPServer: Sendable {
         openConnections.add(1, ordering: .relaxed)
         observer.connectionOpened()
         let id = registry.register(connection)
-        await connection.run(handshake: handshake)
+        // Busy periods run on the loop when this task does (`TCPServer.Configuration.runConnectionsOnLoop`).
+        let onLoop = withUnsafeCurrentTask { $0?.unownedTaskExecutor != nil }
+        await connection.run(handshake: handshake, executor: onLoop ? loop : nil)
         registry.remove(id)
         observer.connectionClosed()
         openConnections.subtract(1, ordering: .relaxed)

@@ -1,3 +1,11 @@
+/// Lets `HTTPServerConnection.run` hand itself (and its handshake) to the task that serves a
+/// busy period: the connection stays confined to its loop (that task prefers the loop as its
+/// executor) and is used by one task at a time (`run` awaits it).
+private struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
+
 /// A connection that the server can ask to drain.
 protocol DrainableConnection: AnyObject {
     /// Closes the connection now if idle; otherwise lets the request in progress finish and
@@ -67,11 +75,56 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
 
     /// Runs `handshake` (TLS) under the handshake timeout, then serves requests until the
     /// connection ends; closes the stream before returning.
-    func run(handshake: ((Stream) async throws -> Void)?) async {
+    ///
+    /// The handshake and the requests run in a task of their own per busy period (preferring
+    /// `executor`, normally the stream's loop), which ends once the connection has waited
+    /// `idleBufferReleaseDelay` for its next request; the calling task then waits for that
+    /// request in a few small frames. A task keeps every slab of frames its deepest call
+    /// needed until it ends, so an idle connection would otherwise hold the frames of a whole
+    /// request; the extra task costs one creation per busy period, not per request.
+    func run(handshake: ((Stream) async throws -> Void)?, executor: (any TaskExecutor)?) async {
         defer {
             machine.closed()
             stream.close()
         }
+        do {
+            guard try await serveBusyPeriodInOwnTask(handshake: handshake, executor: executor) else { return }
+            while true {
+                try await waitUntilReadableWhileIdle()
+                guard try await serveBusyPeriodInOwnTask(handshake: nil, executor: executor) else { return }
+            }
+        } catch Exit.respond(let status, let reason) {
+            await answerError(status, reason: reason)
+        } catch {
+            // Exit.close or an I/O error: the peer is gone or the stream was closed.
+        }
+    }
+
+    /// Answers a request the connection cannot serve with `status` and `Connection: close`,
+    /// then lingers before the close. Not inlined: `run`'s frame stays small while idle.
+    @inline(never)
+    nonisolated(nonsending) private func answerError(_ status: HTTPStatus, reason: String) async {
+        observer.requestRejected(status: status, reason: reason)
+        writeBuffer.clear()
+        HTTPResponse.error(status).serialize(
+            into: writeBuffer, version: .http1_1, keepAlive: false, includeBody: true,
+            date: configuration.sendsDate ? dateCache.current() : nil)
+        try? await writeResponseBuffer()
+        await lingerBeforeClose()
+    }
+
+    /// Runs `serveBusyPeriod` in a new task and returns its result once that task has ended
+    /// (and freed its frames).
+    nonisolated(nonsending) private func serveBusyPeriodInOwnTask(
+        handshake: ((Stream) async throws -> Void)?, executor: (any TaskExecutor)?
+    ) async throws -> Bool {
+        let serve = UncheckedSendable { try await self.serveBusyPeriod(handshake: handshake) }
+        return try await Task(executorPreference: executor) { try await serve.value() }.value
+    }
+
+    /// Runs `handshake` if given, then serves requests until the connection ends (false) or
+    /// waited `idleBufferReleaseDelay` for a request and freed its buffers (true).
+    private func serveBusyPeriod(handshake: ((Stream) async throws -> Void)?) async throws -> Bool {
         if let handshake {
             stream.readDeadline = machine.readDeadline
             stream.writeDeadline = machine.readDeadline
@@ -80,30 +133,19 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
             } catch {
                 // A drain closes connections still in their handshake; that is no TLS failure.
                 if !machine.isDraining { observer.tlsHandshakeFailed(error) }
-                return
+                return false
             }
             machine.handshakeCompleted()
             // A drain without grace closed the stream during the handshake; nothing to serve.
-            if machine.state == .closed { return }
+            if machine.state == .closed { return false }
         }
-        do {
-            try await serveRequests()
-        } catch Exit.respond(let status, let reason) {
-            observer.requestRejected(status: status, reason: reason)
-            writeBuffer.clear()
-            HTTPResponse.error(status).serialize(
-                into: writeBuffer, version: .http1_1, keepAlive: false, includeBody: true,
-                date: configuration.sendsDate ? dateCache.current() : nil)
-            try? await writeResponseBuffer()
-            await lingerBeforeClose()
-        } catch {
-            // Exit.close or an I/O error: the peer is gone or the stream was closed.
-        }
+        return try await serveRequests()
     }
 
-    nonisolated(nonsending) private func serveRequests() async throws {
+    /// Serves requests until the connection ends (false) or went idle with its buffers freed (true).
+    nonisolated(nonsending) private func serveRequests() async throws -> Bool {
         while true {
-            if readBuffer.isEmpty { try await waitForRequestIdle() }
+            if readBuffer.isEmpty, try await !waitForRequestIdle() { return true }
             let head = try await readHead()
             let headEnd = machine.clock.now()
             machine.headCompleted(hasBody: head.framing != .none)
@@ -114,7 +156,7 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
                 if let rejection {
                     // The client holds the body back: answer now and close rather than read it.
                     try await send(rejection, for: head, keepAlive: false, since: headEnd)
-                    return
+                    return false
                 }
                 if readBuffer.isEmpty {
                     try await writeContinue()
@@ -130,7 +172,7 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
             }
             let keepAlive = machine.mayKeepAlive(requestKeepAlive: head.keepAlive)
             try await send(response, for: head, keepAlive: keepAlive, since: headEnd)
-            if machine.responseSent(keepAlive: keepAlive) == .close { return }
+            if machine.responseSent(keepAlive: keepAlive) == .close { return false }
         }
     }
 
@@ -185,29 +227,43 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
         return body
     }
 
-    /// Waits for the first byte of the next request. A request that comes within
-    /// `idleBufferReleaseDelay` (a busy keep-alive client) finds the buffers in place; after that
-    /// the connection frees its read, write and TLS buffers and waits holding none, so an idle
-    /// keep-alive connection costs no buffer memory and a busy one no allocation per request.
-    /// The wait runs under the same deadline, with the same timeout handling, as the read it
-    /// stands for; the next read allocates the buffers again.
-    nonisolated(nonsending) private func waitForRequestIdle() async throws {
+    /// Waits for the first byte of the next request; true when it came. A request that comes
+    /// within `idleBufferReleaseDelay` (a busy keep-alive client) finds the buffers in place;
+    /// after that the connection frees its read, write and TLS buffers and returns false, and
+    /// `run` waits holding none (`waitUntilReadableWhileIdle`), so an idle keep-alive connection
+    /// costs no buffer memory and a busy one no allocation per request. The wait runs under the
+    /// same deadline, with the same timeout handling, as the read it stands for; the next read
+    /// allocates the buffers again.
+    nonisolated(nonsending) private func waitForRequestIdle() async throws -> Bool {
         writeBuffer.clear()  // the last response, already sent
-        var releaseAt: Deadline? = machine.clock.now() + configuration.idleBufferReleaseDelay
+        let releaseAt = machine.clock.now() + configuration.idleBufferReleaseDelay
         while true {
             let deadline = machine.readDeadline
-            let waitingToRelease = releaseAt.map { $0 < deadline } ?? false
-            stream.readDeadline = waitingToRelease ? releaseAt! : deadline
+            let waitingToRelease = releaseAt < deadline
+            stream.readDeadline = waitingToRelease ? releaseAt : deadline
+            do {
+                try await stream.waitUntilReadable()
+                return true
+            } catch let error as IOError where error.code == .timedOut {
+                if waitingToRelease {
+                    releaseIdleBuffers()
+                    return false
+                }
+                try handleReadTimeout()
+            }
+        }
+    }
+
+    /// Waits, holding no buffer, until the next request's first byte arrives, under the
+    /// state machine's deadline and timeout handling.
+    nonisolated(nonsending) private func waitUntilReadableWhileIdle() async throws {
+        while true {
+            stream.readDeadline = machine.readDeadline
             do {
                 try await stream.waitUntilReadable()
                 return
             } catch let error as IOError where error.code == .timedOut {
-                if waitingToRelease {
-                    releaseAt = nil
-                    releaseIdleBuffers()
-                } else {
-                    try handleReadTimeout()
-                }
+                try handleReadTimeout()
             }
         }
     }

@@ -155,25 +155,32 @@ public final class Socket: ByteStream, @unchecked Sendable {
     /// consuming it (a 1-byte `MSG_PEEK`). After a read that emptied the queue it waits for
     /// readiness at once, as `read` does, and the next `read` then makes its `recv` directly.
     nonisolated(nonsending) public func waitUntilReadable() async throws {
-        if receiveQueueEmptied {
-            receiveQueueEmptied = false
-            if !isClosed, loop.inEventLoop, !registration.hasSeenHangUpOrError,
-               readDeadline == .distantFuture || Deadline.now() < readDeadline {
-                readsWithoutWaiting = 0
-                try await registration.wait(.read, deadline: readDeadline)
-                return
-            }
+        // One suspension point: an idle connection waits here, and a task keeps the largest
+        // frame it ever needed, so this frame stays small.
+        let waitOnce = takeEmptiedReceiveQueue()
+        while try waitOnce || !peekReadable() {
+            readsWithoutWaiting = 0
+            try await registration.wait(.read, deadline: readDeadline)
+            if waitOnce { return }
         }
-        while true {
-            guard !isClosed else { throw IOError.closed("recv") }
-            var byte: UInt8 = 0
-            switch try Syscall.run("recv", { Glibc.recv(registration.descriptor, &byte, 1, Int32(MSG_PEEK) | Int32(MSG_DONTWAIT)) }) {
-            case .completed:
-                return
-            case .wouldBlock:
-                readsWithoutWaiting = 0
-                try await registration.wait(.read, deadline: readDeadline)
-            }
+    }
+
+    /// After a read that emptied the receive queue: whether to wait for readiness once without
+    /// peeking first (on the loop, no hang-up or error seen, deadline not passed). Clears the flag.
+    private func takeEmptiedReceiveQueue() -> Bool {
+        guard receiveQueueEmptied else { return false }
+        receiveQueueEmptied = false
+        return !isClosed && loop.inEventLoop && !registration.hasSeenHangUpOrError
+            && (readDeadline == .distantFuture || Deadline.now() < readDeadline)
+    }
+
+    /// Whether the receive queue holds a byte, the end of stream or an error (a 1-byte `MSG_PEEK`).
+    private func peekReadable() throws(IOError) -> Bool {
+        guard !isClosed else { throw IOError.closed("recv") }
+        var byte: UInt8 = 0
+        switch try Syscall.run("recv", { Glibc.recv(registration.descriptor, &byte, 1, Int32(MSG_PEEK) | Int32(MSG_DONTWAIT)) }) {
+        case .completed: return true
+        case .wouldBlock: return false
         }
     }
 

@@ -136,15 +136,20 @@ public final class TCPServer: @unchecked Sendable {
     func launch(_ socket: Socket) {
         let onConnection = onConnection
         let limit = limit
-        let work: @Sendable () async -> Void = {
-            await onConnection(socket)
-            socket.close()
-            limit.release()
-        }
+        // Closure literals, not one shared closure value: passing a value adds reabstraction
+        // thunks whose frames every connection task keeps for its whole life.
         if configuration.runConnectionsOnLoop {
-            Task(executorPreference: socket.loop, operation: work)
+            Task(executorPreference: socket.loop) {
+                await onConnection(socket)
+                socket.close()
+                limit.release()
+            }
         } else {
-            Task(operation: work)
+            Task {
+                await onConnection(socket)
+                socket.close()
+                limit.release()
+            }
         }
     }
 }
