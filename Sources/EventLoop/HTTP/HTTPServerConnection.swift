@@ -28,6 +28,8 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
     private let readBuffer: ConnectionBuffer
     private let writeBuffer: ConnectionBuffer
     private var dateCache = HTTPDateCache()
+    /// Whether to time requests for `observer.requestServed` (a clock read per request end).
+    private let timesRequests: Bool
 
     init(
         stream: Stream,
@@ -41,6 +43,7 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
         self.router = router
         self.configuration = configuration
         self.observer = observer
+        timesRequests = observer.observesServedRequests
         machine = HTTPConnectionStateMachine(timeouts: configuration.timeouts, clock: clock, tls: tls)
         parser = HTTPRequestParser(limits: configuration.limits)
         readBuffer = ConnectionBuffer(capacity: max(configuration.readBufferSize, configuration.limits.maxHeadSize + 1024))
@@ -105,7 +108,8 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
         while true {
             if readBuffer.isEmpty { try await waitForRequestIdle() }
             let head = try await readHead()
-            let headEnd = machine.clock.now()
+            // Measured, not the loop's iteration time: the observer gets the real duration.
+            let headEnd = timesRequests ? Deadline.now() : Deadline(uptimeNanoseconds: 0)
             machine.headCompleted(hasBody: head.framing != .none)
             let route = router.resolve(head.method, path: head.path)
             var rejection: HTTPResponse?
@@ -274,9 +278,11 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
             date: configuration.sendsDate ? dateCache.current() : nil
         )
         try await writeResponseBuffer()
-        observer.requestServed(
-            method: head.method, path: head.path, status: response.status,
-            duration: machine.clock.now().duration(since: start))
+        if timesRequests {
+            observer.requestServed(
+                method: head.method, path: head.path, status: response.status,
+                duration: Deadline.now().duration(since: start))
+        }
     }
 
     nonisolated(nonsending) private func writeResponseBuffer() async throws {
