@@ -124,6 +124,33 @@ enum HTTPBytes {
         byte == tab || (byte >= 0x20 && byte != 0x7F)
     }
 
+    /// Whether every byte of `bytes` is allowed inside a field value. Eight bytes at a time: a
+    /// word with no byte below 0x20 and none equal to 0x7F is valid as a whole; only a word
+    /// with a tab (or an invalid byte) is checked byte by byte.
+    static func areFieldValue(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard let base = bytes.baseAddress else { return true }
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highBits: UInt64 = 0x8080_8080_8080_8080
+        var index = 0
+        while index + 8 <= bytes.count {
+            let word = (base + index).loadUnaligned(as: UInt64.self)
+            // A byte below 0x20, or a byte equal to 0x7F (zero after the XOR): exact tests for
+            // "some byte is" (a borrow only starts at a byte that matches).
+            let below = (word &- ones &* 0x20) & ~word & highBits
+            let delete = word ^ (ones &* 0x7F)
+            let isDelete = (delete &- ones) & ~delete & highBits
+            if below | isDelete != 0 {
+                for offset in index..<(index + 8) where !isFieldValue(bytes[offset]) { return false }
+            }
+            index += 8
+        }
+        while index < bytes.count {
+            if !isFieldValue(bytes[index]) { return false }
+            index += 1
+        }
+        return true
+    }
+
     @inline(__always)
     static func isWhitespace(_ byte: UInt8) -> Bool {
         byte == space || byte == tab
@@ -203,7 +230,7 @@ struct HTTPHeadLines {
         var end = line.count
         while start < end, HTTPBytes.isWhitespace(line[start]) { start += 1 }
         while end > start, HTTPBytes.isWhitespace(line[end - 1]) { end -= 1 }
-        for index in start..<end where !HTTPBytes.isFieldValue(line[index]) {
+        guard HTTPBytes.areFieldValue(UnsafeRawBufferPointer(rebasing: line[start..<end])) else {
             throw HTTPParseError(.badRequest, "invalid character in the value of a field")
         }
         return (UnsafeRawBufferPointer(rebasing: line[0..<colon]), UnsafeRawBufferPointer(rebasing: line[start..<end]))
