@@ -23,11 +23,12 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
     private let router: Router
     private let configuration: HTTPServerConfiguration
     private let observer: any HTTPServerObserver
-    private var machine: HTTPConnectionStateMachine<Clock>
-    private var parser: HTTPRequestParser
+    // Touched only by this connection's task, one call at a time: no runtime exclusivity checks.
+    @exclusivity(unchecked) private var machine: HTTPConnectionStateMachine<Clock>
+    @exclusivity(unchecked) private var parser: HTTPRequestParser
     private let readBuffer: ConnectionBuffer
     private let writeBuffer: ConnectionBuffer
-    private var dateCache = HTTPDateCache()
+    @exclusivity(unchecked) private var dateCache = HTTPDateCache()
     /// Whether to time requests for `observer.requestServed` (a clock read per request end).
     private let timesRequests: Bool
 

@@ -18,17 +18,18 @@ public final class EventLoop: @unchecked Sendable {
 
     /// Immutable after init; `wake()` is the only part used off the loop thread.
     let selector: Selector
-    /// Loop thread only.
-    var timers = TimerQueue()
+    /// Loop thread only. The loop-thread fields skip the runtime's exclusivity checks (several
+    /// per request): only the loop thread touches them, one call at a time.
+    @exclusivity(unchecked) var timers = TimerQueue()
     /// Loop thread only: jobs for the next iteration.
-    private var jobs: [Job] = []
+    @exclusivity(unchecked) private var jobs: [Job] = []
     /// Loop thread only: the batch being run.
-    private var runningJobs: [Job] = []
+    @exclusivity(unchecked) private var runningJobs: [Job] = []
     /// Loop thread only.
     private var stopRequested = false
     /// Loop thread only: the monotonic time when the current iteration began (after its
     /// `epoll_wait`), refreshed again before timers fire. See `iterationStart`.
-    private var iterationTime = Deadline(uptimeNanoseconds: 0)
+    @exclusivity(unchecked) private var iterationTime = Deadline(uptimeNanoseconds: 0)
     /// Any thread, under `remoteLock`.
     private var remoteJobs: [Job] = []
     private let remoteLock = Lock()

@@ -6,16 +6,19 @@ import COpenSSLShims
 /// `inbound` holds bytes received from the transport that OpenSSL has not read yet; `outbound`
 /// holds records OpenSSL produced that the transport has not sent yet. `borrowed` is ciphertext
 /// in the caller's buffer, lent for the duration of one read (see `TLSConnection.read(into:decryptingInPlace:)`).
+/// Used by one connection on one thread, never re-entrantly (OpenSSL calls the BIO from inside
+/// the connection's own calls, which do not hold an access to these fields), so the fields skip
+/// the runtime's exclusivity checks, several per request.
 final class TLSCiphertextBuffers {
     /// Received ciphertext, consumed by OpenSSL's reads before `borrowed`.
-    var inbound = TLSCiphertextBuffer()
+    @exclusivity(unchecked) var inbound = TLSCiphertextBuffer()
     /// Received ciphertext in memory we do not own; OpenSSL's reads advance past what they copy.
-    var borrowed = UnsafeRawBufferPointer(start: nil, count: 0)
+    @exclusivity(unchecked) var borrowed = UnsafeRawBufferPointer(start: nil, count: 0)
     /// Produced ciphertext, consumed by the transport.
-    var outbound = TLSCiphertextBuffer()
+    @exclusivity(unchecked) var outbound = TLSCiphertextBuffer()
     /// The transport reported end of stream: once `inbound` is drained, reads report EOF
     /// instead of "retry later".
-    var inboundEnded = false
+    @exclusivity(unchecked) var inboundEnded = false
 }
 
 /// A custom OpenSSL BIO whose reads and writes go straight to a connection's `TLSCiphertextBuffers`.

@@ -57,7 +57,7 @@ public final class TLSConnection {
     public let context: TLSContext
     private let ssl: OpaquePointer
     private let buffers: TLSCiphertextBuffers
-    private var state = State.handshaking
+    @exclusivity(unchecked) private var state = State.handshaking
 
     /// A connection playing `context`'s role. Clients pass the `serverName` they dialled: a DNS
     /// name is sent as SNI and checked against the certificate's DNS SANs; an IP literal is not
