@@ -11,6 +11,21 @@ struct Routes: Sendable {
     let logger: Logger
     /// Brings pulled metrics (cache counters) up to date before a scrape.
     let beforeMetrics: @Sendable () async -> Void
+    /// Whether every admission is logged (level debug). Read once: the logger's level is fixed,
+    /// and asking for it copies the log handler.
+    private let logsEachAdmission: Bool
+
+    init(
+        handlers: [LoopAdmissionHandler], readiness: Readiness, metrics: WebhookMetrics, logger: Logger,
+        beforeMetrics: @escaping @Sendable () async -> Void
+    ) {
+        self.handlers = handlers
+        self.readiness = readiness
+        self.metrics = metrics
+        self.logger = logger
+        self.beforeMetrics = beforeMetrics
+        logsEachAdmission = logger.logLevel <= .debug
+    }
 
     /// The router for the TLS port.
     func webhookRouter() -> Router {
@@ -78,7 +93,7 @@ struct Routes: Sendable {
             logger.notice("invalid AdmissionReview", metadata: metadata(outcome, duration: duration))
         }
         metrics.recordAdmission(result, duration: duration)
-        if logger.logLevel <= .debug {
+        if logsEachAdmission {
             logger.debug("admission", metadata: metadata(outcome, duration: duration))
         }
     }
