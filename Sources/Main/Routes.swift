@@ -55,7 +55,7 @@ struct Routes: Sendable {
 
     nonisolated(nonsending) private func mutate(_ request: HTTPRequest) async -> HTTPResponse {
         let start = Deadline.now()
-        guard request.head.value(ofField: "Content-Type", Self.isJSON) ?? false else {
+        guard request.head.field("Content-Type", satisfies: Self.isJSON) else {
             metrics.recordAdmission(.invalid, duration: Deadline.now().duration(since: start))
             return .text(.unsupportedMediaType, "Content-Type must be application/json\n")
         }

@@ -14,7 +14,7 @@ public enum HTTPBodyFraming: Hashable, Sendable {
 ///
 /// The head's bytes are copied once out of the connection's buffer (one allocation); the
 /// target, query and header fields are made from them only when asked for, so a request whose
-/// handler reads none of them costs no string per field. `value(ofField:_:)` reads one field
+/// handler reads none of them costs no string per field. `field(_:satisfies:)` checks one field
 /// without allocating.
 public struct HTTPRequestHead: Sendable {
     public var method: HTTPMethod
@@ -70,15 +70,16 @@ public struct HTTPRequestHead: Sendable {
         return headers
     }
 
-    /// Calls `body` with the value of the first field named `name` (ASCII case ignored), OWS
-    /// trimmed, and returns its result; nil when there is no such field. Allocates nothing.
-    public func value<Result>(ofField name: String, _ body: (UnsafeRawBufferPointer) -> Result) -> Result? {
+    /// Whether there is a field named `name` (ASCII case ignored) and `predicate` holds for the
+    /// value (OWS trimmed) of the first one. Allocates nothing; not generic, so a caller in
+    /// another module pays no generic metadata lookup.
+    public func field(_ name: String, satisfies predicate: (UnsafeRawBufferPointer) -> Bool) -> Bool {
         var name = name
         return name.withUTF8 { wanted in
-            var result: Result?
+            var result = false
             forEachField { fieldName, value in
                 guard HTTPHeadLines.bytes(fieldName, equalIgnoringCase: UnsafeRawBufferPointer(wanted)) else { return true }
-                result = body(value)
+                result = predicate(value)
                 return false
             }
             return result
