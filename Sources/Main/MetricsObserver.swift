@@ -4,6 +4,9 @@ import EventLoop
 struct MetricsObserver: HTTPServerObserver {
     let metrics: WebhookMetrics
 
+    /// Admissions are timed by the routes; other requests are not measured.
+    var observesServedRequests: Bool { false }
+
     func connectionOpened() {
         metrics.connectionsAccepted.increment()
         metrics.openConnections.increment()

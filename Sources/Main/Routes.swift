@@ -5,12 +5,27 @@ import Logging
 /// The webhook's HTTP routes: `POST /mutate`, `GET /healthz`, `GET /readyz`, `GET /metrics`.
 struct Routes: Sendable {
     /// One admission handler per event loop, each over that loop's ServiceAccount source.
-    let handlers: [(loop: EventLoop, handler: AdmissionHandler)]
+    let handlers: [LoopAdmissionHandler]
     let readiness: Readiness
     let metrics: WebhookMetrics
     let logger: Logger
     /// Brings pulled metrics (cache counters) up to date before a scrape.
     let beforeMetrics: @Sendable () async -> Void
+    /// Whether every admission is logged (level debug). Read once: the logger's level is fixed,
+    /// and asking for it copies the log handler.
+    private let logsEachAdmission: Bool
+
+    init(
+        handlers: [LoopAdmissionHandler], readiness: Readiness, metrics: WebhookMetrics, logger: Logger,
+        beforeMetrics: @escaping @Sendable () async -> Void
+    ) {
+        self.handlers = handlers
+        self.readiness = readiness
+        self.metrics = metrics
+        self.logger = logger
+        self.beforeMetrics = beforeMetrics
+        logsEachAdmission = logger.logLevel <= .debug
+    }
 
     /// The router for the TLS port.
     func webhookRouter() -> Router {
@@ -40,11 +55,11 @@ struct Routes: Sendable {
 
     nonisolated(nonsending) private func mutate(_ request: HTTPRequest) async -> HTTPResponse {
         let start = Deadline.now()
-        guard Self.isJSON(request.headers["Content-Type"]) else {
+        guard request.head.field("Content-Type", satisfies: Self.isJSON) else {
             metrics.recordAdmission(.invalid, duration: Deadline.now().duration(since: start))
             return .text(.unsupportedMediaType, "Content-Type must be application/json\n")
         }
-        let outcome = await handler().review(request.body)
+        let outcome = await handler().admission.review(request.body)
         let duration = Deadline.now().duration(since: start)
         record(outcome, duration: duration)
         return HTTPResponse(
@@ -58,9 +73,10 @@ struct Routes: Sendable {
     private static let jsonHeaders: HTTPHeaders = ["Content-Type": json]
 
     /// The handler of the loop this task runs on (connection tasks always run on their loop).
-    private func handler() -> AdmissionHandler {
-        for entry in handlers where entry.loop.inEventLoop { return entry.handler }
-        return handlers[0].handler
+    /// Returns the loop's box, not the handler: copying the handler would retain each of its fields.
+    private func handler() -> LoopAdmissionHandler {
+        for entry in handlers where entry.loop.inEventLoop { return entry }
+        return handlers[0]
     }
 
     private func record(_ outcome: AdmissionOutcome, duration: Duration) {
@@ -77,7 +93,7 @@ struct Routes: Sendable {
             logger.notice("invalid AdmissionReview", metadata: metadata(outcome, duration: duration))
         }
         metrics.recordAdmission(result, duration: duration)
-        if logger.logLevel <= .debug {
+        if logsEachAdmission {
             logger.debug("admission", metadata: metadata(outcome, duration: duration))
         }
     }
@@ -92,20 +108,33 @@ struct Routes: Sendable {
         return metadata
     }
 
-    /// `application/json`, with or without parameters such as `; charset=utf-8`.
-    static func isJSON(_ contentType: String?) -> Bool {
-        guard let contentType else { return false }
-        if contentType == "application/json" { return true }
-        let mediaType = contentType.split(separator: ";", maxSplits: 1).first?.trimmingWhitespace() ?? ""
-        return mediaType.lowercased() == "application/json"
+    /// Whether a Content-Type value is `application/json` (ASCII case ignored), with or without
+    /// parameters such as `; charset=utf-8`.
+    static func isJSON(_ contentType: UnsafeRawBufferPointer) -> Bool {
+        let semicolon = contentType.firstIndex(of: UInt8(ascii: ";")) ?? contentType.count
+        var start = 0
+        var end = semicolon
+        while start < end, contentType[start] == UInt8(ascii: " ") || contentType[start] == UInt8(ascii: "\t") { start += 1 }
+        while end > start, contentType[end - 1] == UInt8(ascii: " ") || contentType[end - 1] == UInt8(ascii: "\t") { end -= 1 }
+        let expected: StaticString = "application/json"
+        guard end - start == expected.utf8CodeUnitCount else { return false }
+        for index in 0..<(end - start) {
+            let byte = contentType[start + index]
+            let lowered = byte &- 0x41 < 26 ? byte | 0x20 : byte
+            if lowered != expected.utf8Start[index] { return false }
+        }
+        return true
     }
 }
 
-extension Substring {
-    fileprivate func trimmingWhitespace() -> Substring {
-        var trimmed = self
-        while trimmed.first == " " || trimmed.first == "\t" { trimmed = trimmed.dropFirst() }
-        while trimmed.last == " " || trimmed.last == "\t" { trimmed = trimmed.dropLast() }
-        return trimmed
+/// The admission handler of one event loop, boxed: the routes find it per request, and taking a
+/// reference out of the list costs one retain where copying the handler retained every field.
+final class LoopAdmissionHandler: Sendable {
+    let loop: EventLoop
+    let admission: AdmissionHandler
+
+    init(loop: EventLoop, admission: AdmissionHandler) {
+        self.loop = loop
+        self.admission = admission
     }
 }

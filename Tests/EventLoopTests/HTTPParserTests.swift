@@ -92,6 +92,41 @@ private func decodeStream(_ bytes: [UInt8], cuts: [Int]) throws -> [String] {
         #expect(head.headers.count == 5)
     }
 
+    @Test func fieldChecksTheFirstFieldOfANameIgnoringCase() throws {
+        let (head, _) = try #require(try parseHead(
+            "POST /m HTTP/1.1\r\nHost: a\r\ncontent-TYPE:  application/json \r\nX: 1\r\nX: 2\r\n\r\n"))
+        #expect(head.field("Content-Type") { String(decoding: $0, as: UTF8.self) == "application/json" })
+        #expect(head.field("x") { String(decoding: $0, as: UTF8.self) == "1" })
+        #expect(!head.field("x") { String(decoding: $0, as: UTF8.self) == "2" })
+        #expect(!head.field("Accept") { _ in true })
+        #expect(!head.field("Host:") { _ in true })
+    }
+
+    /// Every byte value at every offset of an 8-byte word (the value check reads words): only
+    /// HTAB, SP, visible ASCII and obs-text are accepted, wherever they sit.
+    @Test func fieldValueBytesAreCheckedAtEveryOffset() throws {
+        for byte in UInt8.min...UInt8.max where byte != HTTPBytes.lf {
+            let valid = byte == HTTPBytes.tab || (byte >= 0x20 && byte != 0x7F)
+            for offset in 1..<19 {
+                var value = [UInt8](repeating: UInt8(ascii: "v"), count: 20)
+                value[offset] = byte
+                let bytes = Array("GET / HTTP/1.1\r\nHost: a\r\nX: ".utf8) + value + Array("\r\n\r\n".utf8)
+                var parser = HTTPRequestParser()
+                let accepted: Bool
+                do {
+                    accepted = try bytes.withUnsafeBytes { buffer throws(HTTPParseError) in try parser.parseHead(buffer) } != nil
+                } catch let error as HTTPParseError {
+                    #expect(error.status == .badRequest)
+                    accepted = false
+                } catch {
+                    Issue.record("unexpected \(error)")
+                    accepted = false
+                }
+                #expect(accepted == valid, "byte \(byte) at \(offset)")
+            }
+        }
+    }
+
     @Test func incompleteHeadNeedsMoreData() throws {
         #expect(try parseHead("GET / HTTP/1.1\r\nHost: a\r\n") == nil)
         #expect(try parseHead("GET / HTTP/1.1\r\nHost: a\r\n\r") == nil)

@@ -7,13 +7,13 @@ import Glibc
 /// Its memory stays put between growths, so it can be handed to `ByteStream.read`/`write`
 /// across a suspension (which an `Array`'s `withUnsafeBytes` cannot). Bytes between
 /// `readerIndex` and `writerIndex` are readable; the space after `writerIndex` is writable.
-/// Confined to its connection's task.
+/// Confined to its connection's task, so its fields skip the runtime's exclusivity checks.
 final class ConnectionBuffer {
-    private var storage: UnsafeMutableRawBufferPointer
+    @exclusivity(unchecked) private var storage: UnsafeMutableRawBufferPointer
     /// The size allocated first, and again by the first write after `releaseStorage()`.
     private let initialCapacity: Int
-    private(set) var readerIndex = 0
-    private(set) var writerIndex = 0
+    @exclusivity(unchecked) private(set) var readerIndex = 0
+    @exclusivity(unchecked) private(set) var writerIndex = 0
 
     init(capacity: Int) {
         initialCapacity = max(capacity, 64)

@@ -11,6 +11,19 @@ public struct MonotonicClock: HTTPClock {
     public func now() -> Deadline { Deadline.now() }
 }
 
+/// The time of an event loop's current iteration (`EventLoop.iterationStart`): no clock read
+/// per call, for connection deadlines, which may end up to one loop iteration early.
+public struct EventLoopClock: HTTPClock {
+    public let loop: EventLoop
+
+    public init(loop: EventLoop) {
+        self.loop = loop
+    }
+
+    @inlinable
+    public func now() -> Deadline { loop.iterationStart }
+}
+
 /// How long a server connection may take for each phase.
 public struct HTTPTimeouts: Sendable {
     /// From accept to the end of the TLS handshake.

@@ -108,26 +108,47 @@ enum HTTPBytes {
     static let colon: UInt8 = 0x3A
     static let comma: UInt8 = 0x2C
 
-    /// tchar: the characters of a token (method, field name, coding).
+    /// tchar: the characters of a token (method, field name, coding): ASCII letters, digits
+    /// and ``!#$%&'*+-.^_`|~``, as bit masks of the bytes 0-63 and 64-127.
     @inline(__always)
     static func isToken(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-             UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return true
-        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
-             UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
-             UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
-            return true
-        default:
-            return false
-        }
+        let low: UInt64 = 0x03FF_6CFA_0000_0000
+        let high: UInt64 = 0x57FF_FFFF_C7FF_FFFE
+        guard byte < 128 else { return false }
+        return ((byte < 64 ? low : high) >> UInt64(byte & 63)) & 1 != 0
     }
 
     /// A byte allowed inside a field value: HTAB, SP, visible ASCII, obs-text.
     @inline(__always)
     static func isFieldValue(_ byte: UInt8) -> Bool {
         byte == tab || (byte >= 0x20 && byte != 0x7F)
+    }
+
+    /// Whether every byte of `bytes` is allowed inside a field value. Eight bytes at a time: a
+    /// word with no byte below 0x20 and none equal to 0x7F is valid as a whole; only a word
+    /// with a tab (or an invalid byte) is checked byte by byte.
+    static func areFieldValue(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard let base = bytes.baseAddress else { return true }
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highBits: UInt64 = 0x8080_8080_8080_8080
+        var index = 0
+        while index + 8 <= bytes.count {
+            let word = (base + index).loadUnaligned(as: UInt64.self)
+            // A byte below 0x20, or a byte equal to 0x7F (zero after the XOR): exact tests for
+            // "some byte is" (a borrow only starts at a byte that matches).
+            let below = (word &- ones &* 0x20) & ~word & highBits
+            let delete = word ^ (ones &* 0x7F)
+            let isDelete = (delete &- ones) & ~delete & highBits
+            if below | isDelete != 0 {
+                for offset in index..<(index + 8) where !isFieldValue(bytes[offset]) { return false }
+            }
+            index += 8
+        }
+        while index < bytes.count {
+            if !isFieldValue(bytes[index]) { return false }
+            index += 1
+        }
+        return true
     }
 
     @inline(__always)
@@ -140,24 +161,53 @@ enum HTTPBytes {
 struct HTTPHeadLines {
     /// Splits `head` (from the start line through the final CRLF) at CRLF and parses each field
     /// line into `headers`, calling `inspect` with each field's name and value bytes.
-    ///
-    /// Returns the start line's bytes, without CRLF.
     static func parseFields(
         _ head: UnsafeRawBufferPointer,
         startLineEnd: Int,
         into headers: inout HTTPHeaders,
         inspect: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws(HTTPParseError) -> Void
     ) throws(HTTPParseError) {
+        try forEachField(head, startLineEnd: startLineEnd) { (name, value) throws(HTTPParseError) in
+            try inspect(name, value)
+            headers.add(name: String(decoding: name, as: UTF8.self), value: String(decoding: value, as: UTF8.self))
+        }
+    }
+
+    /// Splits `head` (from the start line through the final CRLF) at CRLF, validates each field
+    /// line and calls `inspect` with its name and value bytes. Allocates nothing.
+    @inline(__always)
+    static func forEachField(
+        _ head: UnsafeRawBufferPointer,
+        startLineEnd: Int,
+        inspect: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws(HTTPParseError) -> Void
+    ) throws(HTTPParseError) {
+        guard let base = head.baseAddress else { return }
         var lineStart = startLineEnd + 1
         while lineStart < head.count {
-            var lineEnd = lineStart
-            while head[lineEnd] != HTTPBytes.lf { lineEnd += 1 }
+            // The scanner saw a CRLF at the end of every line, so there is an LF to find.
+            let lineEnd = UnsafeRawPointer(memchr(base + lineStart, 0x0A, head.count - lineStart)!) - base
             let line = UnsafeRawBufferPointer(rebasing: head[lineStart..<(lineEnd - 1)])
             lineStart = lineEnd + 1
             if line.isEmpty { break }
             let (name, value) = try parseField(line)
             try inspect(name, value)
-            headers.add(name: String(decoding: name, as: UTF8.self), value: String(decoding: value, as: UTF8.self))
+        }
+    }
+
+    /// Calls `body` with each field's name and value in `fields` (field lines already validated
+    /// by `forEachField`, each ending in CRLF) until it returns false.
+    static func forEachValidatedField(
+        _ fields: UnsafeRawBufferPointer,
+        _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Bool
+    ) {
+        guard let base = fields.baseAddress else { return }
+        var lineStart = 0
+        while lineStart < fields.count, let found = memchr(base + lineStart, 0x0A, fields.count - lineStart) {
+            let lineEnd = UnsafeRawPointer(found) - base
+            let line = UnsafeRawBufferPointer(rebasing: fields[lineStart..<max(lineStart, lineEnd - 1)])
+            lineStart = lineEnd + 1
+            guard !line.isEmpty, let (name, value) = try? parseField(line) else { continue }
+            if !body(name, value) { return }
         }
     }
 
@@ -180,7 +230,7 @@ struct HTTPHeadLines {
         var end = line.count
         while start < end, HTTPBytes.isWhitespace(line[start]) { start += 1 }
         while end > start, HTTPBytes.isWhitespace(line[end - 1]) { end -= 1 }
-        for index in start..<end where !HTTPBytes.isFieldValue(line[index]) {
+        guard HTTPBytes.areFieldValue(UnsafeRawBufferPointer(rebasing: line[start..<end])) else {
             throw HTTPParseError(.badRequest, "invalid character in the value of a field")
         }
         return (UnsafeRawBufferPointer(rebasing: line[0..<colon]), UnsafeRawBufferPointer(rebasing: line[start..<end]))
@@ -192,6 +242,16 @@ struct HTTPHeadLines {
         guard bytes.count == name.utf8CodeUnitCount else { return false }
         let expected = name.utf8Start
         for index in 0..<bytes.count where bytes[index].asciiLowercased != expected[index] {
+            return false
+        }
+        return true
+    }
+
+    /// Whether `bytes` equal `other`, ignoring the case of ASCII letters.
+    @inline(__always)
+    static func bytes(_ bytes: UnsafeRawBufferPointer, equalIgnoringCase other: UnsafeRawBufferPointer) -> Bool {
+        guard bytes.count == other.count else { return false }
+        for index in 0..<bytes.count where bytes[index].asciiLowercased != other[index].asciiLowercased {
             return false
         }
         return true

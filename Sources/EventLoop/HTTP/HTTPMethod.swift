@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// An HTTP request method (a token such as `GET`); methods are case-sensitive.
 public struct HTTPMethod: Hashable, Sendable, CustomStringConvertible {
     /// The method token as sent on the wire.
@@ -5,6 +9,22 @@ public struct HTTPMethod: Hashable, Sendable, CustomStringConvertible {
 
     public init(_ rawValue: String) {
         self.rawValue = rawValue
+    }
+
+    /// The method named by `token` (validated bytes): the common methods without making a string.
+    init(token: UnsafeRawBufferPointer) {
+        switch token.count {
+        case 3 where HTTPMethod.matches(token, "GET"): self = .GET
+        case 4 where HTTPMethod.matches(token, "POST"): self = .POST
+        case 4 where HTTPMethod.matches(token, "HEAD"): self = .HEAD
+        case 3 where HTTPMethod.matches(token, "PUT"): self = .PUT
+        default: self.init(String(decoding: token, as: UTF8.self))
+        }
+    }
+
+    @inline(__always)
+    private static func matches(_ token: UnsafeRawBufferPointer, _ name: StaticString) -> Bool {
+        memcmp(token.baseAddress!, name.utf8Start, token.count) == 0
     }
 
     public static let GET = HTTPMethod("GET")

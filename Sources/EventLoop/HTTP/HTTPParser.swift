@@ -49,17 +49,15 @@ public struct HTTPRequestParser: Sendable {
 
     private func parse(_ head: UnsafeRawBufferPointer, startLineEnd: Int) throws(HTTPParseError) -> HTTPRequestHead {
         let requestLine = UnsafeRawBufferPointer(rebasing: head[0..<(startLineEnd - 1)])
-        let (method, target, version) = try Self.parseRequestLine(requestLine)
+        let (method, targetRange, version) = try Self.parseRequestLine(requestLine)
 
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(12)
         var contentLength: Int?
         var transferEncoding = TransferCodings()
         var hostCount = 0
         var connectionClose = false
         var connectionKeepAlive = false
         var expectsContinue = false
-        try HTTPHeadLines.parseFields(head, startLineEnd: startLineEnd, into: &headers) { (name, value) throws(HTTPParseError) in
+        try HTTPHeadLines.forEachField(head, startLineEnd: startLineEnd) { (name, value) throws(HTTPParseError) in
             switch name.count {
             case 4 where HTTPHeadLines.bytes(name, equalLowercased: "host"):
                 hostCount += 1
@@ -112,22 +110,25 @@ public struct HTTPRequestParser: Sendable {
             framing = .none
         }
 
-        let (path, query) = try Self.splitTarget(target, method: method)
+        let (path, queryRange) = try Self.splitTarget(UnsafeRawBufferPointer(rebasing: head[targetRange]), method: method)
         return HTTPRequestHead(
             method: method,
-            target: target,
             path: path,
-            query: query,
             version: version,
-            headers: headers,
             framing: framing,
             keepAlive: isHTTP11 ? !connectionClose : (connectionKeepAlive && !connectionClose),
-            expectsContinue: expectsContinue && isHTTP11 && framing != .none
+            expectsContinue: expectsContinue && isHTTP11 && framing != .none,
+            // The request line and field lines, without the empty line that ends the head.
+            bytes: [UInt8](UnsafeRawBufferPointer(rebasing: head[0..<(head.count - 2)])),
+            targetRange: targetRange,
+            queryRange: (queryRange.lowerBound + targetRange.lowerBound)..<(queryRange.upperBound + targetRange.lowerBound),
+            fieldsStart: startLineEnd + 1
         )
     }
 
     /// Parses `method SP request-target SP HTTP-version`.
-    static func parseRequestLine(_ line: UnsafeRawBufferPointer) throws(HTTPParseError) -> (HTTPMethod, String, HTTPVersion) {
+    /// Returns the method, where the target is in `line`, and the version.
+    static func parseRequestLine(_ line: UnsafeRawBufferPointer) throws(HTTPParseError) -> (HTTPMethod, Range<Int>, HTTPVersion) {
         var methodEnd = 0
         while methodEnd < line.count, line[methodEnd] != HTTPBytes.space {
             guard HTTPBytes.isToken(line[methodEnd]) else {
@@ -150,9 +151,8 @@ public struct HTTPRequestParser: Sendable {
             throw HTTPParseError(.badRequest, "malformed request line")
         }
         let version = try parseVersion(UnsafeRawBufferPointer(rebasing: line[(targetEnd + 1)...]))
-        let method = HTTPMethod(String(decoding: UnsafeRawBufferPointer(rebasing: line[0..<methodEnd]), as: UTF8.self))
-        let target = String(decoding: UnsafeRawBufferPointer(rebasing: line[targetStart..<targetEnd]), as: UTF8.self)
-        return (method, target, version)
+        let method = HTTPMethod(token: UnsafeRawBufferPointer(rebasing: line[0..<methodEnd]))
+        return (method, targetStart..<targetEnd, version)
     }
 
     /// Parses `HTTP/1.0` or `HTTP/1.1`; other well-formed versions are 505, anything else 400.
@@ -166,28 +166,30 @@ public struct HTTPRequestParser: Sendable {
         return version
     }
 
-    /// Splits the target into path and query; accepts origin-form, absolute-form and `*` for OPTIONS.
-    static func splitTarget(_ target: String, method: HTTPMethod) throws(HTTPParseError) -> (String, Substring) {
-        var pathPart = Substring(target)
-        if target.utf8.first != UInt8(ascii: "/") {
-            if target == "*", method == .OPTIONS { return ("*", "") }
-            let utf8 = target.utf8
+    /// Splits the target into its path and where its query is (after `?`, empty when there is
+    /// none); accepts origin-form, absolute-form and `*` for OPTIONS.
+    static func splitTarget(_ target: UnsafeRawBufferPointer, method: HTTPMethod) throws(HTTPParseError) -> (String, Range<Int>) {
+        let end = target.count
+        let none = end..<end
+        var pathStart = 0
+        if target[0] != UInt8(ascii: "/") {
+            if end == 1, target[0] == UInt8(ascii: "*"), method == .OPTIONS { return ("*", none) }
             guard method != .CONNECT,
-                  let colon = utf8.firstIndex(of: UInt8(ascii: ":")),
-                  utf8[colon...].starts(with: "://".utf8)
+                  let colon = target.firstIndex(of: UInt8(ascii: ":")),
+                  colon + 3 <= end, target[colon + 1] == UInt8(ascii: "/"), target[colon + 2] == UInt8(ascii: "/")
             else {
                 throw HTTPParseError(.badRequest, "unsupported request target form")
             }
-            let afterScheme = target[utf8.index(colon, offsetBy: 3)...]
-            pathPart = afterScheme.firstIndex(where: { $0 == "/" || $0 == "?" }).map { afterScheme[$0...] } ?? "/"
+            guard let start = target[(colon + 3)...].firstIndex(where: { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") }) else {
+                return ("/", none)
+            }
+            pathStart = start
         }
-        // Searched in UTF-8 (`?` is ASCII), not by Character: no grapheme breaking per byte.
-        guard let question = pathPart.utf8.firstIndex(of: UInt8(ascii: "?")) else {
-            // The whole origin-form target is the path: share its storage instead of copying.
-            return (pathPart.utf8.count == target.utf8.count ? target : String(pathPart), "")
+        guard let question = target[pathStart...].firstIndex(of: UInt8(ascii: "?")) else {
+            return (String(decoding: UnsafeRawBufferPointer(rebasing: target[pathStart...]), as: UTF8.self), none)
         }
-        let path = pathPart[..<question]
-        return (path.isEmpty ? "/" : String(path), pathPart[pathPart.utf8.index(after: question)...])
+        let path = question == pathStart ? "/" : String(decoding: UnsafeRawBufferPointer(rebasing: target[pathStart..<question]), as: UTF8.self)
+        return (path, (question + 1)..<end)
     }
 }
 

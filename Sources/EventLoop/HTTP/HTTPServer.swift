@@ -112,7 +112,7 @@ public final class HTTPServer: Sendable {
         }
         let connection = HTTPServerConnection(
             stream: stream, router: router, configuration: configuration, observer: observer,
-            clock: MonotonicClock(), tls: handshake != nil)
+            clock: EventLoopClock(loop: loop), tls: handshake != nil)
         openConnections.add(1, ordering: .relaxed)
         observer.connectionOpened()
         let id = registry.register(connection)

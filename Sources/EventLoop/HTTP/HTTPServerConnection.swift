@@ -31,11 +31,14 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
     private let router: Router
     private let configuration: HTTPServerConfiguration
     private let observer: any HTTPServerObserver
-    private var machine: HTTPConnectionStateMachine<Clock>
-    private var parser: HTTPRequestParser
+    // Touched only by this connection's task, one call at a time: no runtime exclusivity checks.
+    @exclusivity(unchecked) private var machine: HTTPConnectionStateMachine<Clock>
+    @exclusivity(unchecked) private var parser: HTTPRequestParser
     private let readBuffer: ConnectionBuffer
     private let writeBuffer: ConnectionBuffer
-    private var dateCache = HTTPDateCache()
+    @exclusivity(unchecked) private var dateCache = HTTPDateCache()
+    /// Whether to time requests for `observer.requestServed` (a clock read per request end).
+    private let timesRequests: Bool
 
     init(
         stream: Stream,
@@ -49,6 +52,7 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
         self.router = router
         self.configuration = configuration
         self.observer = observer
+        timesRequests = observer.observesServedRequests
         machine = HTTPConnectionStateMachine(timeouts: configuration.timeouts, clock: clock, tls: tls)
         parser = HTTPRequestParser(limits: configuration.limits)
         readBuffer = ConnectionBuffer(capacity: max(configuration.readBufferSize, configuration.limits.maxHeadSize + 1024))
@@ -147,7 +151,8 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
         while true {
             if readBuffer.isEmpty, try await !waitForRequestIdle() { return true }
             let head = try await readHead()
-            let headEnd = machine.clock.now()
+            // Measured, not the loop's iteration time: the observer gets the real duration.
+            let headEnd = timesRequests ? Deadline.now() : Deadline(uptimeNanoseconds: 0)
             machine.headCompleted(hasBody: head.framing != .none)
             let route = router.resolve(head.method, path: head.path)
             var rejection: HTTPResponse?
@@ -330,9 +335,11 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
             date: configuration.sendsDate ? dateCache.current() : nil
         )
         try await writeResponseBuffer()
-        observer.requestServed(
-            method: head.method, path: head.path, status: response.status,
-            duration: machine.clock.now().duration(since: start))
+        if timesRequests {
+            observer.requestServed(
+                method: head.method, path: head.path, status: response.status,
+                duration: Deadline.now().duration(since: start))
+        }
     }
 
     nonisolated(nonsending) private func writeResponseBuffer() async throws {

@@ -7,6 +7,9 @@ public protocol HTTPServerObserver: Sendable {
     func connectionOpened()
     /// A connection was closed.
     func connectionClosed()
+    /// Whether `requestServed` does something. When false the server neither calls it nor
+    /// reads the clock to time requests. Defaults to true.
+    var observesServedRequests: Bool { get }
     /// A response was written: the request's method and path, the status, and the time from
     /// the complete request head to the written response.
     func requestServed(method: HTTPMethod, path: String, status: HTTPStatus, duration: Duration)
@@ -19,10 +22,13 @@ public protocol HTTPServerObserver: Sendable {
 extension HTTPServerObserver {
     public func connectionOpened() {}
     public func connectionClosed() {}
+    public var observesServedRequests: Bool { true }
     public func requestServed(method: HTTPMethod, path: String, status: HTTPStatus, duration: Duration) {}
     public func requestRejected(status: HTTPStatus, reason: String) {}
     public func tlsHandshakeFailed(_ error: any Error) {}
 }
 
 /// The observer used when none is given.
-struct SilentHTTPServerObserver: HTTPServerObserver {}
+struct SilentHTTPServerObserver: HTTPServerObserver {
+    var observesServedRequests: Bool { false }
+}

@@ -18,14 +18,18 @@ public final class EventLoop: @unchecked Sendable {
 
     /// Immutable after init; `wake()` is the only part used off the loop thread.
     let selector: Selector
-    /// Loop thread only.
-    var timers = TimerQueue()
+    /// Loop thread only. The loop-thread fields skip the runtime's exclusivity checks (several
+    /// per request): only the loop thread touches them, one call at a time.
+    @exclusivity(unchecked) var timers = TimerQueue()
     /// Loop thread only: jobs for the next iteration.
-    private var jobs: [Job] = []
+    @exclusivity(unchecked) private var jobs: [Job] = []
     /// Loop thread only: the batch being run.
-    private var runningJobs: [Job] = []
+    @exclusivity(unchecked) private var runningJobs: [Job] = []
     /// Loop thread only.
     private var stopRequested = false
+    /// Loop thread only: the monotonic time when the current iteration began (after its
+    /// `epoll_wait`), refreshed again before timers fire. See `iterationStart`.
+    @exclusivity(unchecked) private var iterationTime = Deadline(uptimeNanoseconds: 0)
     /// Any thread, under `remoteLock`.
     private var remoteJobs: [Job] = []
     private let remoteLock = Lock()
@@ -35,6 +39,13 @@ public final class EventLoop: @unchecked Sendable {
 
     init() throws(IOError) {
         selector = try Selector()
+    }
+
+    /// The time the current loop iteration began: at most one iteration old, without a clock
+    /// read. Good for deadlines of seconds (a timeout set from it ends at most one iteration
+    /// early), not for measuring durations. Read on the loop thread; elsewhere it is `Deadline.now()`.
+    public var iterationStart: Deadline {
+        inEventLoop ? iterationTime : Deadline.now()
     }
 
     /// Whether the caller runs on this loop's thread.
@@ -74,6 +85,7 @@ public final class EventLoop: @unchecked Sendable {
         hasStarted.store(true, ordering: .releasing)
         var collectRemote = true
         while true {
+            iterationTime = Deadline.now()
             if collectRemote {
                 remoteLock.withLock {
                     jobs.append(contentsOf: remoteJobs)
@@ -88,6 +100,7 @@ public final class EventLoop: @unchecked Sendable {
             var timeout: Int32 = 0
             if !timers.isEmpty {
                 let now = Deadline.now()
+                iterationTime = now
                 fireTimers(now: now)
                 if jobs.isEmpty { timeout = timers.timeoutMilliseconds(now: now) }
             } else if jobs.isEmpty {

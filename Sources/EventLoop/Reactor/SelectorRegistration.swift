@@ -8,6 +8,9 @@
 /// timeout on every request costs about one heap operation per timeout period, not per read.
 /// (The price: a closed socket's registration stays in the heap until that entry's deadline.)
 ///
+/// The wait states skip the runtime's exclusivity checks (several per request): only this
+/// class's own non-reentrant methods on the loop thread touch them.
+///
 /// Everything here is confined to the loop thread except `wait`, which may be called from a
 /// task on another executor and then hops to the loop to register itself.
 final class SelectorRegistration: TimerTarget, @unchecked Sendable {
@@ -31,12 +34,12 @@ final class SelectorRegistration: TimerTarget, @unchecked Sendable {
     /// Set by the selector on registration. Loop thread only.
     var generation: UInt32 = 0
     /// Loop thread only.
-    private(set) var isRegistered = false
-    private var read = WaitState()
+    @exclusivity(unchecked) private(set) var isRegistered = false
+    @exclusivity(unchecked) private var read = WaitState()
     /// Whether epoll ever reported hang-up or error: then a read may end the stream with no
     /// further edge to announce it. Loop thread only.
-    private(set) var hasSeenHangUpOrError = false
-    private var write = WaitState()
+    @exclusivity(unchecked) private(set) var hasSeenHangUpOrError = false
+    @exclusivity(unchecked) private var write = WaitState()
 
     init(descriptor: Int32, loop: EventLoop) {
         self.descriptor = descriptor

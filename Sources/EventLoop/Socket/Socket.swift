@@ -17,11 +17,11 @@ public final class Socket: ByteStream, @unchecked Sendable {
     public let remoteAddress: SocketAddress?
     private let registration: SelectorRegistration
     /// Owner-side: set by the first `close()`.
-    private var isClosed = false
+    @exclusivity(unchecked) private var isClosed = false
     /// Whether the last `recv` returned less than it asked for, emptying the receive queue.
-    private var receiveQueueEmptied = false
+    @exclusivity(unchecked) private var receiveQueueEmptied = false
     /// Reads in a row that found bytes without waiting; see `readsBeforeYield`.
-    private(set) var readsWithoutWaiting = 0
+    @exclusivity(unchecked) private(set) var readsWithoutWaiting = 0
     /// After this many reads in a row found bytes without waiting, the next read first yields
     /// to the loop's other jobs: a peer that keeps the receive queue full (pipelined requests,
     /// a large body) would otherwise hold the loop and starve every other connection on it.
@@ -29,12 +29,12 @@ public final class Socket: ByteStream, @unchecked Sendable {
 
     /// The instant after which a pending or later `read` that would block fails with `.timedOut`.
     /// Changing it while a read is suspended takes effect immediately.
-    public var readDeadline: Deadline = .distantFuture {
+    @exclusivity(unchecked) public var readDeadline: Deadline = .distantFuture {
         didSet { applyDeadline(.read, readDeadline) }
     }
 
     /// The instant after which a pending or later `write` that would block fails with `.timedOut`.
-    public var writeDeadline: Deadline = .distantFuture {
+    @exclusivity(unchecked) public var writeDeadline: Deadline = .distantFuture {
         didSet { applyDeadline(.write, writeDeadline) }
     }
 

@@ -6,16 +6,19 @@ import COpenSSLShims
 /// `inbound` holds bytes received from the transport that OpenSSL has not read yet; `outbound`
 /// holds records OpenSSL produced that the transport has not sent yet. `borrowed` is ciphertext
 /// in the caller's buffer, lent for the duration of one read (see `TLSConnection.read(into:decryptingInPlace:)`).
+/// Used by one connection on one thread, never re-entrantly (OpenSSL calls the BIO from inside
+/// the connection's own calls, which do not hold an access to these fields), so the fields skip
+/// the runtime's exclusivity checks, several per request.
 final class TLSCiphertextBuffers {
     /// Received ciphertext, consumed by OpenSSL's reads before `borrowed`.
-    var inbound = TLSCiphertextBuffer()
+    @exclusivity(unchecked) var inbound = TLSCiphertextBuffer()
     /// Received ciphertext in memory we do not own; OpenSSL's reads advance past what they copy.
-    var borrowed = UnsafeRawBufferPointer(start: nil, count: 0)
+    @exclusivity(unchecked) var borrowed = UnsafeRawBufferPointer(start: nil, count: 0)
     /// Produced ciphertext, consumed by the transport.
-    var outbound = TLSCiphertextBuffer()
+    @exclusivity(unchecked) var outbound = TLSCiphertextBuffer()
     /// The transport reported end of stream: once `inbound` is drained, reads report EOF
     /// instead of "retry later".
-    var inboundEnded = false
+    @exclusivity(unchecked) var inboundEnded = false
 }
 
 /// A custom OpenSSL BIO whose reads and writes go straight to a connection's `TLSCiphertextBuffers`.
@@ -47,8 +50,11 @@ enum TLSCiphertextBIO {
         return method
     }()
 
-    private static func buffers(of bio: OpaquePointer?) -> TLSCiphertextBuffers {
-        Unmanaged<TLSCiphertextBuffers>.fromOpaque(BIO_get_data(bio)!).takeUnretainedValue()
+    /// Runs `body` with the BIO's buffers without retaining them (OpenSSL calls the BIO several
+    /// times per record; the connection that owns the buffers outlives every call).
+    @inline(__always)
+    private static func withBuffers<Result>(of bio: OpaquePointer?, _ body: (TLSCiphertextBuffers) -> Result) -> Result {
+        Unmanaged<TLSCiphertextBuffers>.fromOpaque(BIO_get_data(bio)!)._withUnsafeGuaranteedRef(body)
     }
 
     private static let createCallback: @convention(c) (OpaquePointer?) -> Int32 = { bio in
@@ -65,7 +71,7 @@ enum TLSCiphertextBIO {
         OpaquePointer?, UnsafePointer<CChar>?, Int, UnsafeMutablePointer<Int>?
     ) -> Int32 = { bio, data, count, written in
         COpenSSLShims_BIO_clear_retry_flags(bio)
-        TLSCiphertextBIO.buffers(of: bio).outbound.append(UnsafeRawBufferPointer(start: data, count: count))
+        TLSCiphertextBIO.withBuffers(of: bio) { $0.outbound.append(UnsafeRawBufferPointer(start: data, count: count)) }
         written?.pointee = count
         return 1
     }
@@ -74,20 +80,21 @@ enum TLSCiphertextBIO {
         OpaquePointer?, UnsafeMutablePointer<CChar>?, Int, UnsafeMutablePointer<Int>?
     ) -> Int32 = { bio, destination, count, readCount in
         COpenSSLShims_BIO_clear_retry_flags(bio)
-        let buffers = TLSCiphertextBIO.buffers(of: bio)
         let destination = UnsafeMutableRawBufferPointer(start: destination, count: count)
-        var copied = buffers.inbound.consume(into: destination)
-        if copied == 0, buffers.borrowed.count > 0 {
-            copied = min(count, buffers.borrowed.count)
-            destination.baseAddress!.copyMemory(from: buffers.borrowed.baseAddress!, byteCount: copied)
-            buffers.borrowed = UnsafeRawBufferPointer(rebasing: buffers.borrowed[copied...])
+        return TLSCiphertextBIO.withBuffers(of: bio) { buffers in
+            var copied = buffers.inbound.consume(into: destination)
+            if copied == 0, buffers.borrowed.count > 0 {
+                copied = min(count, buffers.borrowed.count)
+                destination.baseAddress!.copyMemory(from: buffers.borrowed.baseAddress!, byteCount: copied)
+                buffers.borrowed = UnsafeRawBufferPointer(rebasing: buffers.borrowed[copied...])
+            }
+            readCount?.pointee = copied
+            if copied > 0 { return 1 }
+            if !buffers.inboundEnded {
+                COpenSSLShims_BIO_set_retry_read(bio)
+            }
+            return 0
         }
-        readCount?.pointee = copied
-        if copied > 0 { return 1 }
-        if !buffers.inboundEnded {
-            COpenSSLShims_BIO_set_retry_read(bio)
-        }
-        return 0
     }
 
     private static let controlCallback: @convention(c) (
@@ -102,13 +109,13 @@ enum TLSCiphertextBIO {
             BIO_set_shutdown(bio, Int32(truncatingIfNeeded: argument))
             return 1
         case BIO_CTRL_PENDING:
-            let buffers = TLSCiphertextBIO.buffers(of: bio)
-            return buffers.inbound.readableCount + buffers.borrowed.count
+            return TLSCiphertextBIO.withBuffers(of: bio) { $0.inbound.readableCount + $0.borrowed.count }
         case BIO_CTRL_WPENDING:
-            return TLSCiphertextBIO.buffers(of: bio).outbound.readableCount
+            return TLSCiphertextBIO.withBuffers(of: bio) { $0.outbound.readableCount }
         case BIO_CTRL_EOF:
-            let buffers = TLSCiphertextBIO.buffers(of: bio)
-            return buffers.inboundEnded && buffers.inbound.readableCount == 0 && buffers.borrowed.isEmpty ? 1 : 0
+            return TLSCiphertextBIO.withBuffers(of: bio) {
+                $0.inboundEnded && $0.inbound.readableCount == 0 && $0.borrowed.isEmpty ? 1 : 0
+            }
         default:
             return 0
         }

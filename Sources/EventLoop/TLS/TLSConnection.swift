@@ -17,8 +17,8 @@ import COpenSSLShims
 /// the same error (any alert OpenSSL queued is still in `takeCiphertext()`).
 ///
 /// Ciphertext goes through `TLSCiphertextBIO`, straight into and out of this connection's own
-/// buffers (see there for why not memory BIOs). Every SSL I/O call is preceded by
-/// `ERR_clear_error()` and followed immediately by `SSL_get_error`, on the same thread.
+/// buffers (see there for why not memory BIOs). Every SSL I/O call is preceded by emptying the
+/// error queue and followed immediately by `SSL_get_error`, on the same thread.
 /// Not thread-safe: confine it to one event loop.
 public final class TLSConnection {
     /// The result of a handshake, shutdown or write.
@@ -57,7 +57,7 @@ public final class TLSConnection {
     public let context: TLSContext
     private let ssl: OpaquePointer
     private let buffers: TLSCiphertextBuffers
-    private var state = State.handshaking
+    @exclusivity(unchecked) private var state = State.handshaking
 
     /// A connection playing `context`'s role. Clients pass the `serverName` they dialled: a DNS
     /// name is sent as SNI and checked against the certificate's DNS SANs; an IP literal is not
@@ -179,7 +179,7 @@ public final class TLSConnection {
         case .established, .inputClosed, .shutDown:
             return .complete
         }
-        ERR_clear_error()
+        Self.clearErrorQueue()
         let result = SSL_do_handshake(ssl)
         if result == 1 {
             state = .established
@@ -210,7 +210,7 @@ public final class TLSConnection {
         case .established, .inputClosed:
             break
         }
-        ERR_clear_error()
+        Self.clearErrorQueue()
         let result = SSL_shutdown(ssl)
         if result >= 0 {
             state = .shutDown
@@ -242,7 +242,7 @@ public final class TLSConnection {
         }
         precondition(!buffer.isEmpty, "read into an empty buffer")
         var count = 0
-        ERR_clear_error()
+        Self.clearErrorQueue()
         let result = SSL_read_ex(ssl, buffer.baseAddress, buffer.count, &count)
         if result == 1 {
             if case .handshaking = state { state = .established }
@@ -305,7 +305,7 @@ public final class TLSConnection {
         }
         guard bytes.count > 0 else { return .complete }
         var written = 0
-        ERR_clear_error()
+        Self.clearErrorQueue()
         let result = SSL_write_ex(ssl, bytes.baseAddress, bytes.count, &written)
         if result == 1 {
             if case .handshaking = state { state = .established }
@@ -413,6 +413,16 @@ public final class TLSConnection {
             if case .handshaking = state { code = .handshakeFailed } else { code = .protocolError }
         }
         return TLSError.drainingErrorQueue(code, operation: operation, extra: extra)
+    }
+
+    /// Empties this thread's OpenSSL error queue before an SSL I/O call, so that `SSL_get_error`
+    /// sees only that call's errors. The queue is almost always empty already (failures drain
+    /// it): peeking is cheaper than `ERR_clear_error`, which resets every slot of the queue.
+    /// `SSL_get_error` itself tells an error apart by peeking, so a queue that peeks empty is
+    /// empty for it.
+    @inline(__always)
+    private static func clearErrorQueue() {
+        if ERR_peek_error() != 0 { ERR_clear_error() }
     }
 
     private func fail(_ error: TLSError) -> TLSError {
