@@ -1,9 +1,10 @@
 /// Reviews AdmissionReview bodies: decodes, looks up the pod's ServiceAccount, builds the patch
 /// and encodes the answer.
 ///
-/// A value type with no shared mutable state: everything but the ServiceAccount lookup runs on
-/// the caller's executor, outside any actor.
-public struct AdmissionHandler: Sendable {
+/// Immutable, so shared freely: everything but the ServiceAccount lookup runs on the caller's
+/// executor, outside any actor. A class, so that an async `review` captures one reference
+/// instead of copying (and retaining) every field of the configuration.
+public final class AdmissionHandler: Sendable {
     /// Command-line defaults and annotation prefix.
     public let configuration: PatchConfig
     /// Where ServiceAccounts are looked up.
