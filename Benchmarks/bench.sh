@@ -52,11 +52,7 @@ cd "$REPO"
 release_binaries "${BENCH_SKIP_BUILD:-}"
 
 # ---------------------------------------------------------------- inputs
-mkdir -p "$WORK/certs"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-  -keyout "$WORK/certs/tls.key" -out "$WORK/certs/tls.crt" -days 2 -subj "/CN=webhook-bench.local" \
-  -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" 2>/dev/null
-CERT=$WORK/certs/tls.crt; KEY=$WORK/certs/tls.key
+test_certificate webhook-bench.local
 
 REVIEW=$WORK/review.json
 if [[ -n "$PEERS" ]]; then
@@ -77,19 +73,6 @@ SERVICE_ACCOUNTS=$WORK/serviceaccounts.json
 "$LOADGEN" corpus --write-service-accounts "$SERVICE_ACCOUNTS" 2>/dev/null
 
 # ---------------------------------------------------------------- servers
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-
-# wait_https PORT PID: until the server answers TLS on PORT (10 s at most).
-wait_https() {
-  local port=$1 pid=$2 i
-  for ((i = 0; i < 100; i++)); do
-    kill -0 "$pid" 2>/dev/null || return 1
-    if curl -sk -o /dev/null --max-time 1 "https://127.0.0.1:$port/healthz"; then return 0; fi
-    sleep 0.1
-  done
-  return 1
-}
-
 SERVER_PID=""; SERVER_PORT=""
 stop_server() {
   [[ -n "$SERVER_PID" ]] || return 0
@@ -140,8 +123,6 @@ start_gopeer() {
   SERVER_PID=$!; PIDS+=("$SERVER_PID")
   wait_https "$SERVER_PORT" "$SERVER_PID" || { cat "$WORK/gopeer.log" >&2; die "Go peer did not start"; }
 }
-
-rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 # server_cpu_ticks: user + system CPU time of the server and its child processes (nginx's
 # worker), in clock ticks (/proc/PID/stat fields 14 and 15).

@@ -34,32 +34,24 @@ ulimit -n $((COUNT + 1000)) 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
 
 cd "$REPO"
 release_binaries "${BENCH_SKIP_BUILD:-}"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-  -keyout "$WORK/tls.key" -out "$WORK/tls.crt" -days 2 -subj "/CN=idle-memory.local" \
-  -addext "subjectAltName=IP:127.0.0.1" 2>/dev/null
+test_certificate idle-memory.local
 "$LOADGEN" corpus --write-service-accounts "$WORK/serviceaccounts.json" 2>/dev/null
 request_flag=()
 [[ $MODE == request ]] && request_flag=(--idle-after-request)
 
-rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
-
 for ((run = 1; run <= RUNS; run++)); do
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
-  taskset -c "$SERVER_CPU" "$WEBHOOK" --host 127.0.0.1 --port "$port" --tls-cert-file "$WORK/tls.crt" \
-    --tls-key-file "$WORK/tls.key" --service-accounts-file "$WORK/serviceaccounts.json" --threads 1 \
+  port=$(free_port)
+  taskset -c "$SERVER_CPU" "$WEBHOOK" --host 127.0.0.1 --port "$port" --tls-cert-file "$CERT" \
+    --tls-key-file "$KEY" --service-accounts-file "$WORK/serviceaccounts.json" --threads 1 \
     --max-connections $((COUNT + 100)) --log-level warning --metrics-port 0 >"$WORK/webhook.log" 2>&1 &
   server=$!; PIDS+=("$server")
-  for ((i = 0; i < 100; i++)); do
-    curl -sk -o /dev/null --max-time 1 "https://127.0.0.1:$port/healthz" && break
-    kill -0 "$server" 2>/dev/null || die "irsa-webhook did not start: $(cat "$WORK/webhook.log")"
-    sleep 0.1
-  done
+  wait_https "$port" "$server" || die "irsa-webhook did not start: $(cat "$WORK/webhook.log")"
   sleep 0.5
   before=$(rss_kib "$server")
   descriptors_before=$(ls "/proc/$server/fd" | wc -l)
   : >"$WORK/loadgen.log"
   taskset -c "$LOAD_CPU" "$LOADGEN" run --idle-connections "$COUNT" "${request_flag[@]}" --hold 3s \
-    --ca-file "$WORK/tls.crt" --threads 1 "https://127.0.0.1:$port/healthz" 2>"$WORK/loadgen.log" >"$WORK/loadgen.out" &
+    --ca-file "$CERT" --threads 1 "https://127.0.0.1:$port/healthz" 2>"$WORK/loadgen.log" >"$WORK/loadgen.out" &
   idle=$!; PIDS+=("$idle")
   for ((i = 0; i < 1200; i++)); do
     grep -q holding "$WORK/loadgen.log" && break

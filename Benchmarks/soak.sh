@@ -70,22 +70,15 @@ cd "$REPO"
 LOAD_AT_START=$(cut -d' ' -f1 /proc/loadavg)  # other work on the machine shows in the latencies
 release_binaries "${SOAK_SKIP_BUILD:-}"
 
-CERT=$WORK/tls.crt; KEY=$WORK/tls.key
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$KEY" -out "$CERT" \
-  -days 2 -subj "/CN=webhook-soak.local" -addext "subjectAltName=IP:127.0.0.1" 2>/dev/null
+test_certificate webhook-soak.local
 "$LOADGEN" corpus --write-service-accounts "$WORK/serviceaccounts.json" 2>/dev/null
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+PORT=$(free_port)
 taskset -c "$SERVER_CPU" "$WEBHOOK" --host 127.0.0.1 --port "$PORT" --tls-cert-file "$CERT" --tls-key-file "$KEY" \
   --service-accounts-file "$WORK/serviceaccounts.json" --threads 1 --log-level warning --metrics-port 0 \
   >"$WORK/webhook.log" 2>&1 &
 SERVER=$!; PIDS+=("$SERVER")
-for ((i = 0; i < 100; i++)); do
-  kill -0 "$SERVER" 2>/dev/null || break
-  curl -sk -o /dev/null --max-time 1 "https://127.0.0.1:$PORT/healthz" && break
-  sleep 0.1
-done
-curl -sk -o /dev/null --max-time 1 "https://127.0.0.1:$PORT/healthz" || { cat "$WORK/webhook.log" >&2; die "irsa-webhook did not start"; }
+wait_https "$PORT" "$SERVER" || { cat "$WORK/webhook.log" >&2; die "irsa-webhook did not start"; }
 URL=https://127.0.0.1:$PORT/mutate
 
 # loadgen_json NAME ARGS...: one loadgen run with --json; the report goes to $WORK/NAME.json.
@@ -108,7 +101,7 @@ else
 fi
 log "rate: $RATE requests/s (peak $PEAK)"
 
-rss() { awk '/^VmRSS:/ {print $2}' "/proc/$SERVER/status" 2>/dev/null || echo 0; }
+rss() { rss_kib "$SERVER"; }
 START=$(date +%s)
 : >"$WORK/rss.txt"
 ( while kill -0 "$SERVER" 2>/dev/null; do echo "$(( $(date +%s) - START )) $(rss)"; sleep "$SAMPLE_S"; done ) >>"$WORK/rss.txt" &
