@@ -60,23 +60,12 @@ final class LoadgenProcess: @unchecked Sendable {
 
     /// Waits until standard error contains `text`, the process exits, or `timeout` passes.
     func waitForError(containing text: String, timeout: Duration) async throws -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if standardError.contains(text) { return true }
-            if !process.isRunning { return standardError.contains(text) }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return false
+        try await process.waitUntil({ standardError }, contains: text, timeout: timeout)
     }
 
     /// Waits up to `timeout` for the exit; returns the status, nil on timeout.
     func waitForExit(timeout: Duration) async throws -> Int32? {
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        guard !process.isRunning else { return nil }
-        return process.terminationStatus
+        try await process.waitForExit(timeout: timeout)
     }
 
     /// The `--json` report (the last line of standard output).

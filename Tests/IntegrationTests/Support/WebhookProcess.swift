@@ -50,13 +50,7 @@ final class WebhookProcess: @unchecked Sendable {
 
     /// Waits until the output contains `text`, or the process exits, or `timeout` passes.
     func waitForOutput(containing text: String, timeout: Duration = .seconds(20)) async throws -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if output.contains(text) { return true }
-            if !process.isRunning { return output.contains(text) }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        return false
+        try await process.waitUntil({ output }, contains: text, timeout: timeout)
     }
 
     /// The port from the `listening` log line (`address=127.0.0.1:PORT`), once the server is up.
@@ -79,12 +73,7 @@ final class WebhookProcess: @unchecked Sendable {
 
     /// Waits up to `timeout` for the process to exit; returns its status, nil on timeout.
     func waitForExit(timeout: Duration = .seconds(30)) async throws -> Int32? {
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        guard !process.isRunning else { return nil }
-        return process.terminationStatus
+        try await process.waitForExit(timeout: timeout)
     }
 
     private static func port(in output: String, after marker: String) -> Int? {
