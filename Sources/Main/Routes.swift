@@ -5,7 +5,7 @@ import Logging
 /// The webhook's HTTP routes: `POST /mutate`, `GET /healthz`, `GET /readyz`, `GET /metrics`.
 struct Routes: Sendable {
     /// One admission handler per event loop, each over that loop's ServiceAccount source.
-    let handlers: [LoopAdmissionHandler]
+    let handlers: [(loop: EventLoop, handler: AdmissionHandler)]
     let readiness: Readiness
     let metrics: WebhookMetrics
     let logger: Logger
@@ -16,7 +16,7 @@ struct Routes: Sendable {
     private let logsEachAdmission: Bool
 
     init(
-        handlers: [LoopAdmissionHandler], readiness: Readiness, metrics: WebhookMetrics, logger: Logger,
+        handlers: [(loop: EventLoop, handler: AdmissionHandler)], readiness: Readiness, metrics: WebhookMetrics, logger: Logger,
         beforeMetrics: @escaping @Sendable () async -> Void
     ) {
         self.handlers = handlers
@@ -55,11 +55,11 @@ struct Routes: Sendable {
 
     nonisolated(nonsending) private func mutate(_ request: HTTPRequest) async -> HTTPResponse {
         let start = Deadline.now()
-        guard request.head.field("Content-Type", satisfies: Self.isJSON) else {
+        guard request.head.field("Content-Type", hasMediaType: "application/json") else {
             metrics.recordAdmission(.invalid, duration: Deadline.now().duration(since: start))
             return .text(.unsupportedMediaType, "Content-Type must be application/json\n")
         }
-        let outcome = await handler().admission.review(request.body)
+        let outcome = await handler().review(request.body)
         let duration = Deadline.now().duration(since: start)
         record(outcome, duration: duration)
         return HTTPResponse(
@@ -73,10 +73,9 @@ struct Routes: Sendable {
     private static let jsonHeaders: HTTPHeaders = ["Content-Type": json]
 
     /// The handler of the loop this task runs on (connection tasks always run on their loop).
-    /// Returns the loop's box, not the handler: copying the handler would retain each of its fields.
-    private func handler() -> LoopAdmissionHandler {
-        for entry in handlers where entry.loop.inEventLoop { return entry }
-        return handlers[0]
+    private func handler() -> AdmissionHandler {
+        for entry in handlers where entry.loop.inEventLoop { return entry.handler }
+        return handlers[0].handler
     }
 
     private func record(_ outcome: AdmissionOutcome, duration: Duration) {
@@ -106,35 +105,5 @@ struct Routes: Sendable {
         if let account = outcome.serviceAccount { metadata["serviceAccount"] = "\(account)" }
         if let message = outcome.message { metadata["reason"] = "\(message)" }
         return metadata
-    }
-
-    /// Whether a Content-Type value is `application/json` (ASCII case ignored), with or without
-    /// parameters such as `; charset=utf-8`.
-    static func isJSON(_ contentType: UnsafeRawBufferPointer) -> Bool {
-        let semicolon = contentType.firstIndex(of: UInt8(ascii: ";")) ?? contentType.count
-        var start = 0
-        var end = semicolon
-        while start < end, contentType[start] == UInt8(ascii: " ") || contentType[start] == UInt8(ascii: "\t") { start += 1 }
-        while end > start, contentType[end - 1] == UInt8(ascii: " ") || contentType[end - 1] == UInt8(ascii: "\t") { end -= 1 }
-        let expected: StaticString = "application/json"
-        guard end - start == expected.utf8CodeUnitCount else { return false }
-        for index in 0..<(end - start) {
-            let byte = contentType[start + index]
-            let lowered = byte &- 0x41 < 26 ? byte | 0x20 : byte
-            if lowered != expected.utf8Start[index] { return false }
-        }
-        return true
-    }
-}
-
-/// The admission handler of one event loop, boxed: the routes find it per request, and taking a
-/// reference out of the list costs one retain where copying the handler retained every field.
-final class LoopAdmissionHandler: Sendable {
-    let loop: EventLoop
-    let admission: AdmissionHandler
-
-    init(loop: EventLoop, admission: AdmissionHandler) {
-        self.loop = loop
-        self.admission = admission
     }
 }

@@ -42,7 +42,7 @@ enum Webhook {
         let listeners = LockedValue<[(name: String, server: TCPServer)]>([])
         let routes = Routes(
             handlers: group.loops.map { loop in
-                LoopAdmissionHandler(loop: loop, admission: AdmissionHandler(
+                (loop: loop, handler: AdmissionHandler(
                     configuration: patchConfig, serviceAccounts: sources.perLoop[ObjectIdentifier(loop)]!,
                     failClosed: configuration.failClosed))
             },

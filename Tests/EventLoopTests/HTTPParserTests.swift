@@ -371,3 +371,29 @@ private func decodeStream(_ bytes: [UInt8], cuts: [Int]) throws -> [String] {
         #expect(try decodeStream(Self.pipelined, cuts: everyByte) == whole)
     }
 }
+
+/// `HTTPRequestHead.field(_:hasMediaType:)`, which the webhook's Content-Type check uses.
+@Suite struct HTTPRequestHeadMediaTypeTests {
+    @Test(arguments: [
+        ("Content-Type: application/json", true),
+        ("content-type: Application/JSON; charset=utf-8", true),
+        ("Content-Type: application/json ;charset=utf-8", true),
+        ("Content-Type:\tapplication/json\t", true),
+        ("Content-Type: application/jsonx", false),
+        ("Content-Type: application/json-patch+json", false),
+        ("Content-Type: text/plain; application/json", false),
+        ("Content-Type: ", false),
+        ("Content-Typo: application/json", false),
+    ])
+    func mediaTypeOfTheField(_ field: String, _ matches: Bool) throws {
+        let parsed = try #require(try parseHead("POST /mutate HTTP/1.1\r\nHost: x\r\n\(field)\r\nContent-Length: 0\r\n\r\n"))
+        #expect(parsed.head.field("Content-Type", hasMediaType: "application/json") == matches)
+    }
+
+    @Test func firstOfRepeatedFieldsDecides() throws {
+        let text = "POST /mutate HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Type: application/json\r\nContent-Length: 0\r\n\r\n"
+        let parsed = try #require(try parseHead(text))
+        #expect(!parsed.head.field("Content-Type", hasMediaType: "application/json"))
+        #expect(parsed.head.field("CONTENT-TYPE", hasMediaType: "text/plain"))
+    }
+}

@@ -86,6 +86,17 @@ public struct HTTPRequestHead: Sendable {
         }
     }
 
+    /// Whether there is a field named `name` whose media type (the value before any `;`
+    /// parameters, OWS trimmed) is `mediaType`, ASCII case ignored; `mediaType` is lowercase,
+    /// e.g. `application/json` matches `Application/JSON; charset=utf-8`.
+    public func field(_ name: String, hasMediaType mediaType: StaticString) -> Bool {
+        field(name) { value in
+            var end = value.firstIndex(of: UInt8(ascii: ";")) ?? value.count
+            while end > 0, HTTPBytes.isWhitespace(value[end - 1]) { end -= 1 }
+            return HTTPHeadLines.bytes(UnsafeRawBufferPointer(rebasing: value[..<end]), equalLowercased: mediaType)
+        }
+    }
+
     /// Calls `body` with each field's name and value until it returns false.
     private func forEachField(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Bool) {
         bytes.withUnsafeBytes { head in
