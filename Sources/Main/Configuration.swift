@@ -1,7 +1,7 @@
 import EventLoop
 import Logging
 
-/// The validated settings of one run. Built from `CommandLineOptions`; every problem is a
+/// The validated settings of one run. Built from `ServeCommand`; every problem is a
 /// `ConfigurationError`, which `IRSAWebhook` prints as one line before exiting with code 2.
 struct Configuration: Sendable {
     /// Where the ServiceAccounts come from.
@@ -44,7 +44,7 @@ struct Configuration: Sendable {
     var dev: Bool
 
     /// Validates `options`; `cores` is the default thread count.
-    init(_ options: CommandLineOptions, cores: Int) throws(ConfigurationError) {
+    init(_ options: ServeCommand, cores: Int) throws(ConfigurationError) {
         dev = options.dev
         host = dev && options.host == "0.0.0.0" ? "127.0.0.1" : options.host
         guard !host.isEmpty else { throw ConfigurationError("--host must not be empty") }

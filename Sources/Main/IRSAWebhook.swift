@@ -3,34 +3,51 @@ import ArgumentParser
 import Glibc
 #endif
 
-/// The irsa-webhook executable: parses the command line, then hands over to `Webhook`.
+/// The irsa-webhook executable: parses the command line, then runs the chosen subcommand.
 @main
 enum IRSAWebhook {
+    /// The version `--version` prints and `irsa_build_info` reports.
     static let version = "0.1.0"
 
     static func main() async {
         TerminationSignal.install()
-        let arguments = CommandLineOptions.arguments(
-            Array(CommandLine.arguments.dropFirst()), environment: ProcessEnvironment.variables())
-        let configuration: Configuration
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.count == 1, ["-h", "--help", "help"].contains(arguments[0]) {
+            // The subcommands, then the options of the default one: what most readers look for.
+            print(RootCommand.helpMessage() + "\n\n" + RootCommand.helpMessage(for: ServeCommand.self))
+            exit(0)
+        }
+        let command: WebhookCommand
         do {
-            let options = try CommandLineOptions.parse(arguments)
-            configuration = try Configuration(options, cores: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        } catch let error as ConfigurationError {
-            exitWithConfigurationError(error.description)
-        } catch {
-            let code = CommandLineOptions.exitCode(for: error)
-            if code == .success {
-                print(CommandLineOptions.fullMessage(for: error))
+            let parsed = try RootCommand.parseAsRoot(serveArguments(arguments))
+            guard let runnable = parsed as? WebhookCommand else {
+                // ArgumentParser's own commands (`--help`, `help serve`) print to stdout.
+                var builtIn = parsed
+                try builtIn.run()
                 exit(0)
             }
-            exitWithConfigurationError(CommandLineOptions.message(for: error))
+            command = runnable
+        } catch {
+            let code = RootCommand.exitCode(for: error)
+            if code == .success { RootCommand.exit(withError: error) }  // --help, --version: stdout, exit 0
+            exitWithConfigurationError(RootCommand.message(for: error))
         }
         do {
-            exit(try await Webhook.run(configuration))
+            exit(try await command.execute())
         } catch {
             exitWithConfigurationError(error.description)
         }
+    }
+
+    /// The arguments with the serve command's environment variables merged in, unless they name
+    /// another subcommand.
+    private static func serveArguments(_ arguments: [String]) -> [String] {
+        let subcommands = RootCommand.configuration.subcommands.map { $0._commandName }
+        if let first = arguments.first, subcommands.contains(first) {
+            guard first == ServeCommand._commandName else { return arguments }
+            return [first] + ServeCommand.arguments(Array(arguments.dropFirst()), environment: ProcessEnvironment.variables())
+        }
+        return ServeCommand.arguments(arguments, environment: ProcessEnvironment.variables())
     }
 
     /// One line on standard error, exit code 2: what a bad flag or environment variable gets.

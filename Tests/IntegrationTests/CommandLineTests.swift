@@ -76,8 +76,9 @@ import Testing
         #expect(webhook.output.contains("eighty"))
     }
 
-    @Test func helpDocumentsEveryFlagAndExitsZero() async throws {
-        let webhook = try WebhookProcess(["--help"], environment: [:])
+    @Test(arguments: [["--help"], ["serve", "--help"], ["help", "serve"]])
+    func helpDocumentsEveryFlagAndExitsZero(arguments: [String]) async throws {
+        let webhook = try WebhookProcess(arguments, environment: [:])
         #expect(try await webhook.waitForExit(timeout: .seconds(10)) == 0)
         for flag in ["--host", "--port", "--tls-cert-file", "--tls-key-file", "--client-ca-file", "--kubeconfig",
                      "--service-accounts-file", "--annotation-prefix", "--token-audience", "--token-expiration",
@@ -88,5 +89,18 @@ import Testing
                      "--write-timeout"] {
             #expect(webhook.output.contains(flag), "help lacks \(flag)")
         }
+    }
+
+    @Test func versionPrintsTheVersionAndExitsZero() async throws {
+        let webhook = try WebhookProcess(["--version"], environment: [:])
+        #expect(try await webhook.waitForExit(timeout: .seconds(10)) == 0)
+        #expect(webhook.output.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ".").count == 3, "\(webhook.output)")
+    }
+
+    /// `serve` named explicitly parses the same flags and environment as the default.
+    @Test func explicitServeSubcommandReadsTheEnvironmentToo() async throws {
+        let webhook = try WebhookProcess(["serve"], environment: ["PORT": "eighty"])
+        #expect(try await webhook.waitForExit(timeout: .seconds(10)) == 2)
+        #expect(webhook.output.contains("eighty"))
     }
 }

@@ -1,13 +1,17 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// The command line of `irsa-webhook`, as parsed; `Configuration` validates it.
+/// `irsa-webhook serve` (the default subcommand): the webhook server's command line, as parsed;
+/// `Configuration` validates it and `Webhook` runs it.
 ///
 /// Options marked with an environment variable in their help also read it when the flag is
 /// absent; a flag on the command line wins over the environment.
-struct CommandLineOptions: ParsableCommand {
+struct ServeCommand: WebhookCommand {
     static let configuration = CommandConfiguration(
-        commandName: "irsa-webhook",
-        abstract: "IAM Roles for Service Accounts for Vultr Kubernetes: a mutating admission webhook.",
+        commandName: "serve",
+        abstract: "Serve the mutating admission webhook (the default when no subcommand is given).",
         discussion: "Bad values print one line on standard error and exit with code 2."
     )
 
@@ -130,5 +134,10 @@ struct CommandLineOptions: ParsableCommand {
             if !named { merged.append("\(flag)=\(value)") }
         }
         return merged + arguments
+    }
+
+    func execute() async throws(ConfigurationError) -> Int32 {
+        let configuration = try Configuration(self, cores: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        return try await Webhook.run(configuration)
     }
 }
