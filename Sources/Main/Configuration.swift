@@ -11,6 +11,14 @@ struct Configuration: Sendable {
         case inCluster
     }
 
+    /// How ServiceAccounts are kept current when they come from the Kubernetes API.
+    enum ServiceAccountMode: String, Sendable, Equatable {
+        /// LIST + WATCH into a store; GET only for accounts the watch has not delivered yet.
+        case watch
+        /// GET on a miss, cached for `--cache-ttl` (for RBAC without list and watch).
+        case get
+    }
+
     /// How log lines are written.
     enum LogFormat: String, Sendable {
         case json, text
@@ -22,6 +30,8 @@ struct Configuration: Sendable {
     var tlsKeyFile: String
     var clientCAFile: String?
     var serviceAccounts: ServiceAccountSourceKind
+    var serviceAccountMode: ServiceAccountMode
+    var watchTimeout: Duration
     var apiTimeout: Duration
     var failClosed: Bool
     var annotationPrefix: String
@@ -61,6 +71,12 @@ struct Configuration: Sendable {
         } else {
             serviceAccounts = .inCluster
         }
+        guard let mode = ServiceAccountMode(rawValue: options.serviceaccountSource) else {
+            throw ConfigurationError("--serviceaccount-source must be watch or get, got '\(options.serviceaccountSource)'")
+        }
+        serviceAccountMode = mode
+        watchTimeout = try Self.duration(options.watchTimeout, flag: "--watch-timeout")
+        guard watchTimeout >= .seconds(1) else { throw ConfigurationError("--watch-timeout must be at least 1s, got '\(options.watchTimeout)'") }
         apiTimeout = try Self.duration(options.apiTimeout, flag: "--api-timeout")
         failClosed = options.failClosed
 

@@ -90,11 +90,16 @@ enum Webhook {
         let certificateWatcher = try CertificateReloader.watch(
             configuration: tlsConfiguration, paths: [configuration.tlsCertFile, configuration.tlsKeyFile] + (configuration.clientCAFile.map { [$0] } ?? []),
             context: tls, metrics: metrics, logger: logger)
+        var serviceAccountsFileWatcher: FileWatcher?
+        if case .file(let path) = configuration.serviceAccounts, let file = sources.file {
+            serviceAccountsFileWatcher = try ServiceAccountFileReloader.watch(path: path, filter: sources.filter, source: file, logger: logger)
+        }
         SourceReadiness.start(sources, readiness: readiness, loop: group.loops[0], logger: logger)
 
         logger.info("listening", metadata: [
             "address": "\(listener.localAddress)", "metricsAddress": "\(metricsAddress)",
             "threads": "\(configuration.threads)", "serviceAccounts": "\(configuration.serviceAccounts)",
+            "serviceAccountMode": "\(sources.file != nil ? "file" : configuration.serviceAccountMode.rawValue)",
             "version": "\(IRSAWebhook.version)",
         ])
         if configuration.dev {
@@ -111,7 +116,7 @@ enum Webhook {
         logger.info("shutting down", metadata: ["signal": "\(signal)", "grace": "\(configuration.shutdownGrace)"])
         TerminationSignal.exitOnNext()
         let clean = await Shutdown.perform(servers: servers, readiness: readiness, grace: configuration.shutdownGrace, logger: logger)
-        withExtendedLifetime(certificateWatcher) {}
+        withExtendedLifetime((certificateWatcher, serviceAccountsFileWatcher)) {}
         return clean ? 0 : 1
     }
 }

@@ -1,3 +1,4 @@
+import Admission
 import CoreMetrics
 import EventLoop
 import Prometheus
@@ -85,6 +86,30 @@ final class WebhookMetrics: Sendable {
     }
 
     private let totals = PrometheusLabelledCounters(label: "irsa_serviceaccount_cache_total", dimension: "event")
+    private let watchEvents = PrometheusLabelledCounters(label: "irsa_serviceaccount_watch_events_total", dimension: "type")
+    private let watchRestarts = PrometheusLabelledCounters(label: "irsa_serviceaccount_watch_restarts_total", dimension: "reason")
+    private let storeLookups = PrometheusLabelledCounters(label: "irsa_serviceaccount_lookups_total", dimension: "source")
+    private let storeLists = CoreMetrics.Counter(label: "irsa_serviceaccount_lists_total")
+    private let storeEntries = Gauge(label: "irsa_serviceaccount_store_entries")
+    private let storeConfirmedAge = Gauge(label: "irsa_serviceaccount_store_last_confirmed_seconds")
+
+    /// Brings the informer's and its store's counters and gauges up to date (watch mode).
+    func recordInformer(_ informer: ServiceAccountInformer.Statistics, store: ServiceAccountStore.Statistics) {
+        for (type, count) in informer.eventsByType { watchEvents.catchUp(type, to: Int(count)) }
+        for (reason, count) in informer.restartsByReason { watchRestarts.catchUp(reason, to: Int(count)) }
+        storeLookups.catchUp("store", to: Int(store.storeLookups))
+        storeLookups.catchUp("get", to: Int(store.fetchedLookups))
+        storeLookups.catchUp("stale", to: Int(store.staleLookups))
+        storeLookups.catchUp("stale_if_error", to: Int(store.staleOnError))
+        listsRecorded.withLock { recorded in
+            if informer.lists > recorded { storeLists.increment(by: Int(informer.lists - recorded)) }
+            recorded = informer.lists
+        }
+        storeEntries.record(store.entries)
+        storeConfirmedAge.record(store.secondsSinceConfirmed ?? -1)
+    }
+
+    private let listsRecorded = LockedValue<UInt64>(0)
 
     /// The Prometheus text exposition of every metric.
     func render() -> [UInt8] {
