@@ -40,8 +40,9 @@ extension FakeKubernetesAPI {
         return ("ns-\(index % namespaces)", name, annotated ? ["vultr.com/role-arn": "arn:aws:iam::111122223333:role/\(name)"] : [:])
     }
 
-    /// Forgets the watch history and every list snapshot, as etcd compaction does: a watch from
-    /// an older resourceVersion gets 410, and so does a continue token issued before.
+    /// Forgets the watch history and every list snapshot, as etcd compaction does, taking a
+    /// resourceVersion of its own (as a write to another resource would): a watch from an older
+    /// resourceVersion gets 410, and so does every continue token issued before.
     public func compact() throws {
         _ = try command(["op": "compact"])
     }
@@ -56,6 +57,13 @@ extension FakeKubernetesAPI {
     public func eventWriteTimes() throws -> [String: Double] {
         let answer = try command(["op": "writeTimes"])
         return answer["times"] as? [String: Double] ?? [:]
+    }
+
+    /// How many LIST requests were answered with 200 so far, and the server's time for them
+    /// (from the request head read to the last byte written): the fake's share of a sync.
+    public func listTime() throws -> (requests: Int, seconds: Double) {
+        let answer = try command(["op": "listTime"])
+        return (answer["requests"] as? Int ?? 0, answer["seconds"] as? Double ?? 0)
     }
 
     private func resourceVersion(of answer: [String: Any]) throws -> String {

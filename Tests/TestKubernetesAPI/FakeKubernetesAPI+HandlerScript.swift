@@ -117,8 +117,12 @@ extension FakeKubernetesAPI {
                     raise failure(404, "NotFound", "the server could not find the requested resource")
                 if watching:
                     return watch(self, namespace, query)
+                started = time.monotonic()
                 data = self.list(namespace, query)
                 self.send_body(200, data, truncate=control.get("truncate", False), stall=control.get("stall", 0))
+                with store.changed:
+                    store.list_requests += 1
+                    store.list_seconds += time.monotonic() - started
             except Reply as reply:
                 self.send_body(reply.code, compact_json(reply.body), reply.extra,
                                truncate=control.get("truncate", False), stall=control.get("stall", 0))
@@ -150,7 +154,8 @@ extension FakeKubernetesAPI {
                     raise failure(400, "BadRequest", "specifying resource version is not allowed when using continue")
                 rv, start = decode_continue(query["continue"])
                 with store.changed:
-                    snapshot = None if faults.get("expireContinue") else store.snapshot(None if rv == -1 else rv)
+                    expired = faults.get("expireContinue") or 0 <= rv < store.compacted
+                    snapshot = None if expired else store.snapshot(None if rv == -1 else rv)
                 if snapshot is None:
                     raise Reply(410, status_body(410, "Expired", INCONSISTENT_CONTINUE,
                                                  metadata={"continue": encode_continue(start, -1)}))

@@ -124,6 +124,9 @@ extension FakeKubernetesAPI {
             behaviour.set_control(command["control"])
         elif op == "behaveWatch":
             behaviour.set_watch(command["watch"])
+        elif op == "listTime":
+            with store.changed:
+                return {"requests": store.list_requests, "seconds": store.list_seconds}
         elif op == "writeTimes":
             return {"times": {str(rv): at for rv, at in list(store.write_times.items())}}
         elif op == "down":

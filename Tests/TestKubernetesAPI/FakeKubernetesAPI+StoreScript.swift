@@ -84,6 +84,8 @@ extension FakeKubernetesAPI {
             self.snapshots = {}
             self.watchers = set()
             self.generation = 0
+            self.compacted = 0
+            self.list_requests, self.list_seconds = 0, 0.0
             self.write_times = {}
 
         def now(self):
@@ -156,8 +158,11 @@ extension FakeKubernetesAPI {
             return self.rv
 
         def compact(self):
-            """Forgets the history (as etcd compaction does), except what open watches have still to send."""
-            self.oldest = self.rv
+            """Forgets the history (as etcd compaction does), except what open watches have still to
+            send, and expires every continue token issued so far. It takes a resourceVersion of its own,
+            as a write to another resource would in a real cluster, so lists after it are not expired."""
+            self.rv += 1
+            self.oldest = self.compacted = self.rv
             keep = bisect.bisect_right(self.history_rvs, min((w.position for w in self.watchers), default=self.rv))
             del self.history[:keep], self.history_rvs[:keep]
             self.snapshots = {}
