@@ -189,6 +189,7 @@ import TestKubernetesAPI
         #expect(Self.metadata(stream.lines[1].object)["name"] as? String == "b")
         #expect(stream.lines.allSatisfy { $0.object?["kind"] as? String == "ServiceAccount" })
         #expect(stream.end == .complete && stream.partial.isEmpty)
+        #expect(stream.chunkSizes.count == 2, "the replayed burst shares a chunk, the live event has its own")
         #expect(stream.ended - opened > 1.8 && stream.ended - opened < 4, "ended by timeoutSeconds=2")
         let live = try #require(stream.lines.last)
         let written = try #require(try api.eventWriteTimes()[added])
@@ -212,6 +213,12 @@ import TestKubernetesAPI
         #expect(everything.lines.map { $0.type ?? "?" } == ["ADDED", "ADDED", "ADDED", "MODIFIED", "MODIFIED"])
         #expect(defaultOnly.lines.map { $0.type ?? "?" } == ["ADDED", "ADDED", "MODIFIED"])
         #expect(defaultOnly.lines.last?.resourceVersion == changed)
+
+        let large = String(repeating: "x", count: 10_000)
+        try api.upsert(namespace: "default", name: "a", annotations: ["large": large])
+        let framed = try await watch(api, "/api/v1/namespaces/default/serviceaccounts?watch=1&timeoutSeconds=1")
+        #expect(framed.chunkSizes.prefix(2) == [4096, 4096], "a long event spans 4096-byte chunks, as Go's net/http writes it")
+        #expect(Self.metadata(framed.lines.first?.object)["annotations"] as? [String: String] == ["large": large])
     }
 
     /// Bookmarks carry only kind, apiVersion and metadata.resourceVersion, come every interval

@@ -24,7 +24,7 @@ public final class FakeKubernetesAPI: @unchecked Sendable {
     /// Holds the certificates, the script and the request log.
     public let directory: TemporaryDirectory
     /// The port on 127.0.0.1, kept across `restart()`.
-    public private(set) var port = 0
+    public let port: Int
     /// The bearer token required, nil for none.
     public let token: String?
     /// The CA that signed the server and client certificates.
@@ -42,7 +42,7 @@ public final class FakeKubernetesAPI: @unchecked Sendable {
     public let serviceAccountPublicKeyPEM: String
     private let process: Process
     private let channel: CommandChannel
-    /// Guards `port` and `serving` and serialises commands.
+    /// Guards `serving` and serialises commands.
     private let lock = NSLock()
     private var serving = true
 
@@ -84,16 +84,14 @@ public final class FakeKubernetesAPI: @unchecked Sendable {
         process.standardError = errorHandle
         try process.run()
         channel.processStarted()
-        do {
-            guard let port = Int(String(decoding: try channel.readLine(timeout: .seconds(60)), as: UTF8.self)) else {
-                throw Failure(description: "the fake API server printed no port")
-            }
-            self.port = port
-        } catch {
-            terminate()
+        let line = try? channel.readLine(timeout: .seconds(60))
+        guard let port = line.flatMap({ Int(String(decoding: $0, as: UTF8.self)) }) else {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
             let reason = (try? String(contentsOfFile: errors, encoding: .utf8)) ?? ""
-            throw Failure(description: "fake API server did not start: \(error) \(reason)")
+            throw Failure(description: "fake API server did not start: \(reason)")
         }
+        self.port = port
     }
 
     deinit { terminate() }
