@@ -4,13 +4,18 @@ import TestKubernetesAPI
 
 /// The fake Kubernetes API speaks kube-apiserver's protocol: checked with real clients (curl, and
 /// small Python clients that see chunk framing and arrival times) over real TLS.
-@Suite struct FakeKubernetesAPITests {
+/// Serialized: the timing checks (live events, bookmarks, timeouts) need the Python clients to
+/// start promptly, not behind eleven other fakes and 100,000 generated accounts.
+@Suite(.serialized) struct FakeKubernetesAPITests {
     private func get(_ api: FakeKubernetesAPI, _ path: String) async throws -> KubernetesAPIRequest {
         try await KubernetesAPIRequest.get(path, port: api.port, caFile: api.certificateAuthorityFile, token: api.token)
     }
 
-    private func watch(_ api: FakeKubernetesAPI, _ path: String, limit: Duration = .seconds(10)) async throws -> KubernetesAPIStream {
-        try await KubernetesAPIStream.read(path, port: api.port, caFile: api.certificateAuthorityFile, token: api.token, limit: limit)
+    private func watch(_ api: FakeKubernetesAPI, _ path: String, lines: Int? = nil, limit: Duration = .seconds(20)) async throws
+        -> KubernetesAPIStream
+    {
+        try await KubernetesAPIStream.read(
+            path, port: api.port, caFile: api.certificateAuthorityFile, token: api.token, lines: lines, limit: limit)
     }
 
     private static func metadata(_ object: [String: Any]?) -> [String: Any] { object?["metadata"] as? [String: Any] ?? [:] }
@@ -21,11 +26,11 @@ import TestKubernetesAPI
 
     private static func now() -> Double { Date().timeIntervalSince1970 }
 
-    /// Waits (at most 20 s) until `count` requests whose path contains `fragment` have reached
+    /// Waits (at most 60 s) until `count` requests whose path contains `fragment` have reached
     /// the server, then 100 ms more for it to set them up; returns that moment.
     @discardableResult
     private func connected(_ api: FakeKubernetesAPI, _ fragment: String, count: Int = 1) async throws -> Double {
-        let deadline = ContinuousClock.now + .seconds(20)
+        let deadline = ContinuousClock.now + .seconds(60)
         while api.requests.filter({ $0.contains(fragment) }).count < count {
             guard ContinuousClock.now < deadline else { throw TestToolError("no request with \(fragment) reached the fake API") }
             try await Task.sleep(for: .milliseconds(20))
@@ -56,6 +61,7 @@ import TestKubernetesAPI
         #expect(key.kty == "RSA" && key.alg == "RS256" && key.use == "sig" && key.e == "AQAB")
         #expect(key.n.count == 342 && key.kid.count == 43, "2048-bit modulus and SHA-256 key ID, unpadded base64url")
         #expect(api.serviceAccountPublicKeyPEM.hasPrefix("-----BEGIN PUBLIC KEY-----"))
+        #expect(api.serviceAccountSigningKeyPEM.hasPrefix("-----BEGIN PRIVATE KEY-----"))
     }
 
     /// Each change takes the next global resourceVersion, which the account then carries; an
@@ -168,16 +174,15 @@ import TestKubernetesAPI
     }
 
     /// A watch replays the events after its resourceVersion (a DELETED one carries the last
-    /// state at the deletion's version), then follows changes live within milliseconds, and
-    /// ends cleanly at timeoutSeconds.
+    /// state at the deletion's version), then follows changes live within milliseconds.
     @Test func watchReplaysFromAResourceVersionThenFollowsLive() async throws {
         let api = try FakeKubernetesAPI()
         try api.setAccounts(["default/a": [:], "default/b": ["k": "v"]])
         let start = try api.resourceVersion()
         let modified = try api.upsert(namespace: "default", name: "a", annotations: ["k": "new"])
         let deleted = try api.delete(namespace: "default", name: "b")
-        async let streamed = watch(api, "/api/v1/serviceaccounts?watch=1&resourceVersion=\(start)&timeoutSeconds=2")
-        let opened = try await connected(api, "watch=1")
+        async let streamed = watch(api, "/api/v1/serviceaccounts?watch=1&resourceVersion=\(start)&timeoutSeconds=60", lines: 3)
+        try await connected(api, "watch=1")
         let sent = Self.now()
         let added = try api.upsert(namespace: "kube-system", name: "c")
         let stream = try await streamed
@@ -188,13 +193,12 @@ import TestKubernetesAPI
         #expect(stream.lines.map { $0.resourceVersion ?? "?" } == [modified, deleted, added])
         #expect(Self.metadata(stream.lines[1].object)["name"] as? String == "b")
         #expect(stream.lines.allSatisfy { $0.object?["kind"] as? String == "ServiceAccount" })
-        #expect(stream.end == .complete && stream.partial.isEmpty)
+        #expect(stream.end == .enoughLines && stream.partial.isEmpty)
         #expect(stream.chunkSizes.count == 2, "the replayed burst shares a chunk, the live event has its own")
-        #expect(stream.ended - opened > 1.8 && stream.ended - opened < 4, "ended by timeoutSeconds=2")
         let live = try #require(stream.lines.last)
         let written = try #require(try api.eventWriteTimes()[added])
         #expect(sent <= written && written <= live.arrival)
-        #expect(live.arrival - sent < 1, "live event within a second")
+        #expect(written - sent < 1, "pushed at once (no polling)")
         print("fake-api live event: written \(Int((written - sent) * 1000)) ms after the change, "
             + "read \(Int((live.arrival - written) * 1000)) ms after the write")
     }
@@ -204,8 +208,8 @@ import TestKubernetesAPI
     @Test func watchWithoutResourceVersionStartsWithTheStateAndEveryWatchSeesChanges() async throws {
         let api = try FakeKubernetesAPI()
         try api.setAccounts(["default/a": [:], "default/b": [:], "other/c": [:]])
-        async let all = watch(api, "/api/v1/serviceaccounts?watch=true&timeoutSeconds=2")
-        async let namespaced = watch(api, "/api/v1/namespaces/default/serviceaccounts?watch=1&timeoutSeconds=2")
+        async let all = watch(api, "/api/v1/serviceaccounts?watch=true&timeoutSeconds=60", lines: 5)
+        async let namespaced = watch(api, "/api/v1/namespaces/default/serviceaccounts?watch=1&timeoutSeconds=60", lines: 3)
         try await connected(api, "watch=", count: 2)
         let changed = try api.upsert(namespace: "default", name: "a", annotations: ["x": "1"])
         try api.upsert(namespace: "other", name: "c", annotations: ["x": "1"])
@@ -229,7 +233,7 @@ import TestKubernetesAPI
         try api.setAccounts(["default/a": [:], "default/b": [:]])
         try api.behaveWatch(.init(bookmarkInterval: .milliseconds(300)))
         let version = try api.resourceVersion()
-        let stream = try await watch(api, "/api/v1/serviceaccounts?watch=1&resourceVersion=\(version)&allowWatchBookmarks=true&timeoutSeconds=3")
+        let stream = try await watch(api, "/api/v1/serviceaccounts?watch=1&resourceVersion=\(version)&allowWatchBookmarks=true&timeoutSeconds=4")
         #expect(stream.lines.count >= 3 && stream.lines.allSatisfy { $0.type == "BOOKMARK" }, "\(stream.lines.map(\.text))")
         for line in stream.lines {
             #expect(Set(line.object?.keys.map { $0 } ?? []) == ["kind", "apiVersion", "metadata"])
@@ -265,8 +269,10 @@ import TestKubernetesAPI
         try api.behaveWatch(.init(gone: .httpStatus))
         let answer = try await get(api, "/api/v1/serviceaccounts?watch=1&resourceVersion=\(old)")
         #expect(answer.status == 410 && answer.json?["reason"] as? String == "Expired")
+        let opened = Self.now()
         let current = try await watch(api, "/api/v1/serviceaccounts?watch=1&resourceVersion=\(try api.resourceVersion())&timeoutSeconds=1")
         #expect(current.status == 200 && current.lines.isEmpty && current.end == .complete)
+        #expect(current.ended - opened >= 1, "ended cleanly by timeoutSeconds=1")
     }
 
     /// Stream faults: closed early (cleanly or not), stalled mid-event, a garbage chunk; each for
@@ -279,7 +285,7 @@ import TestKubernetesAPI
         try api.behaveWatch(.init(closeAfter: .milliseconds(500)))
         let opened = Self.now()
         let closed = try await watch(api, path)
-        #expect(closed.end == .complete && closed.ended - opened < 5 && closed.lines.count == 2)
+        #expect(closed.end == .complete && closed.ended - opened < 9.5 && closed.lines.count == 2, "before timeoutSeconds=10")
         try api.behaveWatch(.init(closeAfter: .milliseconds(500), closeAbruptly: true))
         let cut = try await watch(api, path)
         #expect(cut.end == .closed && cut.lines.count == 2)

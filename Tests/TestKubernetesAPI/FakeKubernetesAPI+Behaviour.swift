@@ -17,7 +17,9 @@ extension FakeKubernetesAPI {
         /// How often a watch with `allowWatchBookmarks=true` gets a BOOKMARK (kube-apiserver: a
         /// minute); one more is sent 2 s before its `timeoutSeconds` ends.
         public var bookmarkInterval: Duration
+        /// How a too-old resourceVersion is reported to a watch.
         public var gone: Gone
+        /// How many LIST and how many WATCH requests the faults apply to; nil: all.
         public var times: Int?
         /// End each watch stream after this long (cleanly, with the last chunk, unless `closeAbruptly`).
         public var closeAfter: Duration?
@@ -29,6 +31,7 @@ extension FakeKubernetesAPI {
         /// Before event number `faultAfterEvents`, send a chunk that is not a JSON event line
         /// (then carry on as usual).
         public var garbageChunk: Bool
+        /// How many events of a stream go out intact before a stall or garbage fault.
         public var faultAfterEvents: Int
         /// 403 Forbidden (a Status as for an RBAC denial) on LIST.
         public var listForbidden: Bool

@@ -35,11 +35,13 @@ public final class FakeKubernetesAPI: @unchecked Sendable {
     public let clientKeyPEM: String
     /// The service account issuer in /.well-known/openid-configuration.
     public let issuer: String
-    /// The key set served at /openid/v1/jwks (one RSA key, made by the openssl CLI at start),
-    /// computed here from openssl's output so tests can compare what a client read.
+    /// The key set served at /openid/v1/jwks (one RSA key, made by the openssl CLI once per test
+    /// process), computed from openssl's output so tests can compare what a client read.
     public let jwks: [JSONWebKey]
     /// The PEM public key (SubjectPublicKeyInfo) behind `jwks`.
     public let serviceAccountPublicKeyPEM: String
+    /// The PEM private key behind `jwks`, to sign tokens the key set verifies.
+    public let serviceAccountSigningKeyPEM: String
     private let process: Process
     private let channel: CommandChannel
     /// Guards `serving` and serialises commands.
@@ -63,8 +65,10 @@ public final class FakeKubernetesAPI: @unchecked Sendable {
         certificateAuthorityPEM = try String(contentsOfFile: directory.path + "/ca.crt", encoding: .utf8)
         clientCertificatePEM = try String(contentsOfFile: directory.path + "/client.crt", encoding: .utf8)
         clientKeyPEM = try String(contentsOfFile: directory.path + "/client.key", encoding: .utf8)
-        serviceAccountPublicKeyPEM = try String(contentsOfFile: directory.path + "/sa.pub", encoding: .utf8)
-        jwks = try Self.serviceAccountKeySet(in: directory.path)
+        let signingKey = try ServiceAccountSigningKey.shared.get()
+        serviceAccountPublicKeyPEM = signingKey.publicKeyPEM
+        serviceAccountSigningKeyPEM = signingKey.privateKeyPEM
+        jwks = signingKey.jwks
         try directory.write("jwks.json", JSONEncoder().encode(["keys": jwks]))
         try directory.write("fake-kubernetes-api.py", Self.script)
         channel = try CommandChannel()

@@ -1,6 +1,6 @@
 import Foundation
 
-/// A watch request read to its end by a small Python client over real TLS, keeping what curl
+/// A watch request read to its end (or to the lines wanted) by a small Python client over real TLS, keeping what curl
 /// hides: the chunk framing, each line's arrival time, a half line left at the end, and how the
 /// stream ended.
 struct KubernetesAPIStream {
@@ -12,6 +12,8 @@ struct KubernetesAPIStream {
         case closed
         /// Nothing more arrived before the client's time limit.
         case timeout
+        /// The client stopped after the number of lines it wanted.
+        case enoughLines
     }
 
     /// One complete line of the body and when it arrived (CLOCK_REALTIME seconds).
@@ -42,13 +44,13 @@ struct KubernetesAPIStream {
     var ended: Double
 
     /// GETs `path` from 127.0.0.1:`port` (trusting `caFile`, with the bearer `token`) and reads
-    /// the response until it ends or `limit` passes.
-    static func read(_ path: String, port: Int, caFile: String, token: String?, limit: Duration) async throws
+    /// the response until it ends, `lines` complete lines have arrived, or `limit` passes.
+    static func read(_ path: String, port: Int, caFile: String, token: String?, lines: Int? = nil, limit: Duration) async throws
         -> KubernetesAPIStream
     {
         let seconds = Double(limit.components.seconds) + Double(limit.components.attoseconds) / 1e18
         let result = try await TestTools.python(
-            script, [String(port), caFile, token ?? "", path, String(seconds)], timeout: limit + .seconds(30))
+            script, [String(port), caFile, token ?? "", path, String(seconds), String(lines ?? 0)], timeout: limit + .seconds(30))
         guard let status = result["status"] as? Int, let fields = result["fields"] as? [String: String],
               let chunkSizes = result["chunks"] as? [Int], let lines = result["lines"] as? [[String: Any]],
               let partial = result["partial"] as? String, let end = (result["end"] as? String).flatMap(End.init),
@@ -66,7 +68,7 @@ struct KubernetesAPIStream {
     /// decodes chunked framing itself; prints one JSON object. Bytes are kept as Latin-1 text.
     private static let script = #"""
 import json, socket, ssl, sys, time
-port, ca, token, path, limit = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5])
+port, ca, token, path, limit, wanted = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5]), int(sys.argv[6])
 context = ssl.create_default_context(cafile=ca)
 conn = context.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=limit), server_hostname="127.0.0.1")
 auth = "Authorization: Bearer %s\r\n" % token if token else ""
@@ -120,6 +122,9 @@ try:
             lines.append({"text": line.decode("latin-1"), "at": now})
         if done:
             end = "complete"
+            break
+        if wanted and len(lines) >= wanted:
+            end = "enoughLines"
             break
 except (socket.timeout, TimeoutError):
     pass
