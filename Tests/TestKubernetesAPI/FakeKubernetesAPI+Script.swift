@@ -42,10 +42,14 @@ extension FakeKubernetesAPI {
     ///   `sendInitialEvents=true` (with `resourceVersionMatch=NotOlderThan`) ends its ADDED events
     ///   with a BOOKMARK annotated `k8s.io/initial-events-end: "true"`, the only one so annotated.
     ///   `timeoutSeconds` ends the stream cleanly (the terminating chunk).
+    /// - Faults: `behave` (GET and LIST: delay, status with Retry-After, dropped connection, half a
+    ///   body; `times`, flapping) and `behaveWatch` (see `WatchBehaviour`). `compact()` takes a
+    ///   resourceVersion of its own, as a write to another resource would, and starts the history
+    ///   and the continue tokens after it.
     /// - Commands: one JSON object per line on stdin, one JSON answer per line on stdout ({"error":
-    ///   ...} on failure): set, upsert, delete, generate, compact, resourceVersion (answer
-    ///   {"resourceVersion"}), behave, behaveWatch, writeTimes, down, up. EOF on stdin (the test
-    ///   process closed it or died) ends the process.
+    ///   ...} on failure): set, upsert, delete, generate, compact, resourceVersion (these answer
+    ///   {"resourceVersion"}), behave, behaveWatch, writeTimes, listTime, down, up. EOF on stdin
+    ///   (the test process closed it or died) ends the process.
     ///
     /// TLS handshakes run in the connection's thread and the backlog is 128, so a burst of
     /// connections is not serialised behind one handshake or dropped by a full accept queue.
