@@ -275,8 +275,8 @@ import TestKubernetesAPI
         #expect(current.ended - opened >= 1, "ended cleanly by timeoutSeconds=1")
     }
 
-    /// Stream faults: closed early (cleanly or not), stalled mid-event, a garbage chunk; each for
-    /// `times` watches only.
+    /// Stream faults: closed early (cleanly or not), stalled mid-event, silent past its
+    /// timeoutSeconds, a garbage chunk; each for `times` watches only.
     @Test func streamFaults() async throws {
         let api = try FakeKubernetesAPI()
         try api.setAccounts(["default/a": [:], "default/b": [:]])
@@ -295,6 +295,11 @@ import TestKubernetesAPI
         #expect(stalled.end == .timeout && stalled.lines.count == 1)
         #expect(stalled.partial.hasPrefix(#"{"type":"ADDED","object":{"kind":"ServiceAccount""#) && !stalled.partial.hasSuffix("}"))
         #expect(try await watch(api, "/api/v1/serviceaccounts?watch=1&timeoutSeconds=1").lines.count == 2, "only the first")
+
+        try api.behaveWatch(.init(times: 1, silent: true))
+        let silent = try await watch(api, "/api/v1/serviceaccounts?watch=1&allowWatchBookmarks=true&timeoutSeconds=1",
+                                     limit: .milliseconds(2500))
+        #expect(silent.status == 200 && silent.end == .timeout && silent.lines.isEmpty && silent.partial.isEmpty)
 
         try api.behaveWatch(.init(garbageChunk: true, faultAfterEvents: 1))
         let garbled = try await watch(api, "/api/v1/serviceaccounts?watch=1&timeoutSeconds=1")

@@ -28,6 +28,9 @@ extension FakeKubernetesAPI {
         /// Instead of event number `faultAfterEvents` (counting from 0 on each stream), send half
         /// its line and then nothing, until the client closes the connection.
         public var stallMidEvent: Bool
+        /// Send the response head, then nothing at all (no events, no bookmarks, no end, whatever
+        /// `timeoutSeconds` says) until the client closes the connection: a dead stream.
+        public var silent: Bool
         /// Before event number `faultAfterEvents`, send a chunk that is not a JSON event line
         /// (then carry on as usual).
         public var garbageChunk: Bool
@@ -42,7 +45,8 @@ extension FakeKubernetesAPI {
 
         public init(
             bookmarkInterval: Duration = .seconds(60), gone: Gone = .errorEvent, times: Int? = nil, closeAfter: Duration? = nil,
-            closeAbruptly: Bool = false, stallMidEvent: Bool = false, garbageChunk: Bool = false, faultAfterEvents: Int = 0,
+            closeAbruptly: Bool = false, stallMidEvent: Bool = false, silent: Bool = false, garbageChunk: Bool = false,
+            faultAfterEvents: Int = 0,
             listForbidden: Bool = false, watchForbidden: Bool = false, expireContinueTokens: Bool = false
         ) {
             self.bookmarkInterval = bookmarkInterval
@@ -51,6 +55,7 @@ extension FakeKubernetesAPI {
             self.closeAfter = closeAfter
             self.closeAbruptly = closeAbruptly
             self.stallMidEvent = stallMidEvent
+            self.silent = silent
             self.garbageChunk = garbageChunk
             self.faultAfterEvents = faultAfterEvents
             self.listForbidden = listForbidden
@@ -64,7 +69,8 @@ extension FakeKubernetesAPI {
     public func behaveWatch(_ behaviour: WatchBehaviour = WatchBehaviour()) throws {
         var watch: [String: Any] = [
             "bookmarkInterval": Self.seconds(behaviour.bookmarkInterval), "goneAs": behaviour.gone.rawValue,
-            "closeAbruptly": behaviour.closeAbruptly, "stall": behaviour.stallMidEvent, "garbage": behaviour.garbageChunk,
+            "closeAbruptly": behaviour.closeAbruptly, "stall": behaviour.stallMidEvent, "silent": behaviour.silent,
+            "garbage": behaviour.garbageChunk,
             "faultAfterEvents": behaviour.faultAfterEvents, "listForbidden": behaviour.listForbidden,
             "watchForbidden": behaviour.watchForbidden, "expireContinue": behaviour.expireContinueTokens,
         ]

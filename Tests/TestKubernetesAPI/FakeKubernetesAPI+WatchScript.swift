@@ -138,6 +138,8 @@ extension FakeKubernetesAPI {
                 when = min(when, deadline - 2)
             return when if bookmarks and when > now else None
 
+        if faults.get("silent"):
+            return stream.silence()
         for item in initial:
             if not stream.event("ADDED", b'{"kind":"ServiceAccount","apiVersion":"v1",' + item[1:], None):
                 return
