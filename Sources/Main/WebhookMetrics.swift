@@ -64,6 +64,9 @@ final class WebhookMetrics: Sendable {
         certificateReloadFailures = Counter(label: "irsa_certificate_reloads_total", dimensions: [("result", "failure")])
         apiDuration = Timer(label: "irsa_kubernetes_api_request_duration_seconds")
         apiRequestsByStatus = PrometheusLabelledCounters(label: "irsa_kubernetes_api_requests_total", dimension: "code")
+        storeLists = Counter(label: "irsa_serviceaccount_lists_total")
+        storeEntries = Gauge(label: "irsa_serviceaccount_store_entries")
+        storeConfirmedAge = Gauge(label: "irsa_serviceaccount_store_last_confirmed_seconds")
         Gauge(label: "irsa_build_info", dimensions: [("version", version)]).record(1)
     }
 
@@ -89,9 +92,9 @@ final class WebhookMetrics: Sendable {
     private let watchEvents = PrometheusLabelledCounters(label: "irsa_serviceaccount_watch_events_total", dimension: "type")
     private let watchRestarts = PrometheusLabelledCounters(label: "irsa_serviceaccount_watch_restarts_total", dimension: "reason")
     private let storeLookups = PrometheusLabelledCounters(label: "irsa_serviceaccount_lookups_total", dimension: "source")
-    private let storeLists = CoreMetrics.Counter(label: "irsa_serviceaccount_lists_total")
-    private let storeEntries = Gauge(label: "irsa_serviceaccount_store_entries")
-    private let storeConfirmedAge = Gauge(label: "irsa_serviceaccount_store_last_confirmed_seconds")
+    private let storeLists: CoreMetrics.Counter
+    private let storeEntries: CoreMetrics.Gauge
+    private let storeConfirmedAge: CoreMetrics.Gauge
 
     /// Brings the informer's and its store's counters and gauges up to date (watch mode).
     func recordInformer(_ informer: ServiceAccountInformer.Statistics, store: ServiceAccountStore.Statistics) {
