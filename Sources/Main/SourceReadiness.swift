@@ -16,7 +16,7 @@ enum SourceReadiness {
             probe(client, readiness: readiness, loop: loop, logger: logger)
             return
         }
-        readiness.setSourceWaitReason("ServiceAccount list not completed yet")
+        readiness.setSourceWaitReason("ServiceAccount source not reachable yet: the first list has not completed")
         informer.start(onSynced: {
             guard !readiness.isSourceUsable else { return }
             readiness.markSourceUsable()

@@ -136,6 +136,23 @@ import Testing
         #expect(try await TestTools.curl("GET", port: setup.port, path: "/readyz", caFile: setup.caFile).status == 200)
     }
 
+    @Test func theStoreKeepsServingWhileTheAPIIsDownAndRecovers() async throws {
+        let setup = try await WatchModeWebhook(api: try Self.api(), arguments: ["--cache-ttl", "1s", "--api-timeout", "500ms"])
+        #expect(try await setup.admittedRole(Self.app) == WatchModeWebhook.role("v1"))
+        setup.api.stop()
+        for _ in 0..<3 {
+            #expect(try await setup.admittedRole(Self.app) == WatchModeWebhook.role("v1"), "served stale, then stale-if-error")
+            try await Task.sleep(for: .milliseconds(700))
+        }
+        #expect(try await setup.metric("irsa_serviceaccount_lookups_total{source=\"stale\"}") >= 1)
+        #expect(try await setup.metric("irsa_serviceaccount_lookups_total{source=\"stale_if_error\"}") >= 1)
+        #expect(try await setup.metric("irsa_serviceaccount_store_last_confirmed_seconds") > 0)
+        try setup.api.restart()
+        let role = WatchModeWebhook.role("after-recovery")
+        try setup.api.upsert(namespace: "default", name: Self.app, annotations: ["vultr.com/role-arn": role])
+        #expect(try await setup.waitForRole(Self.app, role, timeout: .seconds(40)), "\(setup.webhook.output.suffix(2000))")
+    }
+
     @Test func apiDownAtStartThenUp() async throws {
         let api = try Self.api()
         api.stop()
