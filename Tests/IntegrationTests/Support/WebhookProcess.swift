@@ -3,8 +3,10 @@ import Testing
 
 /// The `irsa-webhook` binary run as a child process by a test, with its standard error captured.
 final class WebhookProcess: @unchecked Sendable {
-    /// The binary built next to the test bundle.
+    /// The binary built next to the test bundle, or `IRSA_TEST_WEBHOOK_BINARY` when set (e.g. a
+    /// release build, for figures).
     static var binaryPath: String {
+        if let binary = ProcessInfo.processInfo.environment["IRSA_TEST_WEBHOOK_BINARY"] { return binary }
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         var directory = URL(fileURLWithPath: executable).deletingLastPathComponent()
         if directory.lastPathComponent.hasSuffix(".xctest") { directory.deleteLastPathComponent() }
