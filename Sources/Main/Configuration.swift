@@ -1,3 +1,4 @@
+import Admission
 import EventLoop
 import Logging
 
@@ -24,12 +25,8 @@ struct Configuration: Sendable {
     var serviceAccounts: ServiceAccountSourceKind
     var apiTimeout: Duration
     var failClosed: Bool
-    var annotationPrefix: String
-    var tokenAudience: String
-    var tokenExpiration: Int
-    var tokenMountPath: String
-    var stsEndpoint: String?
-    var region: String?
+    /// The mutation's defaults, from `MutationOptions`.
+    var patchConfig: PatchConfig
     var cacheTTL: Duration
     var negativeCacheTTL: Duration
     var cacheMaxEntries: Int
@@ -64,25 +61,7 @@ struct Configuration: Sendable {
         apiTimeout = try Self.duration(options.apiTimeout, flag: "--api-timeout")
         failClosed = options.failClosed
 
-        annotationPrefix = options.annotationPrefix
-        guard Self.isAnnotationPrefix(annotationPrefix) else {
-            throw ConfigurationError("--annotation-prefix '\(annotationPrefix)' is not a DNS subdomain such as vultr.com")
-        }
-        tokenAudience = options.tokenAudience
-        guard !tokenAudience.isEmpty else { throw ConfigurationError("--token-audience must not be empty") }
-        guard options.tokenExpiration >= 600, options.tokenExpiration <= 60 * 60 * 24 * 365 else {
-            throw ConfigurationError("--token-expiration must be between 600 and 31536000 seconds, got \(options.tokenExpiration)")
-        }
-        tokenExpiration = options.tokenExpiration
-        guard options.tokenMountPath.hasPrefix("/"), options.tokenMountPath.count > 1 else {
-            throw ConfigurationError("--token-mount-path must be an absolute path, got '\(options.tokenMountPath)'")
-        }
-        tokenMountPath = options.tokenMountPath.hasSuffix("/") ? String(options.tokenMountPath.dropLast()) : options.tokenMountPath
-        stsEndpoint = options.stsEndpoint.isEmpty ? nil : options.stsEndpoint
-        if let endpoint = stsEndpoint, !endpoint.hasPrefix("https://"), !endpoint.hasPrefix("http://") {
-            throw ConfigurationError("--sts-endpoint must be an http(s) URL or empty, got '\(endpoint)'")
-        }
-        region = options.region.flatMap { $0.isEmpty ? nil : $0 }
+        patchConfig = try Self.patchConfig(options.mutation)
 
         cacheTTL = try Self.duration(options.cacheTtl, flag: "--cache-ttl")
         negativeCacheTTL = try Self.duration(options.negativeCacheTtl, flag: "--negative-cache-ttl")
@@ -124,6 +103,34 @@ struct Configuration: Sendable {
         } else {
             logFormat = dev ? .text : .json
         }
+    }
+
+    /// The mutation's defaults from `options`, as `serve` and `mutate` both take them.
+    static func patchConfig(_ options: MutationOptions) throws(ConfigurationError) -> PatchConfig {
+        guard isAnnotationPrefix(options.annotationPrefix) else {
+            throw ConfigurationError("--annotation-prefix '\(options.annotationPrefix)' is not a DNS subdomain such as vultr.com")
+        }
+        guard !options.tokenAudience.isEmpty else { throw ConfigurationError("--token-audience must not be empty") }
+        let range = PatchConfig.tokenExpirationRange
+        guard range.contains(options.tokenExpiration) else {
+            throw ConfigurationError(
+                "--token-expiration must be between \(range.lowerBound) and \(range.upperBound) seconds, got \(options.tokenExpiration)")
+        }
+        guard options.tokenMountPath.hasPrefix("/"), options.tokenMountPath.count > 1 else {
+            throw ConfigurationError("--token-mount-path must be an absolute path, got '\(options.tokenMountPath)'")
+        }
+        let stsEndpoint = options.stsEndpoint
+        guard stsEndpoint.isEmpty || stsEndpoint.hasPrefix("https://") || stsEndpoint.hasPrefix("http://") else {
+            throw ConfigurationError("--sts-endpoint must be an http(s) URL or empty, got '\(stsEndpoint)'")
+        }
+        if let region = options.region, !region.isEmpty, !PatchConfig.isRegionName(region) {
+            throw ConfigurationError("--region must be 1 to 32 lowercase letters, digits and hyphens, got '\(region)'")
+        }
+        return PatchConfig(
+            annotationPrefix: options.annotationPrefix, defaultAudience: options.tokenAudience,
+            defaultTokenExpiration: options.tokenExpiration,
+            tokenMountPath: options.tokenMountPath.hasSuffix("/") ? String(options.tokenMountPath.dropLast()) : options.tokenMountPath,
+            stsEndpoint: stsEndpoint, region: options.region)
     }
 
     private static func port(_ value: Int, flag: String, allowZero: Bool) throws(ConfigurationError) -> UInt16 {

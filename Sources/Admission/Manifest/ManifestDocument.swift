@@ -1,0 +1,97 @@
+import Yams
+
+/// One document of the manifests `irsa-webhook mutate` reads: a YAML document, or a JSON file.
+public struct ManifestDocument {
+    /// The file it came from, `-` for standard input.
+    public var source: String
+    /// Its position in the source, from 1.
+    public var number: Int
+    /// The parsed document.
+    public var node: Node
+
+    /// The bounds of one input.
+    public static let maximumBytes = 16 << 20
+
+    /// The documents of the file `source`, or of standard input when it is `-`.
+    public static func read(_ source: String) throws(ManifestError) -> [ManifestDocument] {
+        let bytes: [UInt8]
+        do {
+            bytes = source == "-"
+                ? try ConfigurationFile.read(descriptor: 0, limit: maximumBytes)
+                : try ConfigurationFile.read(source, limit: maximumBytes)
+        } catch {
+            throw ManifestError("\(source): \(error.description)")
+        }
+        return try documents(in: bytes, source: source == "-" ? "<stdin>" : source)
+    }
+
+    /// The documents of `bytes`, read from `source`; empty documents are left out.
+    ///
+    /// - Throws: `ManifestError` for text that is not UTF-8 or not YAML (JSON is YAML), naming the
+    ///   document and the line, and for documents nested or aliased beyond `ConfigurationYAML`'s limits.
+    public static func documents(in bytes: [UInt8], source: String) throws(ManifestError) -> [ManifestDocument] {
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw ManifestError("\(source): not UTF-8 text")
+        }
+        var documents: [ManifestDocument] = []
+        var number = 0
+        do {
+            let parser = try Parser(yaml: text)
+            while let node = try parser.nextRoot() {
+                number += 1
+                do {
+                    try ConfigurationYAML.checkLimits(node, maximumNodes: ConfigurationYAML.nodeBudget(forBytes: bytes.count))
+                } catch {
+                    throw ManifestError("\(source): document \(number): \(error.description)")
+                }
+                if node.null == nil { documents.append(ManifestDocument(source: source, number: number, node: node)) }
+            }
+        } catch let error as ManifestError {
+            throw error
+        } catch {
+            throw ManifestError("\(source): document \(number + 1): bad YAML: \(ConfigurationYAML.describe(error))")
+        }
+        return documents
+    }
+
+    /// `kind`, or nil when absent.
+    public var kind: String? { node["kind"]?.string }
+
+    /// `metadata.namespace` and `metadata.name` as `namespace/name` (or `name` alone).
+    public var objectName: String {
+        let metadata = node["metadata"]
+        let name = metadata?["name"]?.string ?? metadata?["generateName"]?.string ?? ""
+        return metadata?["namespace"]?.string.map { "\($0)/\(name)" } ?? name
+    }
+
+    /// How messages name it: `deploy.yaml: document 2 (Deployment default/web)`.
+    public var label: String {
+        "\(source): document \(number)" + (kind.map { " (\($0) \(objectName))" } ?? "")
+    }
+
+    /// The ServiceAccount this document is (`kind: ServiceAccount`, `apiVersion: v1`), nil for
+    /// any other object; its annotations are all kept.
+    public func serviceAccount() throws(ManifestError) -> ServiceAccount? {
+        guard kind == "ServiceAccount", node["apiVersion"]?.string == "v1" else { return nil }
+        let parser = ServiceAccountFileParser(path: source, filter: .all, limits: StaticServiceAccountSource.FileLimits())
+        do {
+            return try parser.account(in: node, number: number)
+        } catch {
+            throw ManifestError("\(label): \(error.problem)")
+        }
+    }
+
+    /// An error about `field` of this document.
+    public func error(_ field: ManifestFieldError) -> ManifestError {
+        ManifestError("\(label): \(field)")
+    }
+}
+
+/// Input `irsa-webhook mutate` cannot use: the message names the source, the document and the field.
+public struct ManifestError: Error, CustomStringConvertible {
+    public let description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+}
