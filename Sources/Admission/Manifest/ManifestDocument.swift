@@ -8,6 +8,8 @@ public struct ManifestDocument {
     public var number: Int
     /// The parsed document.
     public var node: Node
+    /// Whether it is written in flow style, as JSON is (it begins with `{`): styled anew when printed as YAML.
+    public var isJSON = false
 
     /// The bounds of one input.
     public static let maximumBytes = 16 << 20
@@ -35,6 +37,7 @@ public struct ManifestDocument {
         }
         var documents: [ManifestDocument] = []
         var number = 0
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         do {
             let parser = try Parser(yaml: text)
             while let node = try parser.nextRoot() {
@@ -44,7 +47,9 @@ public struct ManifestDocument {
                 } catch {
                     throw ManifestError("\(source): document \(number): \(error.description)")
                 }
-                if node.null == nil { documents.append(ManifestDocument(source: source, number: number, node: node)) }
+                guard node.null == nil else { continue }
+                let start = node.mark.flatMap { mark in lines.indices.contains(mark.line - 1) ? lines[mark.line - 1].dropFirst(mark.column - 1).first : nil }
+                documents.append(ManifestDocument(source: source, number: number, node: node, isJSON: start == "{"))
             }
         } catch let error as ManifestError {
             throw error

@@ -3,16 +3,16 @@ import Yams
 /// How `irsa-webhook mutate` prints manifests: YAML documents, or JSON as `kubectl -o json`
 /// prints it (one object, or a `List` of several).
 public enum ManifestOutput {
-    /// `nodes` as a YAML stream, `---` between documents. A document written in flow style (a
-    /// JSON file) is printed in block style with strings unquoted where YAML allows; any other
-    /// keeps the styles it was written in.
-    public static func yaml(_ nodes: [Node]) throws(ManifestError) -> String {
+    /// `documents` as a YAML stream, `---` between documents. A document read from JSON is
+    /// printed in block style with strings unquoted where YAML allows; any other keeps the
+    /// scalar styles it was written in.
+    public static func yaml(_ documents: [(node: Node, isJSON: Bool)]) throws(ManifestError) -> String {
         var text = ""
-        for (index, node) in nodes.enumerated() {
-            let isFlow = node.mapping?.style == .flow || node.sequence?.style == .flow
+        for (index, document) in documents.enumerated() {
             do {
                 if index > 0 { text += "---\n" }
-                text += try Yams.serialize(node: isFlow ? ManifestPatch.plainStyled(node) : node, width: -1, allowUnicode: true)
+                let node = document.isJSON ? ManifestPatch.plainStyled(document.node) : document.node
+                text += try Yams.serialize(node: node, width: -1, allowUnicode: true)
             } catch {
                 throw ManifestError("cannot write document \(index + 1) as YAML: \(error)")
             }

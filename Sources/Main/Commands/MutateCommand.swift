@@ -72,7 +72,7 @@ struct MutateCommand: WebhookCommand {
         let accounts = try ManifestServiceAccounts(
             documents: documents, file: serviceAccountsFile, kubeconfig: kubeconfig, apiTimeout: apiTimeout, configuration: patchConfig)
 
-        var results: [Node] = []
+        var results: [(node: Node, isJSON: Bool)] = []
         var patches: [Node] = []
         var warned = false
         for document in documents {
@@ -83,7 +83,7 @@ struct MutateCommand: WebhookCommand {
                 throw ConfigurationError(document.error(error).description)
             }
             guard let pod else {
-                results.append(document.node)
+                results.append((document.node, document.isJSON))
                 continue
             }
             let (account, origin) = try await accounts.account(pod.serviceAccount)
@@ -99,7 +99,7 @@ struct MutateCommand: WebhookCommand {
             }
             do {
                 let manifestPatch = try ManifestPatch(mutation.patch ?? Array("[]".utf8), under: pod.path)
-                results.append(try manifestPatch.applied(to: document.node))
+                results.append((try manifestPatch.applied(to: document.node), document.isJSON))
                 patches.append(Node([
                     (Node("source"), Node(document.source)), (Node("document"), Node(String(document.number), Tag(.int))),
                     (Node("kind"), Node(document.kind ?? "")), (Node("name"), Node(document.objectName)),
@@ -114,7 +114,7 @@ struct MutateCommand: WebhookCommand {
             if patch {
                 StandardStream.output(try ManifestOutput.json([Node(patches)]))
             } else {
-                StandardStream.output(output == "json" ? try ManifestOutput.json(results) : try ManifestOutput.yaml(results))
+                StandardStream.output(output == "json" ? try ManifestOutput.json(results.map(\.node)) : try ManifestOutput.yaml(results))
             }
         } catch {
             throw ConfigurationError(error.description)
