@@ -47,8 +47,8 @@ import Yams
             .map { $0.isEmpty ? "" : String(repeating: " ", count: spaces) + $0 }.joined(separator: "\n")
     }
 
-    static func mutate(_ arguments: [String], stdin: String? = nil) async throws -> TestTools.Result {
-        try await TestTools.run([WebhookProcess.binaryPath, "mutate"] + arguments, environment: [:], stdin: stdin)
+    static func mutate(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:]) async throws -> TestTools.Result {
+        try await TestTools.run([WebhookProcess.binaryPath, "mutate"] + arguments, environment: environment, stdin: stdin)
     }
 
     /// The pod (template) of a parsed workload document.
@@ -245,6 +245,26 @@ import Yams
         let pod = try Self.documents(result.stdout)[1]
         #expect(pod["spec"]?["containers"]?[0]?["args"]?[1]?.int == nil, "\"8080\" stays a string")
         #expect(Self.env(pod["spec"]?["containers"]?[0])["AWS_ROLE_ARN"] == Self.role)
+    }
+
+    /// The mutation flags are serve's, environment included: STS_ENDPOINT stands in for an absent
+    /// --sts-endpoint, and the prefix, audience, lifetime and mount path apply as they do there.
+    @Test func serveFlagsAndEnvironmentDecideTheDefaults() async throws {
+        let account = Self.serviceAccount.replacingOccurrences(of: "vultr.com/role-arn", with: "example.org/role-arn")
+        let input = account + "\n---\n" + Self.workload("Pod")
+        let arguments = ["--annotation-prefix", "example.org", "--token-audience", "sts.example", "--token-expiration", "3600",
+                         "--token-mount-path", "/var/run/token/", "-"]
+        let result = try await Self.mutate(arguments, stdin: input, environment: ["STS_ENDPOINT": "https://sts.example/v1"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let pod = try Self.documents(result.stdout)[1]
+        let env = Self.env(pod["spec"]?["containers"]?[0])
+        #expect(env["AWS_ENDPOINT_URL_STS"] == "https://sts.example/v1")
+        #expect(env["AWS_WEB_IDENTITY_TOKEN_FILE"] == "/var/run/token/token")
+        let token = pod["spec"]?["volumes"]?[0]?["projected"]?["sources"]?[0]?["serviceAccountToken"]
+        #expect(token?["audience"]?.string == "sts.example" && token?["expirationSeconds"]?.int == 3600)
+        let flagWins = try await Self.mutate(["--sts-endpoint", "", "-"], stdin: Self.serviceAccount + "\n---\n" + Self.workload("Pod"),
+                                             environment: ["STS_ENDPOINT": "https://sts.example/v1"])
+        #expect(Self.env(try Self.documents(flagWins.stdout)[1]["spec"]?["containers"]?[0])["AWS_ENDPOINT_URL_STS"] == nil)
     }
 
     /// Bad input: exit code 2 and one line naming the source, the document and the field.

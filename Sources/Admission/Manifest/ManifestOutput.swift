@@ -11,7 +11,7 @@ public enum ManifestOutput {
         for (index, document) in documents.enumerated() {
             do {
                 if index > 0 { text += "---\n" }
-                let node = document.isJSON ? ManifestPatch.plainStyled(document.node) : document.node
+                let node = document.isJSON ? plainStyled(document.node) : document.node
                 text += try Yams.serialize(node: node, width: -1, allowUnicode: true)
             } catch {
                 throw ManifestError("cannot write document \(index + 1) as YAML: \(error)")
@@ -29,6 +29,25 @@ public enum ManifestOutput {
             return String(decoding: try NodeJSON.text(root, indent: 4), as: UTF8.self) + "\n"
         } catch {
             throw ManifestError("cannot write as JSON: \(error)")
+        }
+    }
+
+    /// `node` (parsed from JSON, so in flow style with every string double-quoted) in block
+    /// style, each string plain unless plain text would read back as another type.
+    static func plainStyled(_ node: Node) -> Node {
+        switch node {
+        case .scalar(var scalar):
+            if scalar.style == .doubleQuoted || scalar.style == .singleQuoted,
+               Resolver.default.resolveTag(of: Node(scalar.string)) == .str {
+                scalar.style = .any
+            }
+            return .scalar(scalar)
+        case .mapping(let mapping):
+            return .mapping(Node.Mapping(mapping.map { (plainStyled($0.key), plainStyled($0.value)) }, mapping.tag, .block))
+        case .sequence(let sequence):
+            return .sequence(Node.Sequence(sequence.map(plainStyled), sequence.tag, .block))
+        case .alias:
+            return node
         }
     }
 }

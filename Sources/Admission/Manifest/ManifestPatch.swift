@@ -30,7 +30,7 @@ public struct ManifestPatch {
             guard operation["op"]?.string == "add", let path = operation["path"]?.string, let value = operation["value"] else {
                 throw ManifestFieldError("", "the webhook's patch holds an operation other than add")
             }
-            additions.append(Addition(path: prefix + (try Self.referenceTokens(path)), value: Self.plainStyled(value)))
+            additions.append(Addition(path: prefix + (try Self.referenceTokens(path)), value: ManifestOutput.plainStyled(value)))
         }
     }
 
@@ -91,25 +91,6 @@ public struct ManifestPatch {
             return .sequence(sequence)
         case .scalar, .alias:
             throw ManifestFieldError(location, "not a mapping or sequence")
-        }
-    }
-
-    /// `node` (parsed from JSON, so in flow style with every string double-quoted) in block
-    /// style, each string plain unless plain text would read back as another type.
-    static func plainStyled(_ node: Node) -> Node {
-        switch node {
-        case .scalar(var scalar):
-            if scalar.style == .doubleQuoted || scalar.style == .singleQuoted,
-               Resolver.default.resolveTag(of: Node(scalar.string)) == .str {
-                scalar.style = .any
-            }
-            return .scalar(scalar)
-        case .mapping(let mapping):
-            return .mapping(Node.Mapping(mapping.map { (plainStyled($0.key), plainStyled($0.value)) }, mapping.tag, .block))
-        case .sequence(let sequence):
-            return .sequence(Node.Sequence(sequence.map(plainStyled), sequence.tag, .block))
-        case .alias:
-            return node
         }
     }
 }

@@ -88,15 +88,7 @@ struct MutateCommand: WebhookCommand {
             }
             let (account, origin) = try await accounts.account(pod.serviceAccount)
             let mutation = PodMutation(pod: pod.pod, serviceAccount: account, configuration: patchConfig)
-            var warnings = mutation.warnings.map { $0.hasPrefix("irsa-webhook: ") ? String($0.dropFirst(14)) : $0 }
-            if account == nil { warnings.append("ServiceAccount \(pod.serviceAccount) not found in \(origin): no role") }
-            for warning in warnings { StandardStream.error("irsa-webhook: warning: \(document.label): \(warning)") }
-            warned = warned || !warnings.isEmpty
-            if explain {
-                let explanation = MutationExplanation(
-                    pod: pod, serviceAccount: account, origin: origin, mutation: mutation, configuration: patchConfig)
-                StandardStream.error("irsa-webhook: explain: \(document.label): \(explanation.text)")
-            }
+            warned = report(document, pod: pod, account: account, origin: origin, mutation: mutation, configuration: patchConfig) || warned
             do {
                 let manifestPatch = try ManifestPatch(mutation.patch ?? Array("[]".utf8), under: pod.path)
                 results.append((try manifestPatch.applied(to: document.node), document.isJSON))
@@ -120,5 +112,19 @@ struct MutateCommand: WebhookCommand {
             throw ConfigurationError(error.description)
         }
         return strict && warned ? 1 : 0
+    }
+
+    /// Writes the warnings about one pod (and with `--explain` its explanation) to standard
+    /// error; returns whether there was any warning.
+    private func report(_ document: ManifestDocument, pod: ManifestPod, account: ServiceAccount?, origin: String,
+                        mutation: PodMutation, configuration: PatchConfig) -> Bool {
+        var warnings = mutation.warnings.map { $0.hasPrefix("irsa-webhook: ") ? String($0.dropFirst(14)) : $0 }
+        if account == nil { warnings.append("ServiceAccount \(pod.serviceAccount) not found in \(origin): no role") }
+        for warning in warnings { StandardStream.error("irsa-webhook: warning: \(document.label): \(warning)") }
+        if explain {
+            let explanation = MutationExplanation(pod: pod, serviceAccount: account, origin: origin, mutation: mutation, configuration: configuration)
+            StandardStream.error("irsa-webhook: explain: \(document.label): \(explanation.text)")
+        }
+        return !warnings.isEmpty
     }
 }

@@ -1,8 +1,25 @@
 import ArgumentParser
 
 /// The options that decide the mutation's defaults, shared by `serve` and `mutate` (an
-/// `@OptionGroup` in each); `Configuration.patchConfig(_:)` validates them.
+/// `@OptionGroup` in each, and the same environment variables); `Configuration.patchConfig(_:)`
+/// validates them.
 struct MutationOptions: ParsableArguments {
+    /// Environment variables that stand in for absent flags.
+    static let environmentFlags: [(variable: String, flag: String)] = [("STS_ENDPOINT", "--sts-endpoint")]
+
+    /// `arguments` with the values of `flags`' environment variables placed before them, so the
+    /// command line wins.
+    static func arguments(_ arguments: [String], environment: [String: String],
+                          flags: [(variable: String, flag: String)] = environmentFlags) -> [String] {
+        var merged: [String] = []
+        for (variable, flag) in flags {
+            guard let value = environment[variable] else { continue }
+            let named = arguments.contains { $0 == flag || $0.hasPrefix(flag + "=") }
+            if !named { merged.append("\(flag)=\(value)") }
+        }
+        return merged + arguments
+    }
+
     @Option(help: "Annotation prefix: <prefix>/role-arn, <prefix>/audience, ...")
     var annotationPrefix: String = "vultr.com"
 

@@ -107,18 +107,11 @@ struct ServeCommand: WebhookCommand {
         ("TLS_CERT_PATH", "--tls-cert-file"),
         ("TLS_KEY_PATH", "--tls-key-file"),
         ("KUBECONFIG", "--kubeconfig"),
-        ("STS_ENDPOINT", "--sts-endpoint"),
-    ]
+    ] + MutationOptions.environmentFlags
 
     /// The arguments with the environment's values placed before them, so the command line wins.
     static func arguments(_ arguments: [String], environment: [String: String]) -> [String] {
-        var merged: [String] = []
-        for (variable, flag) in environmentFlags {
-            guard let value = environment[variable] else { continue }
-            let named = arguments.contains { $0 == flag || $0.hasPrefix(flag + "=") }
-            if !named { merged.append("\(flag)=\(value)") }
-        }
-        return merged + arguments
+        MutationOptions.arguments(arguments, environment: environment, flags: environmentFlags)
     }
 
     func execute() async throws(ConfigurationError) -> Int32 {
