@@ -267,6 +267,26 @@ import Yams
         #expect(Self.env(try Self.documents(flagWins.stdout)[1]["spec"]?["containers"]?[0])["AWS_ENDPOINT_URL_STS"] == nil)
     }
 
+    /// The README's example on deploy/dev: both workloads get their account's role, the
+    /// CronJob's pod annotation beats its account's region, the sidecar and the Service are left alone.
+    @Test func deployDevExample() async throws {
+        let result = try await TestTools.run([
+            WebhookProcess.binaryPath, "mutate", "--strict", "--service-accounts-file", "deploy/dev/serviceaccounts.yaml",
+            "deploy/dev/workloads.yaml",
+        ], in: TestTools.root, environment: [:])
+        #expect(result.status == 0 && result.stderr.isEmpty, "\(result.stderr)")
+        let output = try Self.documents(result.stdout)
+        let original = try Self.documents(try String(contentsOf: TestTools.root.appendingPathComponent("deploy/dev/workloads.yaml"), encoding: .utf8))
+        #expect(output.map { $0["kind"]?.string } == ["Deployment", "Service", "CronJob"])
+        #expect(output[1] == original[1])
+        let web = Self.podOf(output[0])?["spec"]?["containers"]
+        #expect(Self.env(web?[0])["AWS_ROLE_ARN"] == "arn:aws:iam::111122223333:role/app-sa-role")
+        #expect(web?[1] == Self.podOf(original[0])?["spec"]?["containers"]?[1], "the skipped sidecar is untouched")
+        let report = Self.env(Self.podOf(output[2])?["spec"]?["containers"]?[0])
+        #expect(report["AWS_ROLE_ARN"] == "arn:aws:iam::111122223333:role/batch-role")
+        #expect(report["AWS_REGION"] == "ewr" && report["AWS_DEFAULT_REGION"] == "ewr")
+    }
+
     /// Bad input: exit code 2 and one line naming the source, the document and the field.
     @Test(arguments: [
         ("kind: ConfigMap\n---\nkind: Pod\nmetadata: {name: [\n", "<stdin>: document 2: bad YAML: line "),
