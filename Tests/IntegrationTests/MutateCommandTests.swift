@@ -299,6 +299,8 @@ import Yams
         ("just a string\n", "<stdin>: document 1: not a mapping (an object)"),
         ("metadata: {name: x}\n", "<stdin>: document 1: kind: missing"),
         ("apiVersion: v1\nkind: ServiceAccount\nmetadata: {namespace: x}\n", "<stdin>: document 1 (ServiceAccount x/): metadata.name is missing"),
+        (serviceAccount + "\n---\n" + serviceAccount,
+         "<stdin>: document 2 (ServiceAccount shop/web): ServiceAccount shop/web is listed again (first in <stdin>: document 1 (ServiceAccount shop/web))"),
     ])
     func badInputExitsTwoWithOneLine(input: String, message: String) async throws {
         let result = try await Self.mutate(["-"], stdin: input)
