@@ -108,7 +108,7 @@ public struct PatchConfig: Sendable {
         var audience = defaultAudience
         if let value = annotations[keys.audience] {
             if value.isEmpty {
-                warnings.append(Self.ignored(keys.audience, value, on: "ServiceAccount"))
+                warnings.append(Self.ignored(keys.audience, value, on: "ServiceAccount", "must not be empty"))
             } else {
                 audience = value
             }
@@ -116,35 +116,23 @@ public struct PatchConfig: Sendable {
 
         var expiration = defaultTokenExpiration
         if let value = annotations[keys.tokenExpiration] {
-            if let seconds = Self.parseSeconds(value) {
-                expiration = seconds
-            } else {
-                warnings.append(Self.ignored(keys.tokenExpiration, value, on: "ServiceAccount", Self.tokenExpirationProblem))
-            }
+            expiration = Self.checked(value, keys.tokenExpiration, on: "ServiceAccount", Self.parseSeconds, Self.tokenExpirationForm, &warnings) ?? expiration
         }
         if let value = pod.tokenExpirationAnnotation {
-            if let seconds = Self.parseSeconds(value) {
-                expiration = seconds
-            } else {
-                warnings.append(Self.ignored(keys.tokenExpiration, value, on: "pod", Self.tokenExpirationProblem))
-            }
+            expiration = Self.checked(value, keys.tokenExpiration, on: "pod", Self.parseSeconds, Self.tokenExpirationForm, &warnings) ?? expiration
         }
 
         var region = self.region
         if let value = annotations[keys.region] {
-            region = Self.region(value, annotation: keys.region, on: "ServiceAccount", warnings: &warnings) ?? region
+            region = Self.checked(value, keys.region, on: "ServiceAccount", Self.regionName, Self.regionForm, &warnings) ?? region
         }
         if let value = pod.regionAnnotation {
-            region = Self.region(value, annotation: keys.region, on: "pod", warnings: &warnings) ?? region
+            region = Self.checked(value, keys.region, on: "pod", Self.regionName, Self.regionForm, &warnings) ?? region
         }
 
         var regionalSTS = true
         if let value = annotations[keys.stsRegionalEndpoints] {
-            if let flag = Self.parseBool(value) {
-                regionalSTS = flag
-            } else {
-                warnings.append(Self.ignored(keys.stsRegionalEndpoints, value, on: "ServiceAccount"))
-            }
+            regionalSTS = Self.checked(value, keys.stsRegionalEndpoints, on: "ServiceAccount", Self.parseBool, "not a boolean", &warnings) ?? regionalSTS
         }
 
         var skipped: [String] = []
@@ -184,15 +172,22 @@ public struct PatchConfig: Sendable {
             && text.utf8.allSatisfy { (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2D }
     }
 
-    /// `value` when it is a region name; else nil, with a warning.
-    private static func region(_ value: String, annotation: String, on owner: String, warnings: inout [String]) -> String? {
-        if isRegionName(value) { return value }
-        warnings.append(ignored(annotation, value, on: owner, "not a region name (1 to 32 lowercase letters, digits and hyphens)"))
+    /// `text` when it is a region name.
+    private static func regionName(_ text: String) -> String? {
+        isRegionName(text) ? text : nil
+    }
+
+    /// `parse(value)`, or nil with a warning that says what the annotation accepts (`form`).
+    private static func checked<Value>(_ value: String, _ annotation: String, on owner: String, _ parse: (String) -> Value?,
+                                       _ form: String, _ warnings: inout [String]) -> Value? {
+        if let parsed = parse(value) { return parsed }
+        warnings.append(ignored(annotation, value, on: owner, form))
         return nil
     }
 
-    private static let tokenExpirationProblem =
+    private static let tokenExpirationForm =
         "not a whole number of seconds from \(tokenExpirationRange.lowerBound) to \(tokenExpirationRange.upperBound)"
+    private static let regionForm = "not a region name (1 to 32 lowercase letters, digits and hyphens)"
 
     /// The spellings Go's `strconv.ParseBool` accepts.
     static func parseBool(_ text: String) -> Bool? {
@@ -203,8 +198,7 @@ public struct PatchConfig: Sendable {
         }
     }
 
-    private static func ignored(_ annotation: String, _ value: String, on owner: String,
-                                _ problem: String = "not a valid value") -> String {
+    private static func ignored(_ annotation: String, _ value: String, on owner: String, _ problem: String) -> String {
         "irsa-webhook: ignored \(owner) annotation \(annotation)=\"\(shortened(value))\": \(problem)"
     }
 

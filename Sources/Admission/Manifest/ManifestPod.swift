@@ -5,7 +5,7 @@ import Yams
 public struct ManifestPod {
     /// Where each kind keeps its pod: the API group its `apiVersion` must name, and the
     /// reference tokens of the pod (template) in the object.
-    public static let locations: [String: (group: String, path: [String])] = [
+    static let locations: [String: (group: String, path: [String])] = [
         "Pod": ("", []),
         "Deployment": ("apps", ["spec", "template"]),
         "StatefulSet": ("apps", ["spec", "template"]),
