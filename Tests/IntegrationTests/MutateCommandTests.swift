@@ -262,6 +262,9 @@ import Yams
         #expect(env["AWS_WEB_IDENTITY_TOKEN_FILE"] == "/var/run/token/token")
         let token = pod["spec"]?["volumes"]?[0]?["projected"]?["sources"]?[0]?["serviceAccountToken"]
         #expect(token?["audience"]?.string == "sts.example" && token?["expirationSeconds"]?.int == 3600)
+        let withoutNamespaces = (Self.serviceAccount + "\n---\n" + Self.workload("Deployment")).replacingOccurrences(of: "  namespace: shop\n", with: "")
+        let inNamespace = try await Self.mutate(["-n", "shop", "--explain", "-"], stdin: withoutNamespaces)
+        #expect(inNamespace.stderr.contains("ServiceAccount shop/web from <stdin>: document 1 (ServiceAccount web)"), "\(inNamespace.stderr)")
         let flagWins = try await Self.mutate(["--sts-endpoint", "", "-"], stdin: Self.serviceAccount + "\n---\n" + Self.workload("Pod"),
                                              environment: ["STS_ENDPOINT": "https://sts.example/v1"])
         #expect(Self.env(try Self.documents(flagWins.stdout)[1]["spec"]?["containers"]?[0])["AWS_ENDPOINT_URL_STS"] == nil)

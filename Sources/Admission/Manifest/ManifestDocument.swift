@@ -75,15 +75,19 @@ public struct ManifestDocument {
     }
 
     /// The ServiceAccount this document is (`kind: ServiceAccount`, `apiVersion: v1`), nil for
-    /// any other object; its annotations are all kept.
-    public func serviceAccount() throws(ManifestError) -> ServiceAccount? {
+    /// any other object; its annotations are all kept, and without a namespace it is in
+    /// `defaultNamespace`.
+    public func serviceAccount(defaultNamespace: String) throws(ManifestError) -> ServiceAccount? {
         guard kind == "ServiceAccount", node["apiVersion"]?.string == "v1" else { return nil }
         let parser = ServiceAccountFileParser(path: source, filter: .all, limits: StaticServiceAccountSource.FileLimits())
+        var account: ServiceAccount
         do {
-            return try parser.account(in: node, number: number)
+            account = try parser.account(in: node, number: number)
         } catch {
             throw ManifestError("\(label): \(error.problem)")
         }
+        if (node["metadata"]?["namespace"]?.string ?? "").isEmpty { account.namespace = defaultNamespace }
+        return account
     }
 
     /// An error about `field` of this document.

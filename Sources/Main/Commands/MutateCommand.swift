@@ -70,7 +70,7 @@ struct MutateCommand: WebhookCommand {
             }
         }
         let accounts = try ManifestServiceAccounts(
-            documents: documents, file: serviceAccountsFile, kubeconfig: kubeconfig, apiTimeout: apiTimeout, configuration: patchConfig)
+            documents: documents, defaultNamespace: namespace, file: serviceAccountsFile, kubeconfig: kubeconfig, apiTimeout: apiTimeout, configuration: patchConfig)
 
         var results: [(node: Node, isJSON: Bool)] = []
         var patches: [Node] = []

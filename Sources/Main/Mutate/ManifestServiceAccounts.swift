@@ -15,13 +15,13 @@ final class ManifestServiceAccounts {
 
     /// - Throws: `ConfigurationError` for both a file and a kubeconfig, an unusable file or
     ///   kubeconfig, and a ServiceAccount document that cannot be read or is listed twice.
-    init(documents: [ManifestDocument], file: String?, kubeconfig: String?, apiTimeout: Duration,
+    init(documents: [ManifestDocument], defaultNamespace: String, file: String?, kubeconfig: String?, apiTimeout: Duration,
          configuration: PatchConfig) throws(ConfigurationError) {
         var inInput: [ServiceAccountKey: (ServiceAccount, String)] = [:]
         for document in documents {
             let account: ServiceAccount?
             do {
-                account = try document.serviceAccount()
+                account = try document.serviceAccount(defaultNamespace: defaultNamespace)
             } catch {
                 throw ConfigurationError(error.description)
             }
