@@ -95,7 +95,7 @@ public struct ManifestPatch {
     }
 }
 
-extension String {
+fileprivate extension String {
     /// The string with every occurrence of `target` replaced (Foundation stays out of Admission).
     func replacingAll(_ target: String, with replacement: String) -> String {
         guard contains(target) else { return self }
