@@ -108,7 +108,7 @@ struct DeployDirectoryTests {
     func manifestSet() {
         #expect(Deploy.manifestFiles == [
             "cert-manager.yaml", "deploy.yaml", "deployment.yaml", "dev/serviceaccounts.yaml",
-            "namespace.yaml", "pdb.yaml", "rbac.yaml", "service.yaml", "test-oidc-issuer.yaml",
+            "dev/workloads.yaml", "namespace.yaml", "pdb.yaml", "rbac.yaml", "service.yaml", "test-oidc-issuer.yaml",
             "webhook.yaml",
         ])
     }
