@@ -18,6 +18,8 @@ struct Configuration: Sendable {
 
     var host: String
     var port: UInt16
+    /// Whether to share the ports with a process already listening on them (a handover).
+    var reusePort: Bool
     var tlsCertFile: String
     var tlsKeyFile: String
     var clientCAFile: String?
@@ -49,6 +51,7 @@ struct Configuration: Sendable {
         host = dev && options.host == "0.0.0.0" ? "127.0.0.1" : options.host
         guard !host.isEmpty else { throw ConfigurationError("--host must not be empty") }
         port = try Self.port(options.port, flag: "--port", allowZero: true)
+        reusePort = options.reusePort
         tlsCertFile = options.tlsCertFile
         tlsKeyFile = options.tlsKeyFile
         clientCAFile = options.clientCaFile

@@ -57,11 +57,19 @@ enum Webhook {
         serverConfiguration.timeouts = configuration.timeouts
         var listenerConfiguration = TCPServer.Configuration()
         listenerConfiguration.maxConnections = configuration.maxConnections
-        let observer = MetricsObserver(metrics: metrics)
+        let observer = MetricsObserver(metrics: metrics, logger: logger)
         let webhookServer = HTTPServer(group: group, router: routes.webhookRouter(), configuration: serverConfiguration, observer: observer)
+        let inherited = Systemd.listenDescriptors()
+        if !configuration.reusePort {
+            if inherited.isEmpty {
+                try PortOwnership.ensureUnclaimed(host: configuration.host, port: configuration.port, flag: "--port")
+            }
+            if let metricsPort = configuration.metricsPort {
+                try PortOwnership.ensureUnclaimed(host: configuration.host, port: metricsPort, flag: "--metrics-port")
+            }
+        }
         let listener: TCPServer
         do {
-            let inherited = Systemd.listenDescriptors()
             if inherited.isEmpty {
                 let address = try SocketAddress(host: configuration.host, port: configuration.port)
                 listener = try webhookServer.start(address: address, tls: tls, listenerConfiguration: listenerConfiguration)
@@ -90,6 +98,7 @@ enum Webhook {
         let certificateWatcher = try CertificateReloader.watch(
             configuration: tlsConfiguration, paths: [configuration.tlsCertFile, configuration.tlsKeyFile] + (configuration.clientCAFile.map { [$0] } ?? []),
             context: tls, metrics: metrics, logger: logger)
+        CertificateExpiry.watch(tls, metrics: metrics, logger: logger, loop: group.loops[0])
         SourceReadiness.start(sources, readiness: readiness, loop: group.loops[0], logger: logger)
 
         logger.info("listening", metadata: [

@@ -22,6 +22,9 @@ struct ServeCommand: WebhookCommand {
     @Option(help: "HTTPS port for /mutate, /healthz, /readyz and /metrics [PORT]; 0 picks a free port (logged).")
     var port: Int = 8443
 
+    @Flag(help: "Start even if another process listens on --port or --metrics-port, sharing the port with it (SO_REUSEPORT): for a zero-downtime handover, after which the old process is stopped with SIGTERM. Without it, a port in use is an error.")
+    var reusePort: Bool = false
+
     @Option(help: "PEM certificate chain served to the API server [TLS_CERT_PATH]. Reloaded when the file changes.")
     var tlsCertFile: String = "/etc/webhook/certs/tls.crt"
 
