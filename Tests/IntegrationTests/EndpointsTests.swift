@@ -29,7 +29,7 @@ import Testing
         let before = try await TestTools.curl("GET", port: metricsPort, path: "/metrics", caFile: nil)
         #expect(before.status == 200)
         let mutatedBefore = TestTools.metric(#"irsa_admissions_total{result="mutated"}"#, in: before.body) ?? 0
-        let handshakeFailuresBefore = try #require(TestTools.metric("irsa_tls_handshake_failures_total", in: before.body))
+        let handshakeFailuresBefore = try #require(TestTools.metric(#"irsa_tls_handshake_failures_total{reason="not_tls"}"#, in: before.body))
 
         let review = try await TestTools.curl("POST", port: port, path: "/mutate", caFile: tls.certificate, contentType: "application/json",
                                               bodyFile: TestTools.root.appendingPathComponent("deploy/dev/review.json").path)
@@ -44,7 +44,7 @@ import Testing
             let after = try await TestTools.curl("GET", port: port, path: "/metrics", caFile: ca)
             #expect(after.status == 200)
             #expect(TestTools.metric(#"irsa_admissions_total{result="mutated"}"#, in: after.body) == mutatedBefore + 1, "\(after.body)")
-            #expect(TestTools.metric("irsa_tls_handshake_failures_total", in: after.body) == handshakeFailuresBefore + 1)
+            #expect(TestTools.metric(#"irsa_tls_handshake_failures_total{reason="not_tls"}"#, in: after.body) == handshakeFailuresBefore + 1)
             #expect(TestTools.metric("irsa_admission_duration_seconds_count", in: after.body) ?? 0 >= 1)
             #expect(TestTools.metric(#"irsa_admission_duration_seconds_bucket{le="+Inf"}"#, in: after.body) ?? 0 >= 1)
             #expect(TestTools.metric(#"irsa_build_info{version="0.1.0"}"#, in: after.body) == 1, "\(after.body)")
