@@ -1,6 +1,9 @@
 extension FakeKubernetesAPI {
     /// The fake API server: Python's http.server over TLS on 127.0.0.1 (port 0 picks a free one;
-    /// the port is printed on stdout). It serves GET /api/v1/namespaces/{ns}/serviceaccounts/{name}
+    /// the port is printed on stdout). It serves the service account issuer's OIDC discovery as
+    /// kube-apiserver does (GET /.well-known/openid-configuration: issuer, jwks_uri on this
+    /// server, id_token, public, RS256; GET /openid/v1/jwks: `jwks.json` as application/jwk-set+json;
+    /// both with Cache-Control public, max-age=3600), and GET /api/v1/namespaces/{ns}/serviceaccounts/{name}
     /// from `accounts.json` in its state directory as real ServiceAccount JSON, 404 with a real
     /// Status otherwise, checks the bearer token, appends every request to `requests.log`, and
     /// obeys `control.json` (re-read per request): `delay` seconds before answering, answer
@@ -14,7 +17,7 @@ extension FakeKubernetesAPI {
     import json, os, socket, ssl, sys, threading, time, urllib.parse
     from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
 
-    state, token, cert, key, client_ca, port = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6])
+    state, token, cert, key, client_ca, port, issuer = sys.argv[1:6] + [int(sys.argv[6]), sys.argv[7]]
     lock = threading.Lock()
     applied = {}
     first_seen = {}
@@ -58,10 +61,11 @@ extension FakeKubernetesAPI {
         def send_json(self, code, body, extra=(), truncate=False, stall=0):
             data = json.dumps(body).encode()
             self.send_response(code)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", dict(extra).get("Content-Type", "application/json"))
             self.send_header("Content-Length", str(len(data)))
             for name, value in extra:
-                self.send_header(name, value)
+                if name != "Content-Type":
+                    self.send_header(name, value)
             self.end_headers()
             if truncate:
                 self.wfile.write(data[:len(data) // 2])
@@ -92,7 +96,15 @@ extension FakeKubernetesAPI {
                 return status, status_body(status, "Injected", "injected status %d" % status), extra
             if token and self.headers.get("Authorization") != "Bearer " + token:
                 return 401, status_body(401, "Unauthorized", "Unauthorized"), []
-            parts = [urllib.parse.unquote(p) for p in self.path.split("?")[0].split("/")]
+            path = self.path.split("?")[0]
+            if path == "/.well-known/openid-configuration":
+                return 200, {"issuer": issuer, "jwks_uri": "https://127.0.0.1:%d/openid/v1/jwks" % self.server.server_address[1],
+                             "response_types_supported": ["id_token"], "subject_types_supported": ["public"],
+                             "id_token_signing_alg_values_supported": ["RS256"]}, [("Cache-Control", "public, max-age=3600")]
+            if path == "/openid/v1/jwks":
+                return 200, read_json("jwks.json", {}), [("Content-Type", "application/jwk-set+json"),
+                                                         ("Cache-Control", "public, max-age=3600")]
+            parts = [urllib.parse.unquote(p) for p in path.split("/")]
             if len(parts) != 7 or parts[1:4] != ["api", "v1", "namespaces"] or parts[5] != "serviceaccounts":
                 return 404, status_body(404, "NotFound", "the server could not find the requested resource"), []
             namespace, name = parts[4], parts[6]

@@ -29,6 +29,13 @@ public final class FakeKubernetesAPI: @unchecked Sendable {
     public let clientCertificatePEM: String
     /// The key of `clientCertificatePEM`.
     public let clientKeyPEM: String
+    /// The service account issuer in /.well-known/openid-configuration.
+    public let issuer: String
+    /// The key set served at /openid/v1/jwks (one RSA key, made by the openssl CLI at start),
+    /// computed here from openssl's output so tests can compare what a client read.
+    public let jwks: [JSONWebKey]
+    /// The PEM public key (SubjectPublicKeyInfo) behind `jwks`.
+    public let serviceAccountPublicKeyPEM: String
     private let requireClientCertificate: Bool
     private var process: Process?
     /// The server's stdin: it exits when this closes, so it never outlives the test process.
@@ -40,14 +47,22 @@ public final class FakeKubernetesAPI: @unchecked Sendable {
     /// - Parameters:
     ///   - token: The bearer token every request must carry (401 otherwise); nil accepts any.
     ///   - requireClientCertificate: Demand a client certificate signed by the CA.
-    public init(token: String? = "fake-token", requireClientCertificate: Bool = false) throws {
+    ///   - issuer: The service account issuer the OIDC discovery document names.
+    public init(
+        token: String? = "fake-token", requireClientCertificate: Bool = false,
+        issuer: String = "https://kubernetes.default.svc.cluster.local"
+    ) throws {
         directory = try TemporaryDirectory()
         self.token = token
+        self.issuer = issuer
         self.requireClientCertificate = requireClientCertificate
         try Self.makeCertificates(in: directory.path)
         certificateAuthorityPEM = try String(contentsOfFile: directory.path + "/ca.crt", encoding: .utf8)
         clientCertificatePEM = try String(contentsOfFile: directory.path + "/client.crt", encoding: .utf8)
         clientKeyPEM = try String(contentsOfFile: directory.path + "/client.key", encoding: .utf8)
+        serviceAccountPublicKeyPEM = try String(contentsOfFile: directory.path + "/sa.pub", encoding: .utf8)
+        jwks = try Self.serviceAccountKeySet(in: directory.path)
+        try directory.write("jwks.json", JSONEncoder().encode(["keys": jwks]))
         try directory.write("fake-kubernetes-api.py", Self.script)
         port = try launch(port: 0)
     }
@@ -164,7 +179,7 @@ public final class FakeKubernetesAPI: @unchecked Sendable {
         process.arguments = [
             "python3", directory.path + "/fake-kubernetes-api.py", directory.path, token ?? "",
             directory.path + "/server.crt", directory.path + "/server.key",
-            requireClientCertificate ? directory.path + "/ca.crt" : "-", String(requested),
+            requireClientCertificate ? directory.path + "/ca.crt" : "-", String(requested), issuer,
         ]
         process.standardOutput = output
         process.standardError = errorHandle
@@ -190,35 +205,5 @@ public final class FakeKubernetesAPI: @unchecked Sendable {
     private static func seconds(_ duration: Duration) -> Double {
         let (seconds, attoseconds) = duration.components
         return Double(seconds) + Double(attoseconds) / 1e18
-    }
-
-    /// A CA, a server certificate for 127.0.0.1/localhost and a client certificate, all P-256.
-    private static func makeCertificates(in directory: String) throws {
-        let commands = [
-            ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key",
-             "-out", "ca.crt", "-subj", "/CN=fake-kubernetes-ca", "-days", "2"],
-            ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "server.key",
-             "-out", "server.csr", "-subj", "/CN=kube-apiserver"],
-            ["x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.crt",
-             "-days", "2", "-extfile", "server.ext"],
-            ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "client.key",
-             "-out", "client.csr", "-subj", "/CN=system:serviceaccount:irsa:webhook"],
-            ["x509", "-req", "-in", "client.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "client.crt",
-             "-days", "2"],
-        ]
-        try Data("subjectAltName=IP:127.0.0.1,DNS:localhost\n".utf8).write(to: URL(fileURLWithPath: directory + "/server.ext"))
-        for arguments in commands {
-            let openssl = Process()
-            openssl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            openssl.arguments = ["openssl"] + arguments
-            openssl.currentDirectoryURL = URL(fileURLWithPath: directory)
-            openssl.standardOutput = FileHandle.nullDevice
-            openssl.standardError = FileHandle.nullDevice
-            try openssl.run()
-            openssl.waitUntilExit()
-            guard openssl.terminationStatus == 0 else {
-                throw Failure(description: "openssl \(arguments.joined(separator: " ")) failed")
-            }
-        }
     }
 }
