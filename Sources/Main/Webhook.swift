@@ -17,6 +17,7 @@ enum Webhook {
         var configuration = configuration
 
         if configuration.dev {
+            try DevSamples.writeBuiltIns()
             let generated = try DevCertificate.generate()
             configuration.tlsCertFile = generated.certificate
             configuration.tlsKeyFile = generated.key
