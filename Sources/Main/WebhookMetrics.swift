@@ -102,12 +102,12 @@ final class WebhookMetrics: Sendable {
 
     private let totals = PrometheusLabelledCounters(label: "irsa_serviceaccount_cache_total", dimension: "event")
 
-    /// The Prometheus text exposition of every metric.
+    /// The Prometheus text exposition of every metric, with help texts, then the process metrics.
     func render() -> [UInt8] {
         var buffer: [UInt8] = []
         buffer.reserveCapacity(registry.internalBufferCapacity())
         registry.emit(into: &buffer)
-        return buffer
+        return MetricHelp.withHelp(buffer) + Array(ProcessMetrics.render().utf8)
     }
 }
 
