@@ -5,10 +5,19 @@ import Logging
 /// `ConfigurationError`, which `IRSAWebhook` prints as one line before exiting with code 2.
 struct Configuration: Sendable {
     /// Where the ServiceAccounts come from.
-    enum ServiceAccountSourceKind: Sendable, Equatable {
+    enum ServiceAccountSourceKind: Sendable, Equatable, CustomStringConvertible {
         case file(String)
         case kubeconfig(String)
         case inCluster
+
+        /// As logged: `file PATH`, `kubeconfig PATH` or `in-cluster`.
+        var description: String {
+            switch self {
+            case .file(let path): "file \(path)"
+            case .kubeconfig(let path): "kubeconfig \(path)"
+            case .inCluster: "in-cluster"
+            }
+        }
     }
 
     /// How log lines are written.

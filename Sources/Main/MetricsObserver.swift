@@ -25,7 +25,7 @@ struct MetricsObserver: HTTPServerObserver {
         metrics.recordHandshakeFailure(failure.reason)
         guard let heldBack = handshakeLogLimiter.admit(failure.reason.rawValue) else { return }
         logger.warning("TLS handshake failed: \(failure.explanation)", metadata: [
-            "reason": "\(failure.reason.rawValue)", "error": "\(error)", "sameReasonNotLogged": "\(heldBack)",
+            "reason": "\(failure.reason.rawValue)", "error": "\(error)", "sameReasonNotLogged": .stringConvertible(heldBack),
         ])
     }
 }

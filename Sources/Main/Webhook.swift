@@ -104,7 +104,7 @@ enum Webhook {
 
         logger.info("listening", metadata: [
             "address": "\(listener.localAddress)", "metricsAddress": "\(metricsAddress)",
-            "threads": "\(configuration.threads)", "serviceAccounts": "\(configuration.serviceAccounts)",
+            "threads": .stringConvertible(configuration.threads), "serviceAccounts": "\(configuration.serviceAccounts)",
             "version": "\(IRSAWebhook.version)",
         ])
         if configuration.dev {
@@ -118,7 +118,7 @@ enum Webhook {
         }
 
         let signal = await TerminationSignal.next()
-        logger.info("shutting down", metadata: ["signal": "\(signal)", "grace": "\(configuration.shutdownGrace)"])
+        logger.info("shutting down", metadata: ["signal": "\(signal)", "graceSeconds": .stringConvertible(Double(configuration.shutdownGrace.totalNanoseconds) / 1e9)])
         TerminationSignal.exitOnNext()
         let clean = await Shutdown.perform(servers: servers, readiness: readiness, grace: configuration.shutdownGrace, logger: logger)
         withExtendedLifetime(certificateWatcher) {}

@@ -1,10 +1,10 @@
 import Foundation
 import Testing
 
-/// The admission log lines are made for queries: `result` is the plain word of
+/// The log lines are made for queries: an admission's `result` is the plain word of
 /// `irsa_admissions_total` with a separate `reason` when the pod was not mutated, durations are
-/// JSON numbers in seconds, and the warnings sent back for ignored annotation values are logged
-/// too, once per ServiceAccount per minute.
+/// JSON numbers in seconds (as are the other lines' numbers), and the warnings sent back for
+/// ignored annotation values are logged too, once per ServiceAccount per minute.
 @Suite struct AdmissionLogTests {
     static let accounts = """
         apiVersion: v1
@@ -59,7 +59,13 @@ import Testing
         #expect(warnings.first?["level"] as? String == "warning")
         let texts = warnings.first?["warnings"] as? [String] ?? []
         #expect(texts.contains { $0.contains("token-expiration") }, "\(warnings)")
+        let listening = try #require(try await HandshakeFailureLoggingTests.logLines(of: webhook, containing: #""message":"listening""#,
+                                                                                      atLeast: 1).first)
+        #expect(listening["threads"] as? Int == 1, "\(listening)")
+        #expect(listening["serviceAccounts"] as? String == "file \(accountsFile)", "\(listening)")
         #expect(try await webhook.stop(timeout: .seconds(10)) == 0)
+        let stopping = try await HandshakeFailureLoggingTests.logLines(of: webhook, containing: #""message":"shutting down""#, atLeast: 1)
+        #expect(stopping.first?["graceSeconds"] as? Double == 25, "\(stopping)")
     }
 
     /// The sample review with its pod moved to `serviceAccount` in namespace default.
