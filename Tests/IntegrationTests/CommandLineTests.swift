@@ -125,7 +125,7 @@ import Testing
                      "--cache-max-entries", "--threads", "--max-connections", "--max-body-bytes", "--metrics-port",
                      "--log-level", "--log-format", "--shutdown-grace", "--dev", "--fail-closed",
                      "--handshake-timeout", "--request-head-timeout", "--request-body-timeout", "--idle-timeout",
-                     "--write-timeout"] {
+                     "--write-timeout", "--reuse-port"] {
             #expect(webhook.output.contains(flag), "help lacks \(flag)")
         }
     }
