@@ -2,8 +2,7 @@ import Foundation
 
 extension FakeKubernetesAPI {
     /// Makes, with the openssl CLI, a CA, a server certificate for 127.0.0.1/localhost and a client
-    /// certificate (all P-256), and the RSA 2048 key a kube-apiserver signs ServiceAccount tokens
-    /// with (`sa.key`, its public half `sa.pub`).
+    /// certificate (all P-256).
     static func makeCertificates(in directory: String) throws {
         let commands = [
             ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key",
@@ -16,8 +15,6 @@ extension FakeKubernetesAPI {
              "-out", "client.csr", "-subj", "/CN=system:serviceaccount:irsa:webhook"],
             ["x509", "-req", "-in", "client.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "client.crt",
              "-days", "2"],
-            ["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "sa.key"],
-            ["pkey", "-in", "sa.key", "-pubout", "-out", "sa.pub"],
         ]
         try Data("subjectAltName=IP:127.0.0.1,DNS:localhost\n".utf8).write(to: URL(fileURLWithPath: directory + "/server.ext"))
         for arguments in commands {

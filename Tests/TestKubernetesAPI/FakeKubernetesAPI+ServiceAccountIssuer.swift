@@ -12,6 +12,27 @@ public struct JSONWebKey: Sendable, Equatable, Codable {
     public let e: String
 }
 
+/// The RSA 2048 key pair a kube-apiserver signs ServiceAccount tokens with, made by the openssl
+/// CLI once per test process (its prime search costs a good fraction of a second on a loaded
+/// machine) and shared by every fake, with its key set computed from openssl's own output.
+struct ServiceAccountSigningKey: Sendable {
+    let privateKeyPEM: String
+    let publicKeyPEM: String
+    let jwks: [JSONWebKey]
+
+    static let shared = Result { try ServiceAccountSigningKey() }
+
+    private init() throws {
+        let directory = try TemporaryDirectory()
+        _ = try FakeKubernetesAPI.openssl(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "sa.key"],
+                                          in: directory.path)
+        _ = try FakeKubernetesAPI.openssl(["pkey", "-in", "sa.key", "-pubout", "-out", "sa.pub"], in: directory.path)
+        privateKeyPEM = try String(contentsOfFile: directory.path + "/sa.key", encoding: .utf8)
+        publicKeyPEM = try String(contentsOfFile: directory.path + "/sa.pub", encoding: .utf8)
+        jwks = try FakeKubernetesAPI.serviceAccountKeySet(in: directory.path)
+    }
+}
+
 extension FakeKubernetesAPI {
     /// The key set of `sa.pub` in `directory`, computed from the openssl CLI's own output (the
     /// modulus and exponent it prints, its SHA-256 of the DER key), independent of the server.
