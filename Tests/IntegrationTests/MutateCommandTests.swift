@@ -252,7 +252,7 @@ import Yams
     @Test func serveFlagsAndEnvironmentDecideTheDefaults() async throws {
         let account = Self.serviceAccount.replacingOccurrences(of: "vultr.com/role-arn", with: "example.org/role-arn")
         let input = account + "\n---\n" + Self.workload("Pod")
-        let arguments = ["--annotation-prefix", "example.org", "--token-audience", "sts.example", "--token-expiration", "3600",
+        let arguments = ["--annotation-prefix", "example.org", "--token-audience", "sts.example", "--token-expiration", "1h",
                          "--token-mount-path", "/var/run/token/", "-"]
         let result = try await Self.mutate(arguments, stdin: input, environment: ["STS_ENDPOINT": "https://sts.example/v1"])
         #expect(result.status == 0, "\(result.stderr)")
@@ -318,7 +318,8 @@ import Yams
         ([String](), "mutate needs manifest files"),
         (["-o", "xml", "-"], "--output must be yaml or json"),
         (["--service-accounts-file", "a.yaml", "--kubeconfig", "b", "-"], "exclude each other"),
-        (["--token-expiration", "999999999", "-"], "--token-expiration must be between 600 and 31536000"),
+        (["--token-expiration", "999999999", "-"], "--token-expiration must be whole seconds from 600 (10m) to 31536000"),
+        (["--api-timeout", "-1s", "-"], "--api-timeout must not be negative"),
         (["--region", "EWR", "-"], "--region must be"),
         (["/nonexistent/manifest.yaml"], "/nonexistent/manifest.yaml: cannot open"),
     ])

@@ -36,7 +36,7 @@ struct MutateCommand: WebhookCommand {
     @Option(help: "kubeconfig of a cluster to GET ServiceAccounts from when they are not in the input.")
     var kubeconfig: String?
 
-    @Option(help: "Timeout of one ServiceAccount lookup in the cluster, e.g. 2s.")
+    @Option(parsing: .unconditional, help: "Timeout of one ServiceAccount lookup in the cluster, e.g. 2s.")
     var apiTimeout: String = "2s"
 
     @Option(name: [.short, .long], help: "Namespace of objects that name none.")
@@ -58,9 +58,7 @@ struct MutateCommand: WebhookCommand {
         let patchConfig = try Configuration.patchConfig(mutation)
         guard !files.isEmpty else { throw ConfigurationError("mutate needs manifest files, or - for standard input") }
         guard output == "yaml" || output == "json" else { throw ConfigurationError("--output must be yaml or json, got '\(output)'") }
-        guard let apiTimeout = DurationParser.parse(apiTimeout), apiTimeout > .zero else {
-            throw ConfigurationError("--api-timeout must be a positive duration such as 500ms, 2s or 1m; got '\(self.apiTimeout)'")
-        }
+        let apiTimeout = try Configuration.duration(apiTimeout, flag: "--api-timeout")
         var documents: [ManifestDocument] = []
         for file in files {
             do {

@@ -26,8 +26,8 @@ struct MutationOptions: ParsableArguments {
     @Option(help: "Default audience of the projected token.")
     var tokenAudience: String = "vultr"
 
-    @Option(help: "Default token lifetime in seconds (600 to 31536000).")
-    var tokenExpiration: Int = 86400
+    @Option(parsing: .unconditional, help: "Default token lifetime, e.g. 24h or 86400 (seconds), 10m to 365 days.")
+    var tokenExpiration: String = "86400"
 
     @Option(help: "Where the token volume is mounted in each container.")
     var tokenMountPath: String = "/var/run/secrets/vultr.com/serviceaccount"
