@@ -136,6 +136,31 @@ import Yams
         }
     }
 
+    /// A `List`, as `kubectl get -o yaml` prints several objects: its items are mutated in place
+    /// (a ServiceAccount among them counts), and --patch paths start at the item.
+    @Test func listItemsAreMutatedInPlace() async throws {
+        let items = [Self.serviceAccount, Self.workload("Deployment"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: shop}\n",
+                     Self.workload("Pod")]
+        let list = "apiVersion: v1\nkind: List\nitems:\n" + items.map { "- " + Self.indent($0, 2).dropFirst(2) }.joined(separator: "\n") + "\n"
+        let result = try await Self.mutate(["--explain", "-"], stdin: list)
+        #expect(result.status == 0, "\(result.stderr)")
+        let output = try #require(try Self.documents(result.stdout).first)
+        let original = try #require(try Self.documents(list).first)
+        #expect(output["kind"]?.string == "List")
+        let mutated = try #require(output["items"]?.sequence)
+        #expect(mutated.count == 4 && mutated[0] == original["items"]?[0] && mutated[2] == original["items"]?[2])
+        for index in [1, 3] {
+            #expect(Self.env(Self.podOf(mutated[index])?["spec"]?["containers"]?[0])["AWS_ROLE_ARN"] == Self.role)
+        }
+        #expect(result.stderr.contains("<stdin>: document 1, items[1] (Deployment shop/web): ServiceAccount shop/web from "
+            + "<stdin>: document 1, items[0] (ServiceAccount shop/web)"), "\(result.stderr)")
+
+        let patches = try await Self.mutate(["--patch", "-"], stdin: list)
+        let entries = try #require(try JSONParser.parse(patches.stdout).arrayValue)
+        #expect(entries.map { $0["item"]?.intValue } == [1, 3])
+        #expect(entries.first?["patch"]?.arrayValue?.first?["path"]?.stringValue == "/items/1/spec/template/spec/volumes")
+    }
+
     /// ServiceAccount documents in the input win over --service-accounts-file; pods whose
     /// account is only in the file get the file's.
     @Test func serviceAccountFromTheInputWinsOverTheFile() async throws {

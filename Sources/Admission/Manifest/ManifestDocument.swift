@@ -10,6 +10,20 @@ public struct ManifestDocument {
     public var node: Node
     /// Whether it is written in flow style, as JSON is (it begins with `{`): styled anew when printed as YAML.
     public var isJSON = false
+    /// For an object inside a `List` document (as `kubectl get -o yaml` prints several), its
+    /// index in `items`; `node` is then the item.
+    public var item: Int?
+
+    /// The objects the document holds: the items of a `v1` `List`, else the document itself.
+    public var objects: [ManifestDocument] {
+        guard item == nil, kind == "List", node["apiVersion"]?.string == "v1", let items = node["items"]?.sequence else { return [self] }
+        return items.enumerated().map { index, object in
+            ManifestDocument(source: source, number: number, node: object, isJSON: isJSON, item: index)
+        }
+    }
+
+    /// Where the object is in its document: nothing, or `items`, index.
+    public var path: [String] { item.map { ["items", String($0)] } ?? [] }
 
     /// The bounds of one input.
     public static let maximumBytes = 16 << 20
@@ -69,9 +83,10 @@ public struct ManifestDocument {
         return metadata?["namespace"]?.string.map { "\($0)/\(name)" } ?? name
     }
 
-    /// How messages name it: `deploy.yaml: document 2 (Deployment default/web)`.
+    /// How messages name it: `deploy.yaml: document 2 (Deployment default/web)`, or
+    /// `-: document 1, items[3] (Deployment default/web)` inside a List.
     public var label: String {
-        "\(source): document \(number)" + (kind.map { " (\($0) \(objectName))" } ?? "")
+        "\(source): document \(number)" + (item.map { ", items[\($0)]" } ?? "") + (kind.map { " (\($0) \(objectName))" } ?? "")
     }
 
     /// The ServiceAccount this document is (`kind: ServiceAccount`, `apiVersion: v1`), nil for

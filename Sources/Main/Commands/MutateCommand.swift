@@ -74,30 +74,27 @@ struct MutateCommand: WebhookCommand {
         var patches: [Node] = []
         var warned = false
         for document in documents {
-            let pod: ManifestPod?
-            do {
-                pod = try ManifestPod(document, defaultNamespace: namespace, configuration: patchConfig)
-            } catch {
-                throw ConfigurationError(document.error(error).description)
+            var node = document.node
+            for object in document.objects {
+                let pod: ManifestPod?
+                do {
+                    pod = try ManifestPod(object, defaultNamespace: namespace, configuration: patchConfig)
+                } catch {
+                    throw ConfigurationError(object.error(error).description)
+                }
+                guard let pod else { continue }
+                let (account, origin) = try await accounts.account(pod.serviceAccount)
+                let mutation = PodMutation(pod: pod.pod, serviceAccount: account, configuration: patchConfig)
+                warned = report(object, pod: pod, account: account, origin: origin, mutation: mutation, configuration: patchConfig) || warned
+                do {
+                    let manifestPatch = try ManifestPatch(mutation.patch ?? Array("[]".utf8), under: object.path + pod.path)
+                    node = try manifestPatch.applied(to: node)
+                    patches.append(Self.patchEntry(object, manifestPatch))
+                } catch {
+                    throw ConfigurationError(object.error(error).description)
+                }
             }
-            guard let pod else {
-                results.append((document.node, document.isJSON))
-                continue
-            }
-            let (account, origin) = try await accounts.account(pod.serviceAccount)
-            let mutation = PodMutation(pod: pod.pod, serviceAccount: account, configuration: patchConfig)
-            warned = report(document, pod: pod, account: account, origin: origin, mutation: mutation, configuration: patchConfig) || warned
-            do {
-                let manifestPatch = try ManifestPatch(mutation.patch ?? Array("[]".utf8), under: pod.path)
-                results.append((try manifestPatch.applied(to: document.node), document.isJSON))
-                patches.append(Node([
-                    (Node("source"), Node(document.source)), (Node("document"), Node(String(document.number), Tag(.int))),
-                    (Node("kind"), Node(document.kind ?? "")), (Node("name"), Node(document.objectName)),
-                    (Node("patch"), manifestPatch.node),
-                ]))
-            } catch {
-                throw ConfigurationError(document.error(error).description)
-            }
+            results.append((node, document.isJSON))
         }
 
         do {
@@ -110,6 +107,14 @@ struct MutateCommand: WebhookCommand {
             throw ConfigurationError(error.description)
         }
         return strict && warned ? 1 : 0
+    }
+
+    /// What `--patch` prints for one object: where it is, and its patch from its document's root.
+    private static func patchEntry(_ object: ManifestDocument, _ patch: ManifestPatch) -> Node {
+        var members: [(Node, Node)] = [(Node("source"), Node(object.source)), (Node("document"), Node(String(object.number), Tag(.int)))]
+        if let item = object.item { members.append((Node("item"), Node(String(item), Tag(.int)))) }
+        members += [(Node("kind"), Node(object.kind ?? "")), (Node("name"), Node(object.objectName)), (Node("patch"), patch.node)]
+        return Node(members)
     }
 
     /// Writes the warnings about one pod (and with `--explain` its explanation) to standard

@@ -5,7 +5,7 @@ import EventLoop
 /// own input first (what is applied together wins), then `--service-accounts-file`, or the
 /// cluster (`--kubeconfig`, one GET per account, remembered for the run).
 final class ManifestServiceAccounts {
-    /// The accounts in the input, with the document each came from.
+    /// The accounts in the input (`List` items included), with the document each came from.
     private let inInput: [ServiceAccountKey: (account: ServiceAccount, label: String)]
     /// The file or the cluster, and how messages name it.
     private let fallback: (source: any ServiceAccountSource, name: String)?
@@ -18,7 +18,7 @@ final class ManifestServiceAccounts {
     init(documents: [ManifestDocument], defaultNamespace: String, file: String?, kubeconfig: String?, apiTimeout: Duration,
          configuration: PatchConfig) throws(ConfigurationError) {
         var inInput: [ServiceAccountKey: (ServiceAccount, String)] = [:]
-        for document in documents {
+        for document in documents.flatMap(\.objects) {
             let account: ServiceAccount?
             do {
                 account = try document.serviceAccount(defaultNamespace: defaultNamespace)
