@@ -22,6 +22,8 @@
 #                                            stdout (pipe to `kubectl apply -f -`); keys are
 #                                            made in a temporary directory and deleted
 #   deploy/generate-certs.sh --apply         kubectl apply the Secret and the patched webhook
+#                                            (both of these make a new CA every run: to renew
+#                                            without changing caBundle, use --out DIR)
 # Options:
 #   --namespace NS (irsa-system)  the namespace of the certificate's names, the Secret, and every
 #                                 object in the webhook.yaml and deploy.yaml it writes
