@@ -75,6 +75,8 @@ let package = Package(
             path: "Benchmarks/loadgen"
         ),
         .executableTarget(name: "ReactorBench", dependencies: ["EventLoop"], path: "Benchmarks/ReactorBench"),
+        // A TLS 1.3 client flooding KeyUpdate requests without reading, run by IntegrationTests.
+        .executableTarget(name: "keyupdate-flood", dependencies: ["COpenSSL"], path: "Tests/Tools/keyupdate-flood"),
 
         // The fake Kubernetes API server the client and process tests share.
         .target(name: "TestKubernetesAPI", path: "Tests/TestKubernetesAPI"),
@@ -91,7 +93,7 @@ let package = Package(
         .testTarget(name: "FuzzTests", dependencies: ["FuzzHarness"], path: "Tests/Fuzz/Replay"),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["TestKubernetesAPI", .product(name: "Yams", package: "Yams")]
+            dependencies: ["TestKubernetesAPI", "PatchVerification", .product(name: "Yams", package: "Yams")]
         ),
         .testTarget(
             name: "LoadgenTests", dependencies: ["loadgen", "EventLoop", "PatchVerification"], path: "Benchmarks/LoadgenTests",

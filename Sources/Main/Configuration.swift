@@ -1,3 +1,4 @@
+import Admission
 import EventLoop
 import Logging
 
@@ -5,10 +6,19 @@ import Logging
 /// `ConfigurationError`, which `IRSAWebhook` prints as one line before exiting with code 2.
 struct Configuration: Sendable {
     /// Where the ServiceAccounts come from.
-    enum ServiceAccountSourceKind: Sendable, Equatable {
+    enum ServiceAccountSourceKind: Sendable, Equatable, CustomStringConvertible {
         case file(String)
         case kubeconfig(String)
         case inCluster
+
+        /// As logged: `file PATH`, `kubeconfig PATH` or `in-cluster`.
+        var description: String {
+            switch self {
+            case .file(let path): "file \(path)"
+            case .kubeconfig(let path): "kubeconfig \(path)"
+            case .inCluster: "in-cluster"
+            }
+        }
     }
 
     /// How ServiceAccounts are kept current when they come from the Kubernetes API.
@@ -26,26 +36,27 @@ struct Configuration: Sendable {
 
     var host: String
     var port: UInt16
+    /// Whether to share the ports with a process already listening on them (a handover).
+    var reusePort: Bool
     var tlsCertFile: String
     var tlsKeyFile: String
     var clientCAFile: String?
     var serviceAccounts: ServiceAccountSourceKind
     var serviceAccountMode: ServiceAccountMode
     var watchTimeout: Duration
+    /// What named the kubeconfig, for errors: `--kubeconfig` or `KUBECONFIG`.
+    var kubeconfigOrigin = "--kubeconfig"
     var apiTimeout: Duration
     var failClosed: Bool
-    var annotationPrefix: String
-    var tokenAudience: String
-    var tokenExpiration: Int
-    var tokenMountPath: String
-    var stsEndpoint: String?
-    var region: String?
+    /// The mutation's defaults, from `MutationOptions`.
+    var patchConfig: PatchConfig
     var cacheTTL: Duration
     var negativeCacheTTL: Duration
     var cacheMaxEntries: Int
     var threads: Int
     var maxConnections: Int
     var maxBodyBytes: Int
+    var maxBufferedBodyBytes: Int
     var timeouts: HTTPTimeouts
     var metricsPort: UInt16?
     var shutdownGrace: Duration
@@ -53,24 +64,18 @@ struct Configuration: Sendable {
     var logFormat: LogFormat
     var dev: Bool
 
-    /// Validates `options`; `cores` is the default thread count.
-    init(_ options: ServeCommand, cores: Int) throws(ConfigurationError) {
+    /// Validates `options`; `cores` is the default thread count, `environment` gives KUBECONFIG.
+    init(_ options: ServeCommand, cores: Int, environment: [String: String]) throws(ConfigurationError) {
         dev = options.dev
         host = dev && options.host == "0.0.0.0" ? "127.0.0.1" : options.host
         guard !host.isEmpty else { throw ConfigurationError("--host must not be empty") }
         port = try Self.port(options.port, flag: "--port", allowZero: true)
+        reusePort = options.reusePort
         tlsCertFile = options.tlsCertFile
         tlsKeyFile = options.tlsKeyFile
         clientCAFile = options.clientCaFile
-        if let file = options.serviceAccountsFile {
-            serviceAccounts = .file(file)
-        } else if dev {
-            serviceAccounts = .file("deploy/dev/serviceaccounts.yaml")
-        } else if let kubeconfig = options.kubeconfig, !kubeconfig.isEmpty {
-            serviceAccounts = .kubeconfig(kubeconfig)
-        } else {
-            serviceAccounts = .inCluster
-        }
+        serviceAccounts = try Self.serviceAccountSource(options, environment: environment)
+        if options.kubeconfig.flatMap({ $0.isEmpty ? nil : $0 }) == nil { kubeconfigOrigin = "KUBECONFIG" }
         guard let mode = ServiceAccountMode(rawValue: options.serviceaccountSource) else {
             throw ConfigurationError("--serviceaccount-source must be watch or get, got '\(options.serviceaccountSource)'")
         }
@@ -80,25 +85,7 @@ struct Configuration: Sendable {
         apiTimeout = try Self.duration(options.apiTimeout, flag: "--api-timeout")
         failClosed = options.failClosed
 
-        annotationPrefix = options.annotationPrefix
-        guard Self.isAnnotationPrefix(annotationPrefix) else {
-            throw ConfigurationError("--annotation-prefix '\(annotationPrefix)' is not a DNS subdomain such as vultr.com")
-        }
-        tokenAudience = options.tokenAudience
-        guard !tokenAudience.isEmpty else { throw ConfigurationError("--token-audience must not be empty") }
-        guard options.tokenExpiration >= 600, options.tokenExpiration <= 60 * 60 * 24 * 365 else {
-            throw ConfigurationError("--token-expiration must be between 600 and 31536000 seconds, got \(options.tokenExpiration)")
-        }
-        tokenExpiration = options.tokenExpiration
-        guard options.tokenMountPath.hasPrefix("/"), options.tokenMountPath.count > 1 else {
-            throw ConfigurationError("--token-mount-path must be an absolute path, got '\(options.tokenMountPath)'")
-        }
-        tokenMountPath = options.tokenMountPath.hasSuffix("/") ? String(options.tokenMountPath.dropLast()) : options.tokenMountPath
-        stsEndpoint = options.stsEndpoint.isEmpty ? nil : options.stsEndpoint
-        if let endpoint = stsEndpoint, !endpoint.hasPrefix("https://"), !endpoint.hasPrefix("http://") {
-            throw ConfigurationError("--sts-endpoint must be an http(s) URL or empty, got '\(endpoint)'")
-        }
-        region = options.region.flatMap { $0.isEmpty ? nil : $0 }
+        patchConfig = try Self.patchConfig(options.mutation)
 
         cacheTTL = try Self.duration(options.cacheTtl, flag: "--cache-ttl")
         negativeCacheTTL = try Self.duration(options.negativeCacheTtl, flag: "--negative-cache-ttl")
@@ -117,6 +104,10 @@ struct Configuration: Sendable {
             throw ConfigurationError("--max-body-bytes must be between 1024 and 1073741824, got \(options.maxBodyBytes)")
         }
         maxBodyBytes = options.maxBodyBytes
+        guard options.maxBufferedBodyBytes >= maxBodyBytes else {
+            throw ConfigurationError("--max-buffered-body-bytes must be at least --max-body-bytes (\(maxBodyBytes)), got \(options.maxBufferedBodyBytes)")
+        }
+        maxBufferedBodyBytes = options.maxBufferedBodyBytes
         timeouts = HTTPTimeouts()
         timeouts.tlsHandshake = try Self.duration(options.handshakeTimeout, flag: "--handshake-timeout")
         timeouts.requestHead = try Self.duration(options.requestHeadTimeout, flag: "--request-head-timeout")
@@ -142,6 +133,35 @@ struct Configuration: Sendable {
         }
     }
 
+    /// The mutation's defaults from `options`, as `serve` and `mutate` both take them.
+    static func patchConfig(_ options: MutationOptions) throws(ConfigurationError) -> PatchConfig {
+        guard isAnnotationPrefix(options.annotationPrefix) else {
+            throw ConfigurationError("--annotation-prefix '\(options.annotationPrefix)' is not a DNS subdomain such as vultr.com")
+        }
+        guard !options.tokenAudience.isEmpty else { throw ConfigurationError("--token-audience must not be empty") }
+        let range = PatchConfig.tokenExpirationRange
+        let lifetime = try duration(options.tokenExpiration, flag: "--token-expiration")
+        guard lifetime >= .seconds(range.lowerBound), lifetime <= .seconds(range.upperBound), lifetime.components.attoseconds == 0 else {
+            throw ConfigurationError(
+                "--token-expiration must be whole seconds from \(range.lowerBound) (10m) to \(range.upperBound) (365 days), got '\(options.tokenExpiration)'")
+        }
+        guard options.tokenMountPath.hasPrefix("/"), options.tokenMountPath.count > 1 else {
+            throw ConfigurationError("--token-mount-path must be an absolute path, got '\(options.tokenMountPath)'")
+        }
+        let stsEndpoint = options.stsEndpoint
+        guard stsEndpoint.isEmpty || stsEndpoint.hasPrefix("https://") || stsEndpoint.hasPrefix("http://") else {
+            throw ConfigurationError("--sts-endpoint must be an http(s) URL or empty, got '\(stsEndpoint)'")
+        }
+        if let region = options.region, !region.isEmpty, !PatchConfig.isRegionName(region) {
+            throw ConfigurationError("--region must be 1 to 32 lowercase letters, digits and hyphens, got '\(region)'")
+        }
+        return PatchConfig(
+            annotationPrefix: options.annotationPrefix, defaultAudience: options.tokenAudience,
+            defaultTokenExpiration: Int(lifetime.components.seconds),
+            tokenMountPath: options.tokenMountPath.hasSuffix("/") ? String(options.tokenMountPath.dropLast()) : options.tokenMountPath,
+            stsEndpoint: stsEndpoint, region: options.region)
+    }
+
     private static func port(_ value: Int, flag: String, allowZero: Bool) throws(ConfigurationError) -> UInt16 {
         guard (allowZero ? 0 : 1)...65535 ~= value else {
             throw ConfigurationError("\(flag) must be a port number (\(allowZero ? 0 : 1)-65535), got \(value)")
@@ -149,7 +169,36 @@ struct Configuration: Sendable {
         return UInt16(value)
     }
 
-    private static func duration(_ text: String, flag: String) throws(ConfigurationError) -> Duration {
+    /// Where ServiceAccounts come from: `--service-accounts-file` or `--kubeconfig` (never both),
+    /// dev mode's file, the KUBECONFIG environment variable (one file; kubectl's list of several
+    /// is refused), or the in-cluster configuration.
+    private static func serviceAccountSource(
+        _ options: ServeCommand, environment: [String: String]
+    ) throws(ConfigurationError) -> ServiceAccountSourceKind {
+        let kubeconfig = options.kubeconfig.flatMap { $0.isEmpty ? nil : $0 }
+        switch (options.serviceAccountsFile, kubeconfig) {
+        case (.some, .some):
+            throw ConfigurationError("--service-accounts-file and --kubeconfig both name the ServiceAccount source; give one of them")
+        case (let file?, nil):
+            return .file(file)
+        case (nil, let kubeconfig?):
+            return .kubeconfig(kubeconfig)
+        case (nil, nil):
+            if options.dev { return .file(DevSamples.serviceAccountsPath()) }
+            let files = (environment["KUBECONFIG"] ?? "").split(separator: ":").map(String.init)
+            guard files.count <= 1 else {
+                throw ConfigurationError(
+                    "KUBECONFIG lists \(files.count) files; irsa-webhook reads one kubeconfig: merge them with "
+                        + "'kubectl config view --flatten > FILE' and set KUBECONFIG (or --kubeconfig) to FILE")
+            }
+            return files.first.map { .kubeconfig($0) } ?? .inCluster
+        }
+    }
+
+    static func duration(_ text: String, flag: String) throws(ConfigurationError) -> Duration {
+        if text.hasPrefix("-") {
+            throw ConfigurationError("\(flag) must not be negative; got '\(text)'")
+        }
         guard let duration = DurationParser.parse(text), duration > .zero else {
             throw ConfigurationError("\(flag) must be a positive duration such as 500ms, 2s or 1m; got '\(text)'")
         }

@@ -29,7 +29,7 @@ struct ServiceAccountSources {
     init(
         _ configuration: Configuration, group: EventLoopGroup, environment: [String: String], metrics: WebhookMetrics
     ) throws(ConfigurationError) {
-        let filter = ServiceAccountAnnotationFilter(prefixes: [configuration.annotationPrefix + "/", "api.vultr.com/"])
+        let filter = configuration.patchConfig.serviceAccountAnnotationFilter
         let api: KubernetesAPIConfiguration
         switch configuration.serviceAccounts {
         case .file(let path):
@@ -51,7 +51,7 @@ struct ServiceAccountSources {
             do {
                 api = try KubernetesAPIConfiguration.kubeconfig(path: path)
             } catch {
-                throw ConfigurationError("--kubeconfig: \(error.description)")
+                throw ConfigurationError("\(configuration.kubeconfigOrigin): \(error.description)")
             }
         case .inCluster:
             do {

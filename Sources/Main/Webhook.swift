@@ -17,6 +17,7 @@ enum Webhook {
         var configuration = configuration
 
         if configuration.dev {
+            try DevSamples.writeBuiltIns()
             let generated = try DevCertificate.generate()
             configuration.tlsCertFile = generated.certificate
             configuration.tlsKeyFile = generated.key
@@ -34,10 +35,7 @@ enum Webhook {
 
         let group = EventLoopGroup(threads: configuration.threads)
         let sources = try ServiceAccountSources(configuration, group: group, environment: ProcessEnvironment.variables(), metrics: metrics)
-        let patchConfig = PatchConfig(
-            annotationPrefix: configuration.annotationPrefix, defaultAudience: configuration.tokenAudience,
-            defaultTokenExpiration: configuration.tokenExpiration, tokenMountPath: configuration.tokenMountPath,
-            stsEndpoint: configuration.stsEndpoint ?? "", region: configuration.region)
+        let patchConfig = configuration.patchConfig
         /// The listeners by name, set once they listen: /metrics reads their accept pauses.
         let listeners = LockedValue<[(name: String, server: TCPServer)]>([])
         let routes = Routes(
@@ -52,16 +50,26 @@ enum Webhook {
                 for (name, listener) in listeners.withLock({ $0 }) { metrics.acceptPauses.catchUp(name, to: listener.acceptPauses) }
             })
 
+        RequestBodyBudget.returnLargeBodiesToTheSystem()
         var serverConfiguration = HTTPServer.Configuration()
         serverConfiguration.limits.maxBodySize = configuration.maxBodyBytes
+        serverConfiguration.bodyBudget = RequestBodyBudget(capacity: configuration.maxBufferedBodyBytes)
         serverConfiguration.timeouts = configuration.timeouts
         var listenerConfiguration = TCPServer.Configuration()
         listenerConfiguration.maxConnections = configuration.maxConnections
-        let observer = MetricsObserver(metrics: metrics)
+        let observer = MetricsObserver(metrics: metrics, logger: logger)
         let webhookServer = HTTPServer(group: group, router: routes.webhookRouter(), configuration: serverConfiguration, observer: observer)
+        let inherited = Systemd.listenDescriptors()
+        if !configuration.reusePort {
+            if inherited.isEmpty {
+                try PortOwnership.ensureUnclaimed(host: configuration.host, port: configuration.port, flag: "--port")
+            }
+            if let metricsPort = configuration.metricsPort {
+                try PortOwnership.ensureUnclaimed(host: configuration.host, port: metricsPort, flag: "--metrics-port")
+            }
+        }
         let listener: TCPServer
         do {
-            let inherited = Systemd.listenDescriptors()
             if inherited.isEmpty {
                 let address = try SocketAddress(host: configuration.host, port: configuration.port)
                 listener = try webhookServer.start(address: address, tls: tls, listenerConfiguration: listenerConfiguration)
@@ -76,7 +84,9 @@ enum Webhook {
         var servers = [webhookServer]
         var metricsAddress = "disabled"
         if let metricsPort = configuration.metricsPort {
-            let metricsServer = HTTPServer(group: group, router: routes.healthRouter(), configuration: serverConfiguration)
+            var metricsConfiguration = serverConfiguration
+            metricsConfiguration.limits.maxBodySize = 0  // health and metrics take no bodies
+            let metricsServer = HTTPServer(group: group, router: routes.healthRouter(), configuration: metricsConfiguration)
             do {
                 let bound = try metricsServer.start(address: try SocketAddress(host: configuration.host, port: metricsPort))
                 metricsAddress = bound.localAddress.description
@@ -90,6 +100,7 @@ enum Webhook {
         let certificateWatcher = try CertificateReloader.watch(
             configuration: tlsConfiguration, paths: [configuration.tlsCertFile, configuration.tlsKeyFile] + (configuration.clientCAFile.map { [$0] } ?? []),
             context: tls, metrics: metrics, logger: logger)
+        CertificateExpiry.watch(tls, metrics: metrics, logger: logger, loop: group.loops[0])
         var serviceAccountsFileWatcher: FileWatcher?
         if case .file(let path) = configuration.serviceAccounts, let file = sources.file {
             serviceAccountsFileWatcher = try ServiceAccountFileReloader.watch(path: path, filter: sources.filter, source: file, logger: logger)
@@ -98,7 +109,7 @@ enum Webhook {
 
         logger.info("listening", metadata: [
             "address": "\(listener.localAddress)", "metricsAddress": "\(metricsAddress)",
-            "threads": "\(configuration.threads)", "serviceAccounts": "\(configuration.serviceAccounts)",
+            "threads": .stringConvertible(configuration.threads), "serviceAccounts": "\(configuration.serviceAccounts)",
             "serviceAccountMode": "\(sources.file != nil ? "file" : configuration.serviceAccountMode.rawValue)",
             "version": "\(IRSAWebhook.version)",
         ])
@@ -113,7 +124,7 @@ enum Webhook {
         }
 
         let signal = await TerminationSignal.next()
-        logger.info("shutting down", metadata: ["signal": "\(signal)", "grace": "\(configuration.shutdownGrace)"])
+        logger.info("shutting down", metadata: ["signal": "\(signal)", "graceSeconds": .stringConvertible(Double(configuration.shutdownGrace.totalNanoseconds) / 1e9)])
         TerminationSignal.exitOnNext()
         let clean = await Shutdown.perform(servers: servers, readiness: readiness, grace: configuration.shutdownGrace, logger: logger)
         withExtendedLifetime((certificateWatcher, serviceAccountsFileWatcher)) {}

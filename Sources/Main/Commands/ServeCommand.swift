@@ -22,6 +22,9 @@ struct ServeCommand: WebhookCommand {
     @Option(help: "HTTPS port for /mutate, /healthz, /readyz and /metrics [PORT]; 0 picks a free port (logged).")
     var port: Int = 8443
 
+    @Flag(help: "Start even if another process listens on --port or --metrics-port, sharing the port with it (SO_REUSEPORT): for a zero-downtime handover, after which the old process is stopped with SIGTERM. Without it, a port in use is an error.")
+    var reusePort: Bool = false
+
     @Option(help: "PEM certificate chain served to the API server [TLS_CERT_PATH]. Reloaded when the file changes.")
     var tlsCertFile: String = "/etc/webhook/certs/tls.crt"
 
@@ -41,39 +44,24 @@ struct ServeCommand: WebhookCommand {
     @Option(help: "With the Kubernetes API: watch (LIST + WATCH, changes reach the next pod at once; needs list and watch) or get (GET on a miss, cached for --cache-ttl; needs get only).")
     var serviceaccountSource: String = "watch"
 
-    @Option(help: "How long one ServiceAccount watch request lasts before it is renewed (jittered up to twice this), e.g. 5m.")
+    @Option(parsing: .unconditional, help: "How long one ServiceAccount watch request lasts before it is renewed (jittered up to twice this), e.g. 5m.")
     var watchTimeout: String = "5m"
 
-    @Option(help: "Timeout of one ServiceAccount lookup at the Kubernetes API, e.g. 2s or 500ms.")
+    @Option(parsing: .unconditional, help: "Timeout of one ServiceAccount lookup at the Kubernetes API, e.g. 2s or 500ms.")
     var apiTimeout: String = "2s"
 
     @Flag(help: "Deny pods whose ServiceAccount cannot be looked up, instead of admitting them unmutated with a warning.")
     var failClosed: Bool = false
 
     // MARK: Mutation
-    @Option(help: "Annotation prefix: <prefix>/role-arn, <prefix>/audience, ...")
-    var annotationPrefix: String = "vultr.com"
-
-    @Option(help: "Default audience of the projected token.")
-    var tokenAudience: String = "vultr"
-
-    @Option(help: "Default token lifetime in seconds (600 at least).")
-    var tokenExpiration: Int = 86400
-
-    @Option(help: "Where the token volume is mounted in each container.")
-    var tokenMountPath: String = "/var/run/secrets/vultr.com/serviceaccount"
-
-    @Option(help: "AWS_ENDPOINT_URL_STS injected into containers [STS_ENDPOINT]; empty disables it.")
-    var stsEndpoint: String = "https://api.vultr.com/v2/assumed-roles/compatibility/aws/sts"
-
-    @Option(help: "AWS_REGION and AWS_DEFAULT_REGION injected into containers; absent: not injected.")
-    var region: String?
+    @OptionGroup(title: "Mutation")
+    var mutation: MutationOptions
 
     // MARK: Cache
-    @Option(help: "How long a found ServiceAccount is cached (get mode), or served unconfirmed while the watch is down (watch mode), e.g. 60s.")
+    @Option(parsing: .unconditional, help: "How long a found ServiceAccount is cached (get mode), or served unconfirmed while the watch is down (watch mode), e.g. 60s.")
     var cacheTtl: String = "60s"
 
-    @Option(help: "How long a missing ServiceAccount is remembered, e.g. 2s.")
+    @Option(parsing: .unconditional, help: "How long a missing ServiceAccount is remembered, e.g. 2s.")
     var negativeCacheTtl: String = "2s"
 
     @Option(help: "Most ServiceAccounts kept in the cache (least recently used evicted).")
@@ -89,25 +77,28 @@ struct ServeCommand: WebhookCommand {
     @Option(help: "Largest accepted request body in bytes (413 above).")
     var maxBodyBytes: Int = 8 * 1024 * 1024
 
-    @Option(help: "Time from accept to the end of the TLS handshake; slower clients are closed.")
+    @Option(help: "Memory all request bodies may hold together, in bytes (each body's first 64 KiB not counted); a body that does not fit waits up to 1 s, then gets 503.")
+    var maxBufferedBodyBytes: Int = 64 * 1024 * 1024
+
+    @Option(parsing: .unconditional, help: "Time from accept to the end of the TLS handshake; slower clients are closed.")
     var handshakeTimeout: String = "10s"
 
-    @Option(help: "Time for a whole request head from its first byte (the first request: from the handshake); 408 after.")
+    @Option(parsing: .unconditional, help: "Time for a whole request head from its first byte (the first request: from the handshake); 408 after.")
     var requestHeadTimeout: String = "10s"
 
-    @Option(help: "Time for a whole request body from the end of its head; 408 after.")
+    @Option(parsing: .unconditional, help: "Time for a whole request body from the end of its head; 408 after.")
     var requestBodyTimeout: String = "30s"
 
-    @Option(help: "How long a keep-alive connection may wait for its next request.")
+    @Option(parsing: .unconditional, help: "How long a keep-alive connection may wait for its next request.")
     var idleTimeout: String = "120s"
 
-    @Option(help: "Time for writing one response to a client; a client that stops reading is closed after it.")
+    @Option(parsing: .unconditional, help: "Time for writing one response to a client; a client that stops reading is closed after it.")
     var writeTimeout: String = "30s"
 
     @Option(help: "Plain-HTTP port serving /metrics, /healthz and /readyz; 0 disables it.")
     var metricsPort: Int = 9090
 
-    @Option(help: "Time allowed for in-flight requests after SIGTERM, e.g. 25s.")
+    @Option(parsing: .unconditional, help: "Time allowed for in-flight requests after SIGTERM, e.g. 25s.")
     var shutdownGrace: String = "25s"
 
     // MARK: Logging
@@ -118,32 +109,26 @@ struct ServeCommand: WebhookCommand {
     var logFormat: String?
 
     // MARK: Development
-    @Flag(help: "Dev mode: 127.0.0.1:8443, a self-signed certificate made at start, ServiceAccounts from deploy/dev/serviceaccounts.yaml, text logs.")
+    @Flag(help: "Dev mode: 127.0.0.1:8443, a self-signed certificate made at start, ServiceAccounts from deploy/dev/serviceaccounts.yaml (built-in samples when it is not there), text logs.")
     var dev: Bool = false
 
-    /// Environment variables that stand in for absent flags.
+    /// Environment variables that stand in for absent flags. (KUBECONFIG is read by
+    /// `Configuration`, which tells it apart from `--kubeconfig` in its errors.)
     static let environmentFlags: [(variable: String, flag: String)] = [
         ("BIND_ADDR", "--host"),
         ("PORT", "--port"),
         ("TLS_CERT_PATH", "--tls-cert-file"),
         ("TLS_KEY_PATH", "--tls-key-file"),
-        ("KUBECONFIG", "--kubeconfig"),
-        ("STS_ENDPOINT", "--sts-endpoint"),
-    ]
+    ] + MutationOptions.environmentFlags
 
     /// The arguments with the environment's values placed before them, so the command line wins.
     static func arguments(_ arguments: [String], environment: [String: String]) -> [String] {
-        var merged: [String] = []
-        for (variable, flag) in environmentFlags {
-            guard let value = environment[variable] else { continue }
-            let named = arguments.contains { $0 == flag || $0.hasPrefix(flag + "=") }
-            if !named { merged.append("\(flag)=\(value)") }
-        }
-        return merged + arguments
+        MutationOptions.arguments(arguments, environment: environment, flags: environmentFlags)
     }
 
     func execute() async throws(ConfigurationError) -> Int32 {
-        let configuration = try Configuration(self, cores: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        let configuration = try Configuration(
+            self, cores: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), environment: ProcessEnvironment.variables())
         return try await Webhook.run(configuration)
     }
 }
