@@ -44,7 +44,7 @@ extension ServiceAccountStore.Lookup {
     @Test func answersListedAccountsAndAsksToFetchUnknownOnes() {
         let store = ServiceAccountStore()
         #expect(store.lookup(key("app")).fetchesWithoutFallback)
-        #expect(!store.hasSynced)
+        #expect(store.statistics.secondsSinceConfirmed == nil)
         let synced = makeSyncedStore([account("app", version: 5), account("default", role: nil, version: 6)])
         #expect(synced.lookup(key("app")).answer == .some(account("app", version: 5)))
         #expect(synced.lookup(key("default")).answer == .some(account("default", role: nil, version: 6)))

@@ -48,7 +48,6 @@ public final class ServiceAccountInformer: Sendable {
     private let configuration: Configuration
     private let logger: Logger
     private let counters = LockedValue(Statistics())
-    private let task = LockedValue<Task<Void, Never>?>(nil)
 
     /// An informer filling `store` through `client` (which must not be shared with GETs limited
     /// to small bodies) from the API `api` describes.
@@ -65,21 +64,15 @@ public final class ServiceAccountInformer: Sendable {
     /// Starts listing and watching on the client's loop. `onSynced` runs after every completed
     /// LIST (the first makes the webhook ready); `onForbidden` once if the API refuses (403).
     public func start(onSynced: @escaping @Sendable () -> Void, onForbidden: @escaping @Sendable (String) -> Void) {
-        let started = Task(executorPreference: api.client.loop) {
+        api.client.loop.spawn {
             await self.run(onSynced: onSynced, onForbidden: onForbidden)
         }
-        task.withLock { $0 = started }
-    }
-
-    /// Stops after the current request (tests; the webhook simply exits).
-    public func stop() {
-        task.withLock { $0?.cancel() }
     }
 
     private func run(onSynced: @Sendable () -> Void, onForbidden: @Sendable (String) -> Void) async {
         var backoff = ReconnectBackoff()
         var version: String?
-        while !Task.isCancelled {
+        while true {
             guard let from = version else {
                 do {
                     version = try await list()

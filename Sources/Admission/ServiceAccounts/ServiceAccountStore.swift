@@ -124,11 +124,6 @@ public final class ServiceAccountStore: Sendable {
         }
     }
 
-    /// Whether a LIST has filled the store at least once.
-    public var hasSynced: Bool {
-        state.withLock { $0.confirmedAt != nil }
-    }
-
     // MARK: - Lookups
 
     /// The hot path: the entry for `key` if it may be served, else what to do instead.

@@ -106,9 +106,7 @@ final class WatchModeWebhook {
 
     /// The webhook's metrics (Prometheus text).
     func metrics() async throws -> String {
-        let answer = try await TestTools.curl("GET", port: port, path: "/metrics", caFile: caFile)
-        guard answer.status == 200 else { throw TestToolError("GET /metrics: \(answer.status) \(answer.body)") }
-        return answer.body
+        try await TestTools.metrics(port: port, caFile: caFile)
     }
 
     /// The value of one metric series, 0 when absent.

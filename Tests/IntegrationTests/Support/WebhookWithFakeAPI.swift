@@ -74,9 +74,7 @@ final class WebhookWithFakeAPI {
 
     /// The webhook's metrics (Prometheus text).
     func metrics() async throws -> String {
-        let answer = try await TestTools.curl("GET", port: port, path: "/metrics", caFile: caFile)
-        guard answer.status == 200 else { throw TestToolError("GET /metrics: \(answer.status) \(answer.body)") }
-        return answer.body
+        try await TestTools.metrics(port: port, caFile: caFile)
     }
 
     private static func milliseconds(_ duration: Duration) -> Int64 {
