@@ -69,7 +69,14 @@ sanitize-leaks: deps
 	Tests/Sanitizers/leak-check.sh .build-asan/debug/irsa-webhook
 
 clean:
-	rm -rf .build .build-tsan .build-asan
+	rm -rf .build .build-tsan .build-asan .build-systemd
+
+# The shipped unit under a real systemd (as root, not part of make test): boots a Debian bookworm
+# root (debootstrapped once into .build-systemd/) with systemd-nspawn and checks socket activation,
+# readiness, /healthz and /mutate on 8443, the watchdog, a quiet journal after 20 s idle, and stop.
+.PHONY: systemd-check
+systemd-check: release
+	Tests/Systemd/systemd-check.sh .build/release/irsa-webhook
 
 # Benchmarks against nginx (ceiling) and the Go reference webhook: Benchmarks/bench.sh, results in
 # Benchmarks/results/latest.md. BENCH_DURATION=10s by default; bench-full adds the sweeps.

@@ -1,3 +1,4 @@
+import CEventLoopShims
 import EventLoop
 #if canImport(Glibc)
 import Glibc
@@ -35,6 +36,7 @@ enum TerminationSignal {
         var thread = pthread_t()
         let created = pthread_create(&thread, nil, { argument in
             let descriptor = Int32(Int(bitPattern: argument))
+            CEventLoopShims_setThreadName("signals")
             var byte: UInt8 = 0
             while true {
                 let count = read(descriptor, &byte, 1)

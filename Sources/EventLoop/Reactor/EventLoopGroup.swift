@@ -17,10 +17,10 @@ public final class EventLoopGroup: Sendable {
         precondition(threads > 0, "an EventLoopGroup needs at least one thread")
         var loops: [EventLoop] = []
         var started: [pthread_t] = []
-        for _ in 0..<threads {
+        for index in 0..<threads {
             let loop: EventLoop
             do {
-                loop = try EventLoop()
+                loop = try EventLoop(name: "event-loop-\(index)")
             } catch {
                 fatalError("EventLoopGroup: \(error)")
             }
