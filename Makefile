@@ -3,7 +3,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 # Debian packages the build and the tests need; installed when missing (as root).
 DEB_PACKAGES := pkg-config libssl-dev libsystemd-dev openssl curl python3 systemd shellcheck
-BENCH_PACKAGES := wrk nginx-light
+BENCH_PACKAGES := wrk nginx-light strace
 
 .PHONY: deps python-deps build release run test sanitize sanitize-leaks clean
 
@@ -80,10 +80,15 @@ systemd-check: release
 
 # Benchmarks against nginx (ceiling) and the Go reference webhook: Benchmarks/bench.sh, results in
 # Benchmarks/results/latest.md. BENCH_DURATION=10s by default; bench-full adds the sweeps.
-.PHONY: bench bench-full
-bench bench-full: EXTRA_PACKAGES = $(BENCH_PACKAGES)
+# bench-rates: only the realistic rates that `make bench` also runs (30 connections, open loop at
+# 200/1,000/5,000 req/s and saturation; BENCH_RATE_DURATION=20s), in Benchmarks/results/rates.md.
+.PHONY: bench bench-full bench-rates
+bench bench-full bench-rates: EXTRA_PACKAGES = $(BENCH_PACKAGES)
 bench: deps
 	Benchmarks/bench.sh quick
+
+bench-rates: deps
+	Benchmarks/bench.sh rates
 
 bench-full: deps
 	Benchmarks/bench.sh full

@@ -9,6 +9,7 @@
 #                                  5,000 req/s and saturation, CPU and context switches per request,
 #                                  syscalls per request at 1,000 req/s (BENCH_RATES, BENCH_RATE_DURATION
 #                                  default 20s, BENCH_SYSCALL_RATE, BENCH_SYSCALL_DURATION default 10s)
+#   Benchmarks/bench.sh rates      only the realistic rates (results/rates.md)
 #   Benchmarks/bench.sh full       also: threads 1 vs 2, connections 1/16/64/256, pod size 2 KB..1 MB,
 #                                  RSS idle / under load / with 10,000 idle TLS connections
 #
@@ -19,11 +20,11 @@
 set -euo pipefail
 
 MODE=${1:-quick}
-case "$MODE" in quick|full) ;; *) echo "usage: $0 [quick|full]" >&2; exit 2 ;; esac
+case "$MODE" in quick|full|rates) ;; *) echo "usage: $0 [quick|full|rates]" >&2; exit 2 ;; esac
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 DURATION=${BENCH_DURATION:-10s}
 CONNECTIONS=${BENCH_CONNECTIONS:-64}
-OUT=${BENCH_OUT:-$REPO/Benchmarks/results/latest.md}
+OUT=${BENCH_OUT:-$REPO/Benchmarks/results/$([[ $MODE == rates ]] && echo rates || echo latest).md}
 PEERS=${PEERS_DIR:-$REPO/../shared/peers}
 [[ -d "$PEERS" ]] && PEERS=$(cd "$PEERS" && pwd) || PEERS=""
 NPROC=$(nproc)
@@ -222,64 +223,6 @@ REPORT=$WORK/report.md
   echo
 } >"$REPORT"
 
-build_gopeer
-
-start_webhook 1
-IDLE_RSS=$(rss_kib "$SERVER_PID")
-( peak=0; while kill -0 "$SERVER_PID" 2>/dev/null; do r=$(rss_kib "$SERVER_PID"); (( r > peak )) && peak=$r && echo "$peak" >"$WORK/peak_rss"; sleep 0.2; done ) &
-SAMPLER=$!; PIDS+=("$SAMPLER")
-measure_server irsa-webhook --verify envelope --expect patch
-LOAD_RSS=$(cat "$WORK/peak_rss" 2>/dev/null || echo 0)
-kill "$SAMPLER" 2>/dev/null || true
-IDLE_CONN_RSS=""; BEFORE_IDLE_RSS=0
-if [[ $MODE == full ]]; then
-  log "irsa-webhook: RSS with 10,000 idle TLS connections (each after one request)"
-  BEFORE_IDLE_RSS=$(rss_kib "$SERVER_PID")
-  "$LOADGEN" run --idle-connections 10000 --idle-after-request --hold 3s --ca-file "$CERT" --threads 1 \
-    "https://127.0.0.1:$SERVER_PORT/mutate" 2>>"$WORK/loadgen.log" >"$WORK/idle.out" &
-  IDLE_PID=$!; PIDS+=("$IDLE_PID")
-  for ((i = 0; i < 600; i++)); do grep -q holding "$WORK/loadgen.log" 2>/dev/null && break; kill -0 "$IDLE_PID" 2>/dev/null || break; sleep 0.1; done
-  sleep 1
-  IDLE_CONN_RSS=$(rss_kib "$SERVER_PID")
-  wait "$IDLE_PID" || log "idle-connection run failed: $(tail -n 3 "$WORK/loadgen.log")"
-fi
-stop_server
-
-if [[ -n "$PEERS" ]]; then
-  start_nginx 1; measure_server nginx --verify none; stop_server
-else
-  log "nginx skipped: its configuration lives in the peers directory"
-fi
-if [[ -n "$GOPEER" ]]; then start_gopeer; measure_server go --verify envelope --expect patch; stop_server; fi
-
-{
-  echo "## Same review, one server core"
-  echo
-  echo "| server | wrk req/s | wrk p50 ms | wrk p99 ms | server CPU µs/request (wrk) | loadgen req/s | loadgen p50 ms | loadgen p99 ms | 50% load req/s | 50% load p50 ms | 50% load p99 ms | errors (wrk/loadgen/50%) |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
-  for name in irsa-webhook go nginx; do
-    [[ -n "${WRK[$name]:-}" ]] || continue
-    read -r w_rps w_p50 w_p99 w_err w_cpu <<<"${WRK[$name]}"
-    read -r l_rps l_p50 l_p99 l_err <<<"${LG[$name]}"
-    read -r _ o_rps o_p50 o_p99 o_err <<<"${OPEN[$name]:-0 0 0 0 not-run}"
-    echo "| $name | $w_rps | $(ms "$w_p50") | $(ms "$w_p99") | $w_cpu | $l_rps | $(ms "$l_p50") | $(ms "$l_p99") | $o_rps | $(ms "$o_p50") | $(ms "$o_p99") | $w_err / $l_err / $o_err |"
-  done
-  echo
-  echo "50% load: loadgen --rate at half the server's peak (the higher of its two closed-loop rates), $CONNECTIONS"
-  echo "connections, latency from each request's intended send time (an open loop: stalls are not hidden)."
-  echo
-  read -r self_w _ _ _ self_cpu <<<"${WRK[irsa-webhook]}"; read -r self_l _ <<<"${LG[irsa-webhook]}"
-  for peer in go nginx; do
-    [[ -n "${WRK[$peer]:-}" ]] || continue
-    read -r peer_w _ _ _ peer_cpu <<<"${WRK[$peer]}"; read -r peer_l _ <<<"${LG[$peer]}"
-    echo "- irsa-webhook / $peer requests/s: $(ratio "$self_w" "$peer_w") (wrk), $(ratio "$self_l" "$peer_l") (loadgen);" \
-      "$peer's CPU per request / irsa-webhook's: $(ratio "$peer_cpu" "$self_cpu") (wrk)"
-  done
-  [[ -n "$GOPEER" ]] || echo "- Go peer not measured (no Go toolchain or no peers directory)."
-  echo "- irsa-webhook RSS: $((IDLE_RSS / 1024)) MiB idle, $((LOAD_RSS / 1024)) MiB peak under load${IDLE_CONN_RSS:+, $((IDLE_CONN_RSS / 1024)) MiB with 10,000 idle TLS connections ($(( (IDLE_CONN_RSS - BEFORE_IDLE_RSS) * 1024 / 10000 )) bytes each; Benchmarks/idle-memory.sh measures this alone)}."
-  echo
-} >>"$REPORT"
-
 # ---------------------------------------------------------------- realistic rates
 # What a kube-apiserver sends: about 30 keep-alive connections at a few to a few thousand
 # admissions a second. Per server (irsa-webhook --threads 1, irsa-webhook with its default
@@ -369,7 +312,8 @@ for line in open(path):
     fields = line.split()
     if len(fields) < 5 or not fields[3].isdigit() or fields[-1] == "total":
         continue
-    print(fields[-1], f"{int(fields[3]) / requests:.2f}" if requests else "n/a")
+    errors = f"({int(fields[4]) / requests:.2f}E)" if len(fields) == 6 and requests else ""
+    print(fields[-1], (f"{int(fields[3]) / requests:.2f}" if requests else "n/a") + errors)
 PY
 }
 
@@ -418,6 +362,8 @@ if (( ${#RATES[@]} )); then
     if compgen -G "$WORK/syscalls.*" >/dev/null; then
       echo "## Syscalls per request at $SYSCALL_RATE req/s ($RATE_CONNECTIONS connections, strace -f -c, $SYSCALL_DURATION)"
       echo
+      echo "Calls per request; (nE): of which failed per request (EAGAIN for reads). vDSO calls (clock_gettime) do not show."
+      echo
       echo "| syscall | $(printf '%s | ' "${RATE_SERVERS[@]}")"
       echo "|---|$(printf -- '---:|%.0s' "${RATE_SERVERS[@]}")"
       python3 - "${RATE_SERVERS[@]/#/$WORK/syscalls.}" <<'PY'
@@ -428,15 +374,79 @@ for path in sys.argv[1:]:
         tables.append(dict(line.split() for line in open(path) if line.strip()))
     except OSError:
         tables.append({})
-names = sorted({name for table in tables for name in table}, key=lambda n: -max(float(t.get(n, 0) or 0) for t in tables))
+def calls(value):
+    return float(value.split("(")[0]) if value and value != "n/a" else 0.0
+names = sorted({name for table in tables for name in table}, key=lambda n: -max(calls(t.get(n, "")) for t in tables))
 for name in names:
     print(f"| {name} | " + " | ".join(t.get(name, "") for t in tables) + " |")
-print("| **total** | " + " | ".join(f"{sum(float(v) for v in t.values() if v != 'n/a'):.2f}" for t in tables) + " |")
+print("| **total** | " + " | ".join(f"{sum(calls(v) for v in t.values()):.2f}" for t in tables) + " |")
 PY
       echo
     fi
   } >>"$REPORT"
 fi
+if [[ $MODE == rates ]]; then
+  mkdir -p "$(dirname "$OUT")"; cp "$REPORT" "$OUT"; cat "$REPORT"; log "written to $OUT"
+  exit 0
+fi
+
+build_gopeer
+
+start_webhook 1
+IDLE_RSS=$(rss_kib "$SERVER_PID")
+( peak=0; while kill -0 "$SERVER_PID" 2>/dev/null; do r=$(rss_kib "$SERVER_PID"); (( r > peak )) && peak=$r && echo "$peak" >"$WORK/peak_rss"; sleep 0.2; done ) &
+SAMPLER=$!; PIDS+=("$SAMPLER")
+measure_server irsa-webhook --verify envelope --expect patch
+LOAD_RSS=$(cat "$WORK/peak_rss" 2>/dev/null || echo 0)
+kill "$SAMPLER" 2>/dev/null || true
+IDLE_CONN_RSS=""; BEFORE_IDLE_RSS=0
+if [[ $MODE == full ]]; then
+  log "irsa-webhook: RSS with 10,000 idle TLS connections (each after one request)"
+  BEFORE_IDLE_RSS=$(rss_kib "$SERVER_PID")
+  "$LOADGEN" run --idle-connections 10000 --idle-after-request --hold 3s --ca-file "$CERT" --threads 1 \
+    "https://127.0.0.1:$SERVER_PORT/mutate" 2>>"$WORK/loadgen.log" >"$WORK/idle.out" &
+  IDLE_PID=$!; PIDS+=("$IDLE_PID")
+  for ((i = 0; i < 600; i++)); do grep -q holding "$WORK/loadgen.log" 2>/dev/null && break; kill -0 "$IDLE_PID" 2>/dev/null || break; sleep 0.1; done
+  sleep 1
+  IDLE_CONN_RSS=$(rss_kib "$SERVER_PID")
+  wait "$IDLE_PID" || log "idle-connection run failed: $(tail -n 3 "$WORK/loadgen.log")"
+fi
+stop_server
+
+if [[ -n "$PEERS" ]]; then
+  start_nginx 1; measure_server nginx --verify none; stop_server
+else
+  log "nginx skipped: its configuration lives in the peers directory"
+fi
+if [[ -n "$GOPEER" ]]; then start_gopeer; measure_server go --verify envelope --expect patch; stop_server; fi
+
+{
+  echo "## Same review, one server core"
+  echo
+  echo "| server | wrk req/s | wrk p50 ms | wrk p99 ms | server CPU µs/request (wrk) | loadgen req/s | loadgen p50 ms | loadgen p99 ms | 50% load req/s | 50% load p50 ms | 50% load p99 ms | errors (wrk/loadgen/50%) |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+  for name in irsa-webhook go nginx; do
+    [[ -n "${WRK[$name]:-}" ]] || continue
+    read -r w_rps w_p50 w_p99 w_err w_cpu <<<"${WRK[$name]}"
+    read -r l_rps l_p50 l_p99 l_err <<<"${LG[$name]}"
+    read -r _ o_rps o_p50 o_p99 o_err <<<"${OPEN[$name]:-0 0 0 0 not-run}"
+    echo "| $name | $w_rps | $(ms "$w_p50") | $(ms "$w_p99") | $w_cpu | $l_rps | $(ms "$l_p50") | $(ms "$l_p99") | $o_rps | $(ms "$o_p50") | $(ms "$o_p99") | $w_err / $l_err / $o_err |"
+  done
+  echo
+  echo "50% load: loadgen --rate at half the server's peak (the higher of its two closed-loop rates), $CONNECTIONS"
+  echo "connections, latency from each request's intended send time (an open loop: stalls are not hidden)."
+  echo
+  read -r self_w _ _ _ self_cpu <<<"${WRK[irsa-webhook]}"; read -r self_l _ <<<"${LG[irsa-webhook]}"
+  for peer in go nginx; do
+    [[ -n "${WRK[$peer]:-}" ]] || continue
+    read -r peer_w _ _ _ peer_cpu <<<"${WRK[$peer]}"; read -r peer_l _ <<<"${LG[$peer]}"
+    echo "- irsa-webhook / $peer requests/s: $(ratio "$self_w" "$peer_w") (wrk), $(ratio "$self_l" "$peer_l") (loadgen);" \
+      "$peer's CPU per request / irsa-webhook's: $(ratio "$peer_cpu" "$self_cpu") (wrk)"
+  done
+  [[ -n "$GOPEER" ]] || echo "- Go peer not measured (no Go toolchain or no peers directory)."
+  echo "- irsa-webhook RSS: $((IDLE_RSS / 1024)) MiB idle, $((LOAD_RSS / 1024)) MiB peak under load${IDLE_CONN_RSS:+, $((IDLE_CONN_RSS / 1024)) MiB with 10,000 idle TLS connections ($(( (IDLE_CONN_RSS - BEFORE_IDLE_RSS) * 1024 / 10000 )) bytes each; Benchmarks/idle-memory.sh measures this alone)}."
+  echo
+} >>"$REPORT"
 
 if [[ $MODE == full ]]; then
   log "full: threads 1 vs 2 (unpinned)"
