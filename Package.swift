@@ -75,6 +75,8 @@ let package = Package(
             path: "Benchmarks/loadgen"
         ),
         .executableTarget(name: "ReactorBench", dependencies: ["EventLoop"], path: "Benchmarks/ReactorBench"),
+        // A TLS 1.3 client flooding KeyUpdate requests without reading, run by IntegrationTests.
+        .executableTarget(name: "keyupdate-flood", dependencies: ["COpenSSL"], path: "Tests/Tools/keyupdate-flood"),
 
         // The fake Kubernetes API server the client and process tests share.
         .target(name: "TestKubernetesAPI", path: "Tests/TestKubernetesAPI"),

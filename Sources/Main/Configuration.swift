@@ -36,6 +36,7 @@ struct Configuration: Sendable {
     var threads: Int
     var maxConnections: Int
     var maxBodyBytes: Int
+    var maxBufferedBodyBytes: Int
     var timeouts: HTTPTimeouts
     var metricsPort: UInt16?
     var shutdownGrace: Duration
@@ -101,6 +102,10 @@ struct Configuration: Sendable {
             throw ConfigurationError("--max-body-bytes must be between 1024 and 1073741824, got \(options.maxBodyBytes)")
         }
         maxBodyBytes = options.maxBodyBytes
+        guard options.maxBufferedBodyBytes >= maxBodyBytes else {
+            throw ConfigurationError("--max-buffered-body-bytes must be at least --max-body-bytes (\(maxBodyBytes)), got \(options.maxBufferedBodyBytes)")
+        }
+        maxBufferedBodyBytes = options.maxBufferedBodyBytes
         timeouts = HTTPTimeouts()
         timeouts.tlsHandshake = try Self.duration(options.handshakeTimeout, flag: "--handshake-timeout")
         timeouts.requestHead = try Self.duration(options.requestHeadTimeout, flag: "--request-head-timeout")

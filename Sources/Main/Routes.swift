@@ -30,7 +30,7 @@ struct Routes: Sendable {
     /// The router for the TLS port.
     func webhookRouter() -> Router {
         var router = healthRouter()
-        router.add(.POST, "/mutate") { request in await self.mutate(request) }
+        router.add(.POST, "/mutate", screen: { head in self.screenMutate(head) }) { request in await self.mutate(request) }
         return router
     }
 
@@ -53,12 +53,15 @@ struct Routes: Sendable {
         return router
     }
 
+    /// Refuses an admission that is not JSON from its head, before its body is read.
+    private func screenMutate(_ head: HTTPRequestHead) -> HTTPResponse? {
+        guard !head.field("Content-Type", hasMediaType: "application/json") else { return nil }
+        metrics.recordAdmission(.invalid, duration: .zero)
+        return .text(.unsupportedMediaType, "Content-Type must be application/json\n")
+    }
+
     nonisolated(nonsending) private func mutate(_ request: HTTPRequest) async -> HTTPResponse {
         let start = Deadline.now()
-        guard request.head.field("Content-Type", hasMediaType: "application/json") else {
-            metrics.recordAdmission(.invalid, duration: Deadline.now().duration(since: start))
-            return .text(.unsupportedMediaType, "Content-Type must be application/json\n")
-        }
         let outcome = await handler().review(request.body)
         let duration = Deadline.now().duration(since: start)
         record(outcome, duration: duration)

@@ -52,8 +52,10 @@ enum Webhook {
                 for (name, listener) in listeners.withLock({ $0 }) { metrics.acceptPauses.catchUp(name, to: listener.acceptPauses) }
             })
 
+        RequestBodyBudget.returnLargeBodiesToTheSystem()
         var serverConfiguration = HTTPServer.Configuration()
         serverConfiguration.limits.maxBodySize = configuration.maxBodyBytes
+        serverConfiguration.bodyBudget = RequestBodyBudget(capacity: configuration.maxBufferedBodyBytes)
         serverConfiguration.timeouts = configuration.timeouts
         var listenerConfiguration = TCPServer.Configuration()
         listenerConfiguration.maxConnections = configuration.maxConnections
@@ -76,7 +78,9 @@ enum Webhook {
         var servers = [webhookServer]
         var metricsAddress = "disabled"
         if let metricsPort = configuration.metricsPort {
-            let metricsServer = HTTPServer(group: group, router: routes.healthRouter(), configuration: serverConfiguration)
+            var metricsConfiguration = serverConfiguration
+            metricsConfiguration.limits.maxBodySize = 0  // health and metrics take no bodies
+            let metricsServer = HTTPServer(group: group, router: routes.healthRouter(), configuration: metricsConfiguration)
             do {
                 let bound = try metricsServer.start(address: try SocketAddress(host: configuration.host, port: metricsPort))
                 metricsAddress = bound.localAddress.description

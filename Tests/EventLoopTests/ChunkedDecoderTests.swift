@@ -24,6 +24,30 @@ private func decodeChunked(_ text: String, maxBodySize: Int = 1 << 20) -> Result
         #expect(result.consumed == text.utf8.count - 4)
     }
 
+    /// RFC 9112 section 7.1.1: `chunk-size *( BWS ";" BWS ext-name [ BWS "=" BWS ext-val ] )`,
+    /// with `ext-val = token / quoted-string`.
+    @Test(arguments: [
+        "5;a\r\n", "5;a=b\r\n", "5 ;a\r\n", "5\t; a = b\r\n", "5;a=b;c;d=e\r\n", "5;a=\"q\"\r\n",
+        "5;a=\"sp ace; \\\"esc\\\" \\\\\"\r\n", "5;a=\"\"\r\n", "5;!#$%&'*+-.^_`|~=x\r\n"
+    ])
+    func acceptsExtensionsOfTheGrammar(_ sizeLine: String) throws {
+        let result = try decodeChunked(sizeLine + "hello\r\n0\r\n\r\n").get()
+        #expect(result.body == "hello")
+        #expect(result.complete)
+    }
+
+    @Test func extensionsSplitAcrossReadsDecode() throws {
+        var decoder = ChunkedDecoder(maxBodySize: 100)
+        var body: [UInt8] = []
+        for piece in ["5 ", "; a ", "= \"x", "\\\"", "y\" ", "; b\r", "\nhel", "lo\r\n0;z\r\n\r\n"] {
+            let bytes = Array(piece.utf8)
+            let consumed = try bytes.withUnsafeBytes { try decoder.decode($0, into: &body) }
+            #expect(consumed == bytes.count)
+        }
+        #expect(decoder.isComplete)
+        #expect(String(decoding: body, as: UTF8.self) == "hello")
+    }
+
     @Test func incompleteInputConsumesEverythingAndWaits() throws {
         let result = try decodeChunked("A\r\n01234").get()
         #expect(result.body == "01234")
@@ -61,6 +85,20 @@ private func decodeChunked(_ text: String, maxBodySize: Int = 1 << 20) -> Result
         Malformed("data without CRLF", "3\r\nabc0\r\n\r\n", 400),
         Malformed("bare LF after data", "3\r\nabc\n0\r\n\r\n", 400),
         Malformed("control byte in extension", "3;a\u{1}\r\nabc\r\n", 400),
+        Malformed("word after the size without ;", "5 xyz\r\nhello\r\n0\r\n\r\n", 400),
+        Malformed("quoted string after the size without ;", "5\t\"junk\"\r\nhello\r\n0\r\n\r\n", 400),
+        Malformed("; without a name", "5;\r\nhello\r\n0\r\n\r\n", 400),
+        Malformed("= without a name", "5;=v\r\nhello\r\n0\r\n\r\n", 400),
+        Malformed("= without a value", "5;a=\r\nhello\r\n0\r\n\r\n", 400),
+        Malformed("two names without ;", "5;a b\r\nhello\r\n0\r\n\r\n", 400),
+        Malformed("two values", "5;a=b c\r\nhello\r\n0\r\n\r\n", 400),
+        Malformed("separator in a name", "5;a/b\r\nhello\r\n0\r\n\r\n", 400),
+        Malformed("unterminated quoted value", "5;a=\"b\r\nhello\r\n0\r\n\r\n", 400),
+        Malformed("text after a quoted value", "5;a=\"b\"c\r\nhello\r\n0\r\n\r\n", 400),
+        Malformed("whitespace before the CRLF", "5 \r\nhello\r\n0\r\n\r\n", 400),
+        Malformed("whitespace after an extension", "5;a=b \r\nhello\r\n0\r\n\r\n", 400),
+        Malformed("space before the size", " 5\r\nhello\r\n0\r\n\r\n", 400),
+        Malformed("bare LF in an extension", "5;a\nhello\r\n0\r\n\r\n", 400),
         Malformed("extension too long", "3;\(String(repeating: "x", count: 300))\r\nabc\r\n", 400),
         Malformed("trailer with bare LF", "0\r\nX: y\n\r\n", 400),
         Malformed("trailer section too large", "0\r\nX: \(String(repeating: "y", count: 9000))\r\n\r\n", 400),

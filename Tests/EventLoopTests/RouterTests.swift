@@ -36,6 +36,15 @@ import Testing
         #expect(both.headers["Allow"] == "GET, HEAD, PUT")
     }
 
+    @Test func aScreenRefusesFromTheHeadWithoutRunningTheHandler() async throws {
+        var router = Router()
+        router.add(.POST, "/mutate", screen: { head in
+            head.path == "/mutate" && head.query == "refuse" ? .text(.unsupportedMediaType, "no") : nil
+        }) { _ in .text(.ok, "handled") }
+        #expect(await router.respond(to: try request(.POST, "/mutate?refuse")).status == .unsupportedMediaType)
+        #expect(await router.respond(to: try request(.POST, "/mutate?accept")).status == .ok)
+    }
+
     @Test func headFallsBackToGet() async throws {
         #expect(await router.respond(to: try request(.HEAD, "/healthz")).status == .ok)
         #expect(await router.respond(to: try request(.HEAD, "/mutate")).status == .methodNotAllowed)

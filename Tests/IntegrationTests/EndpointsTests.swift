@@ -22,9 +22,10 @@ import Testing
             let ready = try await TestTools.curl("GET", port: port, path: "/readyz", caFile: ca)
             #expect(ready.status == 200, "\(port): \(ready)")
         }
-        // The metrics port never serves /mutate.
+        // The metrics port never serves /mutate, and takes no request body at all (413 at the head).
+        #expect(try await TestTools.curl("POST", port: metricsPort, path: "/mutate", caFile: nil).status == 404)
         #expect(try await TestTools.curl("POST", port: metricsPort, path: "/mutate", caFile: nil, contentType: "application/json",
-                                         bodyFile: TestTools.root.appendingPathComponent("deploy/dev/review.json").path).status == 404)
+                                         bodyFile: TestTools.root.appendingPathComponent("deploy/dev/review.json").path).status == 413)
 
         let before = try await TestTools.curl("GET", port: metricsPort, path: "/metrics", caFile: nil)
         #expect(before.status == 200)

@@ -9,6 +9,7 @@
 #include <sys/inotify.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <malloc.h>
 
 /// accept4(2) with SOCK_NONBLOCK | SOCK_CLOEXEC; returns the new fd or -1 with errno set.
 int CEventLoopShims_accept4(int fd, struct sockaddr *address, socklen_t *length);

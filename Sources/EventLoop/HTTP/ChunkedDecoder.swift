@@ -2,13 +2,14 @@
 ///
 /// Feed it whatever bytes arrived; it appends the chunk data to the body and reports how many
 /// input bytes it consumed, stopping right after the last chunk's trailer section so that a
-/// pipelined message after it stays in the buffer. Chunk extensions and trailer fields are
-/// skipped, within limits. Malformed sizes, size overflow, a missing CRLF or a bare LF are
-/// 400; a body over `maxBodySize` is 413.
+/// pipelined message after it stays in the buffer. Chunk extensions are checked against RFC
+/// 9112's grammar (section 7.1.1) and skipped; trailer fields are skipped; both within limits.
+/// Malformed sizes or extensions, size overflow, a missing CRLF or a bare LF are 400 (a lenient
+/// reading of `5 xyz` as size 5 is a request smuggling vector); a body over `maxBodySize` is 413.
 public struct ChunkedDecoder: Sendable {
     private enum State: Sendable {
         case size(digits: Int)
-        case sizeExtension
+        case sizeExtension(ChunkExtensionGrammar.Position)
         case sizeLF
         case data
         case dataCR
@@ -69,26 +70,23 @@ public struct ChunkedDecoder: Sendable {
                     state = .size(digits: digits + 1)
                 } else {
                     guard digits > 0 else { throw HTTPParseError(.badRequest, "invalid chunk size") }
-                    switch byte {
-                    case HTTPBytes.cr: state = .sizeLF
-                    case UInt8(ascii: ";"), HTTPBytes.space, HTTPBytes.tab:
+                    if byte == HTTPBytes.cr {
+                        state = .sizeLF
+                    } else {
                         skipped = 0
-                        state = .sizeExtension
-                    default: throw HTTPParseError(.badRequest, "invalid chunk size")
+                        state = .sizeExtension(try ChunkExtensionGrammar.start(byte))
                     }
                 }
                 index += 1
-            case .sizeExtension:
-                if byte == HTTPBytes.cr {
-                    state = .sizeLF
-                } else {
-                    guard byte == HTTPBytes.tab || (byte >= 0x20 && byte != 0x7F) else {
-                        throw HTTPParseError(.badRequest, "invalid character in chunk extension")
-                    }
+            case .sizeExtension(let position):
+                if let next = try ChunkExtensionGrammar.advance(position, byte) {
                     skipped += 1
                     guard skipped <= maxExtensionLength else {
                         throw HTTPParseError(.badRequest, "chunk extension too long")
                     }
+                    state = .sizeExtension(next)
+                } else {
+                    state = .sizeLF
                 }
                 index += 1
             case .sizeLF:
@@ -156,5 +154,82 @@ public struct ChunkedDecoder: Sendable {
         case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
         default: return nil
         }
+    }
+}
+
+/// The chunk extensions after a chunk size (RFC 9112 section 7.1.1), read one byte at a time:
+/// `*( BWS ";" BWS ext-name [ BWS "=" BWS ext-val ] )` before the CRLF, with
+/// `ext-val = token / quoted-string` and BWS spaces and tabs.
+enum ChunkExtensionGrammar {
+    /// Where in the extensions the last byte was.
+    enum Position: Sendable {
+        /// Whitespace after the size or a value: only more whitespace or `;` may follow.
+        case beforeSemicolon
+        /// After `;` (and whitespace): a name must start.
+        case beforeName
+        case name
+        /// Whitespace after a name: `=` or `;` must follow.
+        case afterName
+        /// After `=` (and whitespace): a token or quoted string must start.
+        case beforeValue
+        case tokenValue
+        case quotedValue
+        /// After a backslash in a quoted string.
+        case quotedPair
+        /// After the closing quote.
+        case afterQuotedValue
+    }
+
+    /// The position after the first byte following the size digits (not CR).
+    static func start(_ byte: UInt8) throws(HTTPParseError) -> Position {
+        switch byte {
+        case UInt8(ascii: ";"): return .beforeName
+        case HTTPBytes.space, HTTPBytes.tab: return .beforeSemicolon
+        default: throw HTTPParseError(.badRequest, "invalid chunk size")
+        }
+    }
+
+    /// The position after `byte`, or nil when `byte` is the CR that ends the extensions.
+    static func advance(_ position: Position, _ byte: UInt8) throws(HTTPParseError) -> Position? {
+        let isWhitespace = byte == HTTPBytes.space || byte == HTTPBytes.tab
+        switch position {
+        case .beforeSemicolon:
+            if isWhitespace { return .beforeSemicolon }
+            if byte == UInt8(ascii: ";") { return .beforeName }
+        case .beforeName:
+            if isWhitespace { return .beforeName }
+            if HTTPBytes.isToken(byte) { return .name }
+        case .name:
+            if HTTPBytes.isToken(byte) { return .name }
+            if byte == UInt8(ascii: "=") { return .beforeValue }
+            if byte == UInt8(ascii: ";") { return .beforeName }
+            if isWhitespace { return .afterName }
+            if byte == HTTPBytes.cr { return nil }
+        case .afterName:
+            if isWhitespace { return .afterName }
+            if byte == UInt8(ascii: "=") { return .beforeValue }
+            if byte == UInt8(ascii: ";") { return .beforeName }
+        case .beforeValue:
+            if isWhitespace { return .beforeValue }
+            if byte == UInt8(ascii: "\"") { return .quotedValue }
+            if HTTPBytes.isToken(byte) { return .tokenValue }
+        case .tokenValue:
+            if HTTPBytes.isToken(byte) { return .tokenValue }
+            if byte == UInt8(ascii: ";") { return .beforeName }
+            if isWhitespace { return .beforeSemicolon }
+            if byte == HTTPBytes.cr { return nil }
+        case .quotedValue:
+            // qdtext: HTAB, SP, visible ASCII but `"` and `\`, obs-text.
+            if byte == UInt8(ascii: "\"") { return .afterQuotedValue }
+            if byte == UInt8(ascii: "\\") { return .quotedPair }
+            if HTTPBytes.isFieldValue(byte) { return .quotedValue }
+        case .quotedPair:
+            if HTTPBytes.isFieldValue(byte) { return .quotedValue }
+        case .afterQuotedValue:
+            if byte == UInt8(ascii: ";") { return .beforeName }
+            if isWhitespace { return .beforeSemicolon }
+            if byte == HTTPBytes.cr { return nil }
+        }
+        throw HTTPParseError(.badRequest, "invalid chunk extension")
     }
 }

@@ -6,7 +6,7 @@ public struct HTTPParserLimits: Sendable {
     public var maxHeadSize = 16 * 1024
     /// The most header fields (431).
     public var maxHeaderCount = 100
-    /// The largest body (413).
+    /// The largest body (413). 0: no request may have a body, chunked or not (413 at the head).
     public var maxBodySize = 8 * 1024 * 1024
 
     public init() {}
@@ -100,6 +100,9 @@ public struct HTTPRequestParser: Sendable {
                 throw HTTPParseError(.badRequest, "Transfer-Encoding in an HTTP/1.0 request")
             }
             try transferEncoding.validateForRequest()
+            guard limits.maxBodySize > 0 else {
+                throw HTTPParseError(.payloadTooLarge, "this server takes no request bodies")
+            }
             framing = .chunked
         } else if let contentLength, contentLength > 0 {
             guard contentLength <= limits.maxBodySize else {

@@ -91,6 +91,7 @@ public final class HTTPServer: Sendable {
         let stream: TLSStream<Socket>
         do {
             stream = try TLSStream(transport: socket, context: tls.current)
+            stream.writeTimeoutWhileReading = configuration.timeouts.write
         } catch {
             observer.tlsHandshakeFailed(error)
             socket.close()
@@ -111,7 +112,7 @@ public final class HTTPServer: Sendable {
             preconditionFailure("HTTPServer.serveConnection on a loop outside the server's group")
         }
         let connection = HTTPServerConnection(
-            stream: stream, router: router, configuration: configuration, observer: observer,
+            stream: stream, loop: loop, router: router, configuration: configuration, observer: observer,
             clock: EventLoopClock(loop: loop), tls: handshake != nil)
         openConnections.add(1, ordering: .relaxed)
         observer.connectionOpened()

@@ -28,6 +28,8 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
     }
 
     private let stream: Stream
+    /// The stream's loop: times waits for the body budget.
+    private let loop: EventLoop
     private let router: Router
     private let configuration: HTTPServerConfiguration
     private let observer: any HTTPServerObserver
@@ -39,9 +41,13 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
     @exclusivity(unchecked) private var dateCache = HTTPDateCache()
     /// Whether to time requests for `observer.requestServed` (a clock read per request end).
     private let timesRequests: Bool
+    /// Bytes of the current body reserved from `configuration.bodyBudget`, given back once its
+    /// response is sent or the connection ends.
+    @exclusivity(unchecked) private var budgetedBodyBytes = 0
 
     init(
         stream: Stream,
+        loop: EventLoop,
         router: Router,
         configuration: HTTPServerConfiguration,
         observer: any HTTPServerObserver,
@@ -49,6 +55,7 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
         tls: Bool
     ) {
         self.stream = stream
+        self.loop = loop
         self.router = router
         self.configuration = configuration
         self.observer = observer
@@ -89,6 +96,7 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
     func run(handshake: ((Stream) async throws -> Void)?, executor: (any TaskExecutor)?) async {
         defer {
             machine.closed()
+            releaseBodyBudget()
             stream.close()
         }
         do {
@@ -109,6 +117,7 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
     @inline(never)
     nonisolated(nonsending) private func answerError(_ status: HTTPStatus, reason: String) async {
         observer.requestRejected(status: status, reason: reason)
+        releaseBodyBudget()  // the body, if any, is gone with the frame that read it
         writeBuffer.clear()
         HTTPResponse.error(status).serialize(
             into: writeBuffer, version: .http1_1, keepAlive: false, includeBody: true,
@@ -154,29 +163,30 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
             // Measured, not the loop's iteration time: the observer gets the real duration.
             let headEnd = timesRequests ? Deadline.now() : Deadline(uptimeNanoseconds: 0)
             machine.headCompleted(hasBody: head.framing != .none)
-            let route = router.resolve(head.method, path: head.path)
-            var rejection: HTTPResponse?
-            if case .rejection(let response) = route { rejection = response }
-            if head.expectsContinue {
-                if let rejection {
-                    // The client holds the body back: answer now and close rather than read it.
+            let route = router.resolve(head)
+            if case .rejection(let rejection) = route {
+                if head.framing != .none {
+                    // The answer does not depend on the body: never read it, answer and close
+                    // (a client holding the body back for 100-continue just gets the answer).
                     try await send(rejection, for: head, keepAlive: false, since: headEnd)
+                    await lingerBeforeClose()
                     return false
                 }
-                if readBuffer.isEmpty {
-                    try await writeContinue()
-                }
+                let keepAlive = machine.mayKeepAlive(requestKeepAlive: head.keepAlive)
+                try await send(rejection, for: head, keepAlive: keepAlive, since: headEnd)
+                if machine.responseSent(keepAlive: keepAlive) == .close { return false }
+                continue
+            }
+            guard case .handler(let handler) = route else { return false }
+            if head.expectsContinue, readBuffer.isEmpty {
+                try await writeContinue()
             }
             let body = try await readBody(head.framing)
             machine.bodyCompleted()
-            let response: HTTPResponse
-            if case .handler(let handler) = route {
-                response = await handler(HTTPRequest(head: head, body: body))
-            } else {
-                response = rejection!
-            }
+            let response = await handler(HTTPRequest(head: head, body: body))
             let keepAlive = machine.mayKeepAlive(requestKeepAlive: head.keepAlive)
             try await send(response, for: head, keepAlive: keepAlive, since: headEnd)
+            releaseBodyBudget()
             if machine.responseSent(keepAlive: keepAlive) == .close { return false }
         }
     }
@@ -208,9 +218,10 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
         case .none, .untilClose:
             break
         case .contentLength(let length):
-            body.reserveCapacity(min(length, 1 << 20))
+            try await makeRoom(in: &body, for: min(length, configuration.bodyBudget.bytesFreePerBody), upTo: length)
             while true {
                 let take = min(length - body.count, readBuffer.readableCount)
+                try await makeRoom(in: &body, for: take, upTo: length)
                 body.append(contentsOf: UnsafeRawBufferPointer(rebasing: readBuffer.readable[0..<take]))
                 readBuffer.consume(take)
                 if body.count == length { break }
@@ -219,6 +230,8 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
         case .chunked:
             var decoder = ChunkedDecoder(maxBodySize: configuration.limits.maxBodySize)
             while true {
+                // The chunk data in the buffer is at most all of it.
+                try await makeRoom(in: &body, for: readBuffer.readableCount, upTo: configuration.limits.maxBodySize)
                 do throws(HTTPParseError) {
                     let consumed = try decoder.decode(readBuffer.readable, into: &body)
                     readBuffer.consume(consumed)
@@ -230,6 +243,33 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
             }
         }
         return body
+    }
+
+    /// Gives `body` the capacity for `count` more bytes (doubling, at most `limit` in all),
+    /// first reserving from the body budget what that capacity exceeds the free allowance by.
+    /// While the budget has no room, the socket is not read (the client's sends stall); when
+    /// none frees within the budget's wait (or the body's own deadline), answers 503.
+    nonisolated(nonsending) private func makeRoom(in body: inout [UInt8], for count: Int, upTo limit: Int) async throws {
+        let needed = body.count + count
+        guard needed > body.capacity else { return }
+        let capacity = min(limit, max(needed, 2 * body.capacity))
+        let budget = configuration.bodyBudget
+        let charge = max(0, capacity - budget.bytesFreePerBody) - budgetedBodyBytes
+        if charge > 0 {
+            let deadline = min(machine.clock.now() + budget.maximumWait, machine.readDeadline)
+            guard await budget.reserve(charge, until: deadline, on: loop) else {
+                throw Exit.respond(.serviceUnavailable, reason: "request bodies hold all of --max-buffered-body-bytes")
+            }
+            budgetedBodyBytes += charge
+        }
+        body.reserveCapacity(capacity)
+    }
+
+    /// Gives the current body's reservation back to the budget.
+    private func releaseBodyBudget() {
+        guard budgetedBodyBytes > 0 else { return }
+        configuration.bodyBudget.release(budgetedBodyBytes)
+        budgetedBodyBytes = 0
     }
 
     /// Waits for the first byte of the next request; true when it came. A request that comes
@@ -249,7 +289,7 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
             do {
                 try await stream.waitUntilReadable()
                 return true
-            } catch let error as IOError where error.code == .timedOut {
+            } catch let error as IOError where error.isReadTimeout {
                 if waitingToRelease {
                     releaseIdleBuffers()
                     return false
@@ -267,7 +307,7 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
             do {
                 try await stream.waitUntilReadable()
                 return
-            } catch let error as IOError where error.code == .timedOut {
+            } catch let error as IOError where error.isReadTimeout {
                 try handleReadTimeout()
             }
         }
@@ -280,7 +320,9 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
         stream.releaseIdleBuffers()
     }
 
-    /// Reads more bytes into the buffer under the state machine's deadline; returns 0 at end of stream.
+    /// Reads more bytes into the buffer under the state machine's deadline; returns 0 at end of
+    /// stream. Only the read's own deadline is handled here: the timeout of a write the read
+    /// made (TLS) ends the connection like any write timeout.
     nonisolated(nonsending) private func readMore() async throws -> Int {
         while true {
             stream.readDeadline = machine.readDeadline
@@ -288,7 +330,7 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
                 let count = try await stream.read(into: readBuffer.writableSpace(minimum: 2048))
                 readBuffer.didWrite(count)
                 return count
-            } catch let error as IOError where error.code == .timedOut {
+            } catch let error as IOError where error.isReadTimeout {
                 try handleReadTimeout()
             }
         }

@@ -2,11 +2,15 @@
 ///
 /// An unknown path is answered 404; a known path with another method 405 with `Allow`.
 /// A HEAD request is served by the GET handler when no HEAD handler exists (the server
-/// leaves the body out). Paths match exactly, without the query.
+/// leaves the body out). Paths match exactly, without the query. A route may screen the
+/// request head before its body is read (a Content-Type check): a request it refuses, like a
+/// 404 or 405 with a body, is answered without reading the body, and the connection closes.
 public struct Router: Sendable {
     /// A route handler. It runs on the caller's executor (the connection's event loop), so
     /// calling it costs no task switch; a handler that needs other isolation hops itself.
     public typealias Handler = nonisolated(nonsending) @Sendable (HTTPRequest) async -> HTTPResponse
+    /// Looks at a request head before its body is read; a response refuses the request.
+    public typealias HeadScreen = @Sendable (HTTPRequestHead) -> HTTPResponse?
 
     /// The outcome of looking up a request's route.
     public enum Match: Sendable {
@@ -19,6 +23,7 @@ public struct Router: Sendable {
     /// array is kept at the generic abstraction, and taking it out allocated a thunk per lookup.
     private struct MethodHandler: Sendable {
         let method: HTTPMethod
+        let screen: HeadScreen?
         let handler: Handler
     }
 
@@ -45,15 +50,16 @@ public struct Router: Sendable {
 
     public init() {}
 
-    /// Adds (or replaces) the handler for `method` on `path`.
-    public mutating func add(_ method: HTTPMethod, _ path: String, _ handler: @escaping Handler) {
+    /// Adds (or replaces) the handler for `method` on `path`; `screen`, when given, may refuse a
+    /// request from its head alone.
+    public mutating func add(_ method: HTTPMethod, _ path: String, screen: HeadScreen? = nil, _ handler: @escaping Handler) {
         let index = routes.firstIndex { $0.path == path } ?? {
             routes.append(Route(path: path))
             return routes.count - 1
         }()
         var route = routes[index]
         route.handlers.removeAll { $0.method == method }
-        route.handlers.append(MethodHandler(method: method, handler: handler))
+        route.handlers.append(MethodHandler(method: method, screen: screen, handler: handler))
         var allowed = route.handlers.map(\.method.rawValue)
         if allowed.contains("GET"), !allowed.contains("HEAD") { allowed.append("HEAD") }
         route.allow = allowed.sorted().joined(separator: ", ")
@@ -65,16 +71,19 @@ public struct Router: Sendable {
     /// The handler for `method` on `path`, or why there is none.
     public func match(_ method: HTTPMethod, path: String) -> Match {
         switch lookUp(method, path: path) {
-        case .found(let handler): return .handler(handler)
+        case .found(let entry): return .handler(entry.handler)
         case .noPath: return .notFound
         case .noMethod(let index): return .methodNotAllowed(allow: routes[index].allow)
         }
     }
 
-    /// What the server does with a request: run a handler or send a prepared rejection.
-    func resolve(_ method: HTTPMethod, path: String) -> Resolution {
-        switch lookUp(method, path: path) {
-        case .found(let handler): return .handler(handler)
+    /// What the server does with a request: run a handler or send a rejection (prepared, or
+    /// the route's screen's).
+    func resolve(_ head: HTTPRequestHead) -> Resolution {
+        switch lookUp(head.method, path: head.path) {
+        case .found(let entry):
+            if let screen = entry.screen, let refusal = screen(head) { return .rejection(refusal) }
+            return .handler(entry.handler)
         case .noPath: return .rejection(Self.notFound)
         case .noMethod(let index): return .rejection(routes[index].methodNotAllowed)
         }
@@ -82,7 +91,7 @@ public struct Router: Sendable {
 
     /// A route found by index: an enum carrying the `Route` itself was boxed on the heap.
     private enum LookUp {
-        case found(Handler)
+        case found(MethodHandler)
         case noPath
         case noMethod(routeIndex: Int)
     }
@@ -90,9 +99,9 @@ public struct Router: Sendable {
     private func lookUp(_ method: HTTPMethod, path: String) -> LookUp {
         guard let index = routes.firstIndex(where: { $0.path == path }) else { return .noPath }
         let handlers = routes[index].handlers
-        for entry in handlers where entry.method == method { return .found(entry.handler) }
+        for entry in handlers where entry.method == method { return .found(entry) }
         if method == .HEAD {
-            for entry in handlers where entry.method == .GET { return .found(entry.handler) }
+            for entry in handlers where entry.method == .GET { return .found(entry) }
         }
         return .noMethod(routeIndex: index)
     }
@@ -114,11 +123,11 @@ public struct Router: Sendable {
         }
     }
 
-    /// Runs the request's handler, or answers 404/405.
+    /// Runs the request's handler, or answers 404/405 or its route's screen's refusal.
     nonisolated(nonsending) public func respond(to request: HTTPRequest) async -> HTTPResponse {
-        guard case .handler(let handler) = match(request.method, path: request.path) else {
-            return rejection(request.method, path: request.path)!
+        switch resolve(request.head) {
+        case .handler(let handler): return await handler(request)
+        case .rejection(let response): return response
         }
-        return await handler(request)
     }
 }

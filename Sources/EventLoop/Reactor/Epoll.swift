@@ -14,6 +14,8 @@ struct Epoll {
     enum Event {
         static let readable = EPOLLIN.rawValue
         static let writable = EPOLLOUT.rawValue
+        /// TCP urgent data arrived (out of band: a `recv` stops at its mark).
+        static let priority = EPOLLPRI.rawValue
         static let readHangUp = EPOLLRDHUP.rawValue
         static let hangUp = EPOLLHUP.rawValue
         static let error = EPOLLERR.rawValue

@@ -47,6 +47,12 @@ public struct IOError: Error, Sendable, Hashable, CustomStringConvertible {
         IOError(code: .closed, call: call)
     }
 
+    /// Whether a read's deadline passed. A TLS read can also fail with the timeout of a write
+    /// it made (a KeyUpdate reply), which is no reason to read on.
+    public var isReadTimeout: Bool {
+        code == .timedOut && call == "read"
+    }
+
     public var description: String {
         switch code {
         case .syscall:

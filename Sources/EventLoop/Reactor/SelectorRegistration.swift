@@ -23,6 +23,7 @@ final class SelectorRegistration: TimerTarget, @unchecked Sendable {
         case read = 0
         case write = 1
 
+        /// The `IOError.call` of its failures (`IOError.isReadTimeout` relies on "read").
         var operation: String { self == .read ? "read" : "write" }
     }
 
@@ -47,6 +48,10 @@ final class SelectorRegistration: TimerTarget, @unchecked Sendable {
     /// Whether epoll ever reported hang-up or error: then a read may end the stream with no
     /// further edge to announce it. Loop thread only.
     @exclusivity(unchecked) private(set) var hasSeenHangUpOrError = false
+    /// Whether epoll ever reported TCP urgent data (EPOLLPRI): then a `recv` may have stopped
+    /// at the urgent mark with more bytes behind it, so a short read no longer means the
+    /// receive queue is empty. Loop thread only.
+    @exclusivity(unchecked) private(set) var hasSeenUrgentData = false
     @exclusivity(unchecked) private var write = WaitState()
 
     init(descriptor: Int32, loop: EventLoop) {
@@ -102,7 +107,10 @@ final class SelectorRegistration: TimerTarget, @unchecked Sendable {
         if events & (Epoll.Event.readHangUp | Epoll.Event.hangUp | Epoll.Event.error) != 0 {
             hasSeenHangUpOrError = true
         }
-        if events & (Epoll.Event.readable | Epoll.Event.readHangUp | Epoll.Event.hangUp | Epoll.Event.error) != 0 {
+        if events & Epoll.Event.priority != 0 {
+            hasSeenUrgentData = true
+        }
+        if events & (Epoll.Event.readable | Epoll.Event.priority | Epoll.Event.readHangUp | Epoll.Event.hangUp | Epoll.Event.error) != 0 {
             signal(&read)
         }
         if events & (Epoll.Event.writable | Epoll.Event.hangUp | Epoll.Event.error) != 0 {

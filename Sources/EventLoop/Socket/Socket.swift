@@ -19,6 +19,12 @@ public final class Socket: ByteStream, @unchecked Sendable {
     /// Owner-side: set by the first `close()`.
     @exclusivity(unchecked) private var isClosed = false
     /// Whether the last `recv` returned less than it asked for, emptying the receive queue.
+    ///
+    /// Not after TCP urgent data: Linux ends a `recv` at the urgent mark even when bytes
+    /// follow it, so once epoll reported urgent data (EPOLLPRI, registered with the other
+    /// events: no system call of its own) a short read is followed by another `recv` rather
+    /// than a wait for an edge that already came. The urgent byte itself is not part of the
+    /// stream (no SO_OOBINLINE): the kernel leaves it out and the server never reads it.
     @exclusivity(unchecked) private var receiveQueueEmptied = false
     /// Reads in a row that found bytes without waiting; see `readsBeforeYield`.
     @exclusivity(unchecked) private(set) var readsWithoutWaiting = 0
@@ -50,7 +56,7 @@ public final class Socket: ByteStream, @unchecked Sendable {
         registration = SelectorRegistration(descriptor: descriptor, loop: loop)
         do {
             try registration.register(events: Epoll.Event.readable | Epoll.Event.writable
-                | Epoll.Event.readHangUp | Epoll.Event.edgeTriggered)
+                | Epoll.Event.priority | Epoll.Event.readHangUp | Epoll.Event.edgeTriggered)
         } catch {
             _ = Glibc.close(descriptor)
             throw error
@@ -140,7 +146,7 @@ public final class Socket: ByteStream, @unchecked Sendable {
             guard !isClosed else { throw IOError.closed("recv") }
             switch try Syscall.run("recv", { Glibc.recv(registration.descriptor, buffer.baseAddress, buffer.count, 0) }) {
             case .completed(let count):
-                receiveQueueEmptied = count > 0 && count < buffer.count
+                receiveQueueEmptied = count > 0 && count < buffer.count && !(loop.inEventLoop && registration.hasSeenUrgentData)
                 readsWithoutWaiting += 1
                 if receiveQueueEmptied, loop.inEventLoop { registration.consumeReadReadiness() }
                 return count

@@ -12,6 +12,14 @@
 /// The handshake runs explicitly with `handshake()`, or implicitly on the first `read` or
 /// `write` (a server can simply start reading). Deadlines are the transport's.
 ///
+/// Reading can make OpenSSL queue records of its own, such as the reply to a TLS 1.3
+/// KeyUpdate that requests one. `read` returns decrypted bytes first and sends those records
+/// before it next waits for input (or with the next `write`), each time under a fresh
+/// deadline of `writeTimeoutWhileReading`: the `writeDeadline` left from the last write has
+/// usually passed. A peer that keeps making it send without reading anything back (a flood of
+/// KeyUpdate requests) is refused once `maximumOutputWhileReading` bytes were sent that way
+/// since the last `write`.
+///
 /// Like every `ByteStream` it is confined to its event loop, and it expects one operation at a
 /// time (request/response use, as HTTP/1.1 does): do not read in one task while writing in another.
 public final class TLSStream<Transport: ByteStream>: ByteStream {
@@ -21,6 +29,12 @@ public final class TLSStream<Transport: ByteStream>: ByteStream {
     public let connection: TLSConnection
     /// Set by `close()` or `shutdown()`: no close_notify after either.
     private var isClosed = false
+    /// How long a send made while reading may take; it fails with the transport's `.timedOut`.
+    public var writeTimeoutWhileReading: Duration = .seconds(30)
+    /// Bytes sent while reading since the last `write`.
+    private var outputWhileReading = 0
+    /// The most bytes reading may send between two writes (about 600 KeyUpdate replies).
+    static var maximumOutputWhileReading: Int { 16_384 }
 
     /// Room requested for each transport read: one maximal TLS record (2^14 + 2048 + header).
     private static var receiveChunk: Int { 16_384 + 2_048 + 5 }
@@ -83,8 +97,8 @@ public final class TLSStream<Transport: ByteStream>: ByteStream {
         while true {
             switch outcome {
             case .bytes(let count):
-                // Reading can queue records of our own (a TLS 1.3 KeyUpdate reply).
-                if !connection.takeCiphertext().isEmpty { try await flush() }
+                // Records of our own that reading queued (a KeyUpdate reply) leave before the
+                // next wait for input or with the next write: the plaintext is returned first.
                 connection.releaseIdleBuffers(retainingUpTo: Self.retainedOutboundCapacity)
                 return count
             case .closed:
@@ -93,7 +107,7 @@ public final class TLSStream<Transport: ByteStream>: ByteStream {
                 try? await flush()
                 throw error
             case .incomplete:
-                try await flush()
+                try await flushWhileReading()
                 if connection.canDecryptInPlace, buffer.count >= Self.inPlaceMinimum {
                     let count = try await readTransport(into: buffer)
                     outcome = count == 0
@@ -129,6 +143,7 @@ public final class TLSStream<Transport: ByteStream>: ByteStream {
         if !connection.isHandshakeComplete {
             try await handshake()
         }
+        outputWhileReading = 0
         var offset = 0
         while offset < bytes.count {
             let count = min(Self.maximumFlush, bytes.count - offset)
@@ -199,6 +214,22 @@ public final class TLSStream<Transport: ByteStream>: ByteStream {
     nonisolated(nonsending) private func flush() async throws {
         let pending = connection.takeCiphertext()
         guard !pending.isEmpty else { return }
+        try await transport.write(pending)
+        connection.didSendCiphertext(pending.count)
+    }
+
+    /// Sends the records reading queued, under a fresh deadline; refuses a peer that made the
+    /// stream send more than `maximumOutputWhileReading` bytes this way since the last write.
+    nonisolated(nonsending) private func flushWhileReading() async throws {
+        let pending = connection.takeCiphertext()
+        guard !pending.isEmpty else { return }
+        outputWhileReading += pending.count
+        guard outputWhileReading <= Self.maximumOutputWhileReading else {
+            throw TLSError(code: .protocolError, operation: "read", details: [
+                "the peer made the server send \(outputWhileReading) bytes (KeyUpdate replies?) without a request",
+            ])
+        }
+        transport.writeDeadline = Deadline.now() + writeTimeoutWhileReading
         try await transport.write(pending)
         connection.didSendCiphertext(pending.count)
     }

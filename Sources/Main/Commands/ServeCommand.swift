@@ -83,6 +83,9 @@ struct ServeCommand: WebhookCommand {
     @Option(help: "Largest accepted request body in bytes (413 above).")
     var maxBodyBytes: Int = 8 * 1024 * 1024
 
+    @Option(help: "Memory all request bodies may hold together, in bytes (each body's first 64 KiB not counted); a body that does not fit waits up to 1 s, then gets 503.")
+    var maxBufferedBodyBytes: Int = 64 * 1024 * 1024
+
     @Option(help: "Time from accept to the end of the TLS handshake; slower clients are closed.")
     var handshakeTimeout: String = "10s"
 

@@ -22,7 +22,7 @@ import Testing
         try ConfigurationFileHarness.check(input.bytes)
     }
 
-    @Test(arguments: [("http", 12), ("admission", 27), ("configuration", 7)])
+    @Test(arguments: [("http", 15), ("admission", 27), ("configuration", 7)])
     func seedCorpusIsPresent(_ corpus: String, _ seeds: Int) {
         #expect(FuzzInput.all(corpus).filter { $0.kind == "Corpus" }.count >= seeds)
     }
