@@ -22,6 +22,13 @@ enum TerminationSignal {
         guard pipe(&fds) == 0 else { fatalError("pipe() for signal handling failed: \(errno)") }
         signalPipeWriteEnd = fds[1]
         signal(SIGPIPE, SIG_IGN)
+        // A parent may start us with them blocked (Foundation's Process spawns from a Dispatch
+        // thread, whose mask blocks them); every thread started later inherits this mask.
+        var handled = sigset_t()
+        sigemptyset(&handled)
+        sigaddset(&handled, SIGTERM)
+        sigaddset(&handled, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &handled, nil)
         for number in [SIGTERM, SIGINT] {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { number in
