@@ -227,7 +227,8 @@ struct DeployCertificateTests {
             let after = try await Self.generate(into: out)
             #expect(try Self.caBundle(out) == [newCA])
             #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("ca.previous.crt").path))
-            #expect(after.stderr.contains("webhook.yaml"), "dropping the old CA asks for webhook.yaml again: \(after.stderr)")
+            #expect(after.stderr.contains("no longer trusts the previous CA") && after.stderr.contains("-f \(out.path)/webhook.yaml"),
+                    "dropping the old CA asks for webhook.yaml again: \(after.stderr)")
         }
     }
 

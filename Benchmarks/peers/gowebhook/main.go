@@ -278,7 +278,10 @@ func (w *webhook) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		http.Error(rw, err.Error(), http.StatusInternalServerError)
 		return
 	}
+	// With its length set the answer goes out in one piece, not chunked (net/http chunks bodies
+	// over 2 KiB of unknown length), as the other servers send theirs.
 	rw.Header().Set("Content-Type", "application/json")
+	rw.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	rw.Write(out)
 }
 
