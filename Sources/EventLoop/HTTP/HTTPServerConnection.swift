@@ -258,7 +258,7 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
         if charge > 0 {
             let deadline = min(machine.clock.now() + budget.maximumWait, machine.readDeadline)
             guard await budget.reserve(charge, until: deadline, on: loop) else {
-                throw Exit.respond(.serviceUnavailable, reason: "request bodies hold all of --max-buffered-body-bytes")
+                throw Exit.respond(.serviceUnavailable, reason: "request bodies hold the whole body budget")
             }
             budgetedBodyBytes += charge
         }

@@ -1,5 +1,4 @@
 import CEventLoopShims
-import Synchronization
 
 /// A process-wide budget for the bytes that request bodies hold in memory, shared by every
 /// connection of the servers given it.
@@ -25,12 +24,12 @@ public final class RequestBodyBudget: Sendable {
         init(bytes: Int) { self.bytes = bytes }
     }
 
-    private struct State: ~Copyable {
+    private struct State: Sendable {
         var held = 0
         var waiters: [Waiter] = []
     }
 
-    private let state = Mutex(State())
+    private let state = LockedValue(State())
 
     public init(capacity: Int, bytesFreePerBody: Int = 64 * 1024, maximumWait: Duration = .seconds(1)) {
         self.capacity = capacity
