@@ -23,7 +23,7 @@ struct IdleProcessTests {
         environment["NOTIFY_SOCKET"] = notify.path
         environment["WATCHDOG_USEC"] = "\(Self.watchdogMicroseconds)"
         let webhook = try WebhookProcess([
-            "--host", "127.0.0.1", "--port", "0", "--threads", "2",
+            "--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", "--threads", "2",
             "--tls-cert-file", tls.certificate, "--tls-key-file", tls.key,
             "--service-accounts-file", TestTools.root.appendingPathComponent("deploy/dev/serviceaccounts.yaml").path,
         ], environment: environment)
