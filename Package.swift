@@ -93,7 +93,7 @@ let package = Package(
         .testTarget(name: "FuzzTests", dependencies: ["FuzzHarness"], path: "Tests/Fuzz/Replay"),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["TestKubernetesAPI", .product(name: "Yams", package: "Yams")]
+            dependencies: ["TestKubernetesAPI", "PatchVerification", .product(name: "Yams", package: "Yams")]
         ),
         .testTarget(
             name: "LoadgenTests", dependencies: ["loadgen", "EventLoop", "PatchVerification"], path: "Benchmarks/LoadgenTests",

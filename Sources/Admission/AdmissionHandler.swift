@@ -46,16 +46,16 @@ public final class AdmissionHandler: Sendable {
 
     /// The answer for a pods CREATE once its ServiceAccount is known (nil: it does not exist).
     public func mutate(_ request: AdmissionRequest, pod: Pod, serviceAccount: ServiceAccount?) -> AdmissionOutcome {
-        guard let serviceAccount else {
-            return answer(request, pod: pod, AdmissionResponse(uid: request.uid, allowed: true), .skipped(.serviceAccountNotFound))
+        let mutation = PodMutation(pod: pod, serviceAccount: serviceAccount, configuration: configuration)
+        var response = AdmissionResponse(uid: request.uid, allowed: true, patch: mutation.patch, warnings: mutation.warnings)
+        guard mutation.patch != nil, let settings = mutation.settings else {
+            return answer(request, pod: pod, response, .skipped(mutation.skipReason ?? .alreadyMutated))
         }
-        guard let settings = configuration.settings(serviceAccount: serviceAccount, pod: pod) else {
-            return answer(request, pod: pod, AdmissionResponse(uid: request.uid, allowed: true), .skipped(.noRole))
-        }
-        let patch = PodPatch.patch(for: pod, settings: settings)
-        let response = AdmissionResponse(uid: request.uid, allowed: true,
-                                         patch: patch.isEmpty ? nil : patch.bytes, warnings: settings.warnings)
-        return answer(request, pod: pod, response, patch.isEmpty ? .skipped(.alreadyMutated) : .mutated(operations: patch.operationCount))
+        response.auditAnnotations = [
+            (AuditAnnotation.roleARN, AuditAnnotation.value(settings.roleARN)),
+            (AuditAnnotation.tokenAudience, AuditAnnotation.value(settings.audience)),
+        ]
+        return answer(request, pod: pod, response, .mutated(operations: mutation.operationCount))
     }
 
     private func lookupFailed(_ request: AdmissionRequest, pod: Pod, key: ServiceAccountKey, error: any Error) -> AdmissionOutcome {
@@ -68,9 +68,10 @@ public final class AdmissionHandler: Sendable {
                 message: "irsa-webhook: cannot look up ServiceAccount \(key) (\(reason)); pod denied (fail-closed)"
             ))
         } else {
-            response = AdmissionResponse(uid: request.uid, allowed: true, warnings: [
-                "irsa-webhook: cannot look up ServiceAccount \(key) (\(reason)); pod admitted without IAM role credentials",
-            ])
+            response = AdmissionResponse(
+                uid: request.uid, allowed: true,
+                warnings: ["irsa-webhook: cannot look up ServiceAccount \(key) (\(reason)); pod admitted without IAM role credentials"],
+                auditAnnotations: [(AuditAnnotation.lookupFailure, AuditAnnotation.value("ServiceAccount \(key): \(reason)"))])
         }
         var outcome = answer(request, pod: pod, response, .failedLookup(denied: failClosed))
         outcome.message = reason

@@ -22,6 +22,8 @@ public struct AdmissionOutcome: Sendable {
         case noRole
         /// The pod already has everything (e.g. a reinvocation), or has no spec to patch.
         case alreadyMutated
+        /// `<prefix>/skip-containers` names every container of the pod.
+        case allContainersSkipped
     }
 
     /// HTTP status: 200 for every review answered, 400 for an invalid body.

@@ -11,14 +11,18 @@ public struct AdmissionResponse: Sendable {
     public var warnings: [String]
     /// Code and message explaining a denial.
     public var status: (code: Int, message: String)?
+    /// Keys (`AuditAnnotation`) and values the API server records in the request's audit event,
+    /// each key prefixed with the webhook's name.
+    public var auditAnnotations: [(key: StaticString, value: String)]
 
     public init(uid: String, allowed: Bool, patch: [UInt8]? = nil, warnings: [String] = [],
-                status: (code: Int, message: String)? = nil) {
+                status: (code: Int, message: String)? = nil, auditAnnotations: [(key: StaticString, value: String)] = []) {
         self.uid = uid
         self.allowed = allowed
         self.patch = patch
         self.warnings = warnings
         self.status = status
+        self.auditAnnotations = auditAnnotations
     }
 
     /// The complete response body for a review of `version`.
@@ -40,6 +44,16 @@ public struct AdmissionResponse: Sendable {
             writer.raw(",\"patchType\":\"JSONPatch\",\"patch\":\"")
             writer.base64(patch)
             writer.raw("\"")
+        }
+        if !auditAnnotations.isEmpty {
+            writer.raw(",\"auditAnnotations\":{")
+            for (index, annotation) in auditAnnotations.enumerated() {
+                writer.raw(index == 0 ? "\"" : ",\"")
+                writer.raw(annotation.key)
+                writer.raw("\":")
+                writer.string(annotation.value)
+            }
+            writer.raw("}")
         }
         if !warnings.isEmpty {
             writer.raw(",\"warnings\":[")

@@ -32,6 +32,11 @@ public enum ConfigurationFile {
         guard status.st_size <= limit else {
             throw Failure(description: "\(status.st_size) bytes, more than the limit of \(limit)")
         }
+        return try read(descriptor: descriptor, limit: limit)
+    }
+
+    /// Everything left to read from `descriptor` (a file, a pipe), at most `limit` bytes.
+    static func read(descriptor: Int32, limit: Int) throws(Failure) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: limit + 1)
         var filled = 0
         while filled < bytes.count {

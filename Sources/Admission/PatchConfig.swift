@@ -2,25 +2,25 @@
 /// the `PatchSettings` of one pod.
 ///
 /// Precedence, highest first:
-/// 1. Pod annotations: `<prefix>/token-expiration`, `<prefix>/skip-containers`.
+/// 1. Pod annotations: `<prefix>/token-expiration`, `<prefix>/region`, `<prefix>/skip-containers`.
 /// 2. ServiceAccount annotations: `<prefix>/role-arn` (or the legacy alias `api.vultr.com/role`
-///    when it is absent), `<prefix>/audience`, `<prefix>/token-expiration`,
+///    when it is absent), `<prefix>/audience`, `<prefix>/token-expiration`, `<prefix>/region`,
 ///    `<prefix>/sts-regional-endpoints`.
 /// 3. These command-line defaults: `defaultAudience`, `defaultTokenExpiration`, `tokenMountPath`,
 ///    `stsEndpoint`, `region`.
 ///
-/// A value that does not parse is ignored (the next source down applies) and named in a warning.
-/// The chosen token expiration is raised to 600 s when lower; above 2^32 s it does not parse.
-/// Without a role there is no mutation at all.
+/// A value that does not parse, or is out of bounds (a token lifetime outside
+/// `tokenExpirationRange`, the bounds the `--token-expiration` flag has too; a region that is not
+/// `isRegionName`), is ignored (the next source down applies) and named in a warning, as is a
+/// `skip-containers` name the pod has no container for. Without a role there is no mutation at all.
 public struct PatchConfig: Sendable {
     /// The name of the projected token volume the webhook adds.
     public static let volumeName: StaticString = "vultr-irsa-token"
     /// The legacy ServiceAccount annotation honoured when `<prefix>/role-arn` is absent.
     public static let legacyRoleAnnotation = "api.vultr.com/role"
-    /// The shortest token lifetime the kubelet accepts, in seconds.
-    public static let minimumTokenExpiration = 600
-    /// The longest token lifetime the API server accepts, in seconds.
-    public static let maximumTokenExpiration = 1 << 32
+    /// The token lifetimes accepted from every source (flag, ServiceAccount, pod), in seconds:
+    /// the kubelet's minimum of 10 minutes up to one year.
+    public static let tokenExpirationRange = 600...31_536_000
 
     /// Prefix of every annotation the webhook reads, e.g. `vultr.com`.
     public let annotationPrefix: String
@@ -57,27 +57,45 @@ public struct PatchConfig: Sendable {
         keys = AnnotationKeys(prefix: annotationPrefix)
         podDecodingKeys = PodDecodingKeys(
             tokenExpirationAnnotation: Array(keys.tokenExpiration.utf8),
+            regionAnnotation: Array(keys.region.utf8),
             skipContainersAnnotation: Array(keys.skipContainers.utf8),
             tokenMountPath: Array(tokenMountPath.utf8)
         )
     }
 
     /// The full annotation keys under one prefix.
-    struct AnnotationKeys: Sendable {
-        var roleARN: String
-        var audience: String
-        var tokenExpiration: String
-        var stsRegionalEndpoints: String
-        var skipContainers: String
+    public struct AnnotationKeys: Sendable {
+        public var roleARN: String
+        public var audience: String
+        public var tokenExpiration: String
+        public var region: String
+        public var stsRegionalEndpoints: String
+        public var skipContainers: String
 
         init(prefix: String) {
             roleARN = prefix + "/role-arn"
             audience = prefix + "/audience"
             tokenExpiration = prefix + "/token-expiration"
+            region = prefix + "/region"
             stsRegionalEndpoints = prefix + "/sts-regional-endpoints"
             skipContainers = prefix + "/skip-containers"
         }
+
+        /// Every key a ServiceAccount may carry, in the order `settings` reads them (the legacy
+        /// role alias after the others).
+        public var onServiceAccount: [String] {
+            [roleARN, audience, tokenExpiration, region, stsRegionalEndpoints, PatchConfig.legacyRoleAnnotation]
+        }
     }
+
+    /// What a ServiceAccount source needs to keep: the annotations under `annotationPrefix` and
+    /// the legacy role alias's prefix.
+    public var serviceAccountAnnotationFilter: ServiceAccountAnnotationFilter {
+        ServiceAccountAnnotationFilter(prefixes: [annotationPrefix + "/", "api.vultr.com/"])
+    }
+
+    /// The annotation keys under `annotationPrefix`.
+    public var annotationKeys: AnnotationKeys { keys }
 
     /// The settings for `pod` running as `serviceAccount`, or nil when the ServiceAccount has no role.
     public func settings(serviceAccount: ServiceAccount, pod: Pod) -> PatchSettings? {
@@ -90,7 +108,7 @@ public struct PatchConfig: Sendable {
         var audience = defaultAudience
         if let value = annotations[keys.audience] {
             if value.isEmpty {
-                warnings.append(Self.ignored(keys.audience, value, on: "ServiceAccount"))
+                warnings.append(Self.ignored(keys.audience, value, on: "ServiceAccount", "must not be empty"))
             } else {
                 audience = value
             }
@@ -98,41 +116,41 @@ public struct PatchConfig: Sendable {
 
         var expiration = defaultTokenExpiration
         if let value = annotations[keys.tokenExpiration] {
-            if let seconds = Self.parseSeconds(value) {
-                expiration = seconds
-            } else {
-                warnings.append(Self.ignored(keys.tokenExpiration, value, on: "ServiceAccount"))
-            }
+            expiration = Self.checked(value, keys.tokenExpiration, on: "ServiceAccount", Self.parseSeconds, Self.tokenExpirationForm, &warnings) ?? expiration
         }
         if let value = pod.tokenExpirationAnnotation {
-            if let seconds = Self.parseSeconds(value) {
-                expiration = seconds
-            } else {
-                warnings.append(Self.ignored(keys.tokenExpiration, value, on: "pod"))
-            }
+            expiration = Self.checked(value, keys.tokenExpiration, on: "pod", Self.parseSeconds, Self.tokenExpirationForm, &warnings) ?? expiration
+        }
+
+        var region = self.region
+        if let value = annotations[keys.region] {
+            region = Self.checked(value, keys.region, on: "ServiceAccount", Self.regionName, Self.regionForm, &warnings) ?? region
+        }
+        if let value = pod.regionAnnotation {
+            region = Self.checked(value, keys.region, on: "pod", Self.regionName, Self.regionForm, &warnings) ?? region
         }
 
         var regionalSTS = true
         if let value = annotations[keys.stsRegionalEndpoints] {
-            if let flag = Self.parseBool(value) {
-                regionalSTS = flag
-            } else {
-                warnings.append(Self.ignored(keys.stsRegionalEndpoints, value, on: "ServiceAccount"))
-            }
+            regionalSTS = Self.checked(value, keys.stsRegionalEndpoints, on: "ServiceAccount", Self.parseBool, "not a boolean", &warnings) ?? regionalSTS
         }
 
         var skipped: [String] = []
         if let value = pod.skipContainersAnnotation {
             for item in value.split(separator: ",") {
                 let name = item.trimmingSpaces()
-                if !name.isEmpty { skipped.append(String(name)) }
+                guard !name.isEmpty else { continue }
+                skipped.append(String(name))
+                if !pod.initContainers.contains(where: { $0.name == name }), !pod.containers.contains(where: { $0.name == name }) {
+                    warnings.append("irsa-webhook: pod annotation \(keys.skipContainers) names container \"\(Self.shortened(name))\", which the pod does not have")
+                }
             }
         }
 
         return PatchSettings(
             roleARN: role,
             audience: audience,
-            tokenExpiration: max(expiration, Self.minimumTokenExpiration),
+            tokenExpiration: expiration,
             regionalSTS: regionalSTS,
             stsEndpoint: stsEndpoint,
             region: region,
@@ -142,11 +160,34 @@ public struct PatchConfig: Sendable {
         )
     }
 
-    /// A whole number of seconds, at most `maximumTokenExpiration`; surrounding spaces allowed.
+    /// A whole number of seconds in `tokenExpirationRange`; surrounding spaces allowed.
     static func parseSeconds(_ text: String) -> Int? {
-        guard let seconds = Int(text[...].trimmingSpaces()), seconds <= maximumTokenExpiration else { return nil }
+        guard let seconds = Int(text[...].trimmingSpaces()), tokenExpirationRange.contains(seconds) else { return nil }
         return seconds
     }
+
+    /// Whether `text` is a plausible region name: 1 to 32 lowercase ASCII letters, digits and hyphens.
+    public static func isRegionName(_ text: String) -> Bool {
+        (1...32).contains(text.utf8.count)
+            && text.utf8.allSatisfy { (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2D }
+    }
+
+    /// `text` when it is a region name.
+    private static func regionName(_ text: String) -> String? {
+        isRegionName(text) ? text : nil
+    }
+
+    /// `parse(value)`, or nil with a warning that says what the annotation accepts (`form`).
+    private static func checked<Value>(_ value: String, _ annotation: String, on owner: String, _ parse: (String) -> Value?,
+                                       _ form: String, _ warnings: inout [String]) -> Value? {
+        if let parsed = parse(value) { return parsed }
+        warnings.append(ignored(annotation, value, on: owner, form))
+        return nil
+    }
+
+    private static let tokenExpirationForm =
+        "not a whole number of seconds from \(tokenExpirationRange.lowerBound) to \(tokenExpirationRange.upperBound)"
+    private static let regionForm = "not a region name (1 to 32 lowercase letters, digits and hyphens)"
 
     /// The spellings Go's `strconv.ParseBool` accepts.
     static func parseBool(_ text: String) -> Bool? {
@@ -157,9 +198,13 @@ public struct PatchConfig: Sendable {
         }
     }
 
-    private static func ignored(_ annotation: String, _ value: String, on owner: String) -> String {
-        let shown = value.count > 64 ? String(value.prefix(64)) + "…" : value
-        return "irsa-webhook: ignored \(owner) annotation \(annotation)=\"\(shown)\": not a valid value"
+    private static func ignored(_ annotation: String, _ value: String, on owner: String, _ problem: String) -> String {
+        "irsa-webhook: ignored \(owner) annotation \(annotation)=\"\(shortened(value))\": \(problem)"
+    }
+
+    /// `text` cut to 64 characters for a message.
+    private static func shortened(_ text: some StringProtocol) -> String {
+        text.count > 64 ? String(text.prefix(64)) + "…" : String(text)
     }
 }
 
@@ -170,7 +215,7 @@ public struct PatchSettings: Sendable, Equatable {
     public var roleARN: String
     /// Audience of the projected token.
     public var audience: String
-    /// Lifetime of the projected token in seconds (at least 600).
+    /// Lifetime of the projected token in seconds (in `PatchConfig.tokenExpirationRange`).
     public var tokenExpiration: Int
     /// Whether to set `AWS_STS_REGIONAL_ENDPOINTS=regional`.
     public var regionalSTS: Bool
@@ -184,6 +229,15 @@ public struct PatchSettings: Sendable, Equatable {
     public var skippedContainers: [String]
     /// Annotation values that were ignored, one message each.
     public var warnings: [String]
+
+    /// The variables a container is given (where it does not define them itself).
+    public var variables: AWSVariables {
+        var variables: AWSVariables = [.roleARN, .webIdentityTokenFile]
+        if regionalSTS { variables.insert(.stsRegionalEndpoints) }
+        if stsEndpoint != nil { variables.insert(.endpointURLSTS) }
+        if region != nil { variables.formUnion([.region, .defaultRegion]) }
+        return variables
+    }
 
     public init(roleARN: String, audience: String, tokenExpiration: Int, regionalSTS: Bool, stsEndpoint: String?,
                 region: String?, tokenMountPath: String, skippedContainers: [String] = [], warnings: [String] = []) {

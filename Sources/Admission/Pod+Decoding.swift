@@ -2,6 +2,8 @@
 struct PodDecodingKeys: Sendable {
     /// `<prefix>/token-expiration`.
     var tokenExpirationAnnotation: [UInt8]
+    /// `<prefix>/region`.
+    var regionAnnotation: [UInt8]
     /// `<prefix>/skip-containers`.
     var skipContainersAnnotation: [UInt8]
     /// The token mount path.
@@ -12,20 +14,38 @@ extension Pod {
     /// Extracts a Pod from the object the scanner is on, validating and skipping every field the
     /// mutation does not read.
     static func decode(from scanner: inout JSONScanner, keys: PodDecodingKeys) throws(AdmissionError) -> Pod {
-        var pod = Pod()
         do {
-            var members = try scanner.beginObject()
-            while let key = try scanner.nextMember(&members) {
-                if key.equals("metadata") {
-                    try pod.decodeMetadata(from: &scanner, keys: keys)
-                } else if key.equals("spec") {
-                    try pod.decodeSpec(from: &scanner, keys: keys)
-                } else {
-                    try scanner.skipValue()
-                }
-            }
+            return try decodeObject(from: &scanner, keys: keys)
         } catch {
             throw .malformedJSON(error)
+        }
+    }
+
+    /// Decodes a pod (or pod template) given as a JSON document on its own, as `irsa-webhook
+    /// mutate` has it; the error's offset points into `json`.
+    static func decode(json: [UInt8], keys: PodDecodingKeys) throws(JSONSyntaxError) -> Pod {
+        let result = json.withUnsafeBytes { bytes in
+            Result { () throws(JSONSyntaxError) -> Pod in
+                var scanner = JSONScanner(bytes)
+                let pod = try decodeObject(from: &scanner, keys: keys)
+                try scanner.finish()
+                return pod
+            }
+        }
+        return try result.get()
+    }
+
+    private static func decodeObject(from scanner: inout JSONScanner, keys: PodDecodingKeys) throws(JSONSyntaxError) -> Pod {
+        var pod = Pod()
+        var members = try scanner.beginObject()
+        while let key = try scanner.nextMember(&members) {
+            if key.equals("metadata") {
+                try pod.decodeMetadata(from: &scanner, keys: keys)
+            } else if key.equals("spec") {
+                try pod.decodeSpec(from: &scanner, keys: keys)
+            } else {
+                try scanner.skipValue()
+            }
         }
         return pod
     }
@@ -57,6 +77,8 @@ extension Pod {
             let value = try scanner.readString()
             if key.equals(keys.tokenExpirationAnnotation) {
                 tokenExpirationAnnotation = value.value
+            } else if key.equals(keys.regionAnnotation) {
+                regionAnnotation = value.value
             } else if key.equals(keys.skipContainersAnnotation) {
                 skipContainersAnnotation = value.value
             }

@@ -9,6 +9,8 @@ public struct Pod: Sendable, Equatable {
     public var serviceAccountName: String = "default"
     /// The pod annotation `<prefix>/token-expiration`, unparsed.
     public var tokenExpirationAnnotation: String?
+    /// The pod annotation `<prefix>/region`, unchecked.
+    public var regionAnnotation: String?
     /// The pod annotation `<prefix>/skip-containers`, unparsed.
     public var skipContainersAnnotation: String?
     /// Whether `spec` is present and an object (without it no patch path exists).
@@ -60,6 +62,11 @@ public struct AWSVariables: OptionSet, Sendable, Hashable {
     public static let endpointURLSTS = AWSVariables(rawValue: 1 << 3)
     public static let region = AWSVariables(rawValue: 1 << 4)
     public static let defaultRegion = AWSVariables(rawValue: 1 << 5)
+
+    /// The names of the variables in `set`, in the order the patch adds them.
+    public static func names(in set: AWSVariables) -> [String] {
+        all.filter { set.contains($0.variable) }.map { "\($0.name)" }
+    }
 
     /// Every variable with its name, in the order the patch adds them.
     static let all: [(variable: AWSVariables, name: StaticString)] = [

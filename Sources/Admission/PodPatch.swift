@@ -1,7 +1,8 @@
 /// The IRSA mutation of one pod: a pure function from what the pod has and the merged settings
 /// to the JSON Patch that adds what is missing.
 ///
-/// - The projected token volume `PatchConfig.volumeName` is added unless a volume of that name exists.
+/// - The projected token volume `PatchConfig.volumeName` is added unless a volume of that name
+///   exists, or no container is to be patched (every one is skipped).
 /// - Every init container and container (not ephemeral ones), except the skipped ones, gets each
 ///   variable it does not already define, and a read-only mount of the volume unless some mount
 ///   already uses the token mount path.
@@ -12,7 +13,7 @@
 public enum PodPatch {
     /// The operations that give `pod` the settings' credentials.
     public static func patch(for pod: Pod, settings: PatchSettings) -> JSONPatch {
-        guard pod.hasSpec else { return JSONPatch() }
+        guard pod.hasSpec, !every(pod, isSkippedBy: settings) else { return JSONPatch() }
         let fragments = Fragments(settings)
         // Room for the volume and, per container, every fragment plus the operations' own text,
         // so a typical patch is written without growing its storage.
@@ -34,11 +35,17 @@ public enum PodPatch {
         return patch
     }
 
+    /// Whether `settings` skips every init container and container of `pod` (true for none at all).
+    public static func every(_ pod: Pod, isSkippedBy settings: PatchSettings) -> Bool {
+        let isSkipped = { (container: Pod.Container) in settings.skippedContainers.contains(container.name) }
+        return pod.initContainers.allSatisfy(isSkipped) && pod.containers.allSatisfy(isSkipped)
+    }
+
     /// The JSON values the patch repeats, rendered once per pod: one env entry per variable,
     /// the mount and the volume.
     private struct Fragments {
         /// The variables to set.
-        var wanted: AWSVariables = [.roleARN, .webIdentityTokenFile]
+        var wanted: AWSVariables
         /// All fragments, back to back.
         var rendered: [UInt8]
         /// Where the env entry of each variable of `AWSVariables.all` is in `rendered` (empty when not wanted).
@@ -54,9 +61,7 @@ public enum PodPatch {
         var volume: ArraySlice<UInt8> { rendered[volumeRange] }
 
         init(_ settings: PatchSettings) {
-            if settings.regionalSTS { wanted.insert(.stsRegionalEndpoints) }
-            if settings.stsEndpoint != nil { wanted.insert(.endpointURLSTS) }
-            if settings.region != nil { wanted.formUnion([.region, .defaultRegion]) }
+            wanted = settings.variables
             var writer = JSONWriter(capacity: 1024)
             entryRanges.reserveCapacity(AWSVariables.all.count)
             for entry in AWSVariables.all {

@@ -120,6 +120,12 @@ struct ServiceAccountFileParser {
         }
     }
 
+    /// The ServiceAccount of a `kind: ServiceAccount` document, the `number`th of the file
+    /// (`irsa-webhook mutate` reads them among the manifests it mutates).
+    func account(in document: Node, number: Int) throws(ServiceAccountFileError) -> ServiceAccount {
+        try account(document, at: Location(document: number, line: document.mark?.line))
+    }
+
     private func account(_ object: Node, at location: Location) throws(ServiceAccountFileError) -> ServiceAccount {
         if let version = try string(object, "apiVersion", at: location), version != "v1" {
             throw error("apiVersion is \"\(version)\", expected v1", at: location)

@@ -43,6 +43,7 @@ extension AdmissionOutcome.SkipReason {
         case .serviceAccountNotFound: "not-found"
         case .noRole: "no-role"
         case .alreadyMutated: "already-mutated"
+        case .allContainersSkipped: "all-containers-skipped"
         }
     }
 }

@@ -1,3 +1,4 @@
+import Admission
 import EventLoop
 import Logging
 
@@ -37,12 +38,8 @@ struct Configuration: Sendable {
     var kubeconfigOrigin = "--kubeconfig"
     var apiTimeout: Duration
     var failClosed: Bool
-    var annotationPrefix: String
-    var tokenAudience: String
-    var tokenExpiration: Int
-    var tokenMountPath: String
-    var stsEndpoint: String?
-    var region: String?
+    /// The mutation's defaults, from `MutationOptions`.
+    var patchConfig: PatchConfig
     var cacheTTL: Duration
     var negativeCacheTTL: Duration
     var cacheMaxEntries: Int
@@ -72,27 +69,7 @@ struct Configuration: Sendable {
         apiTimeout = try Self.duration(options.apiTimeout, flag: "--api-timeout")
         failClosed = options.failClosed
 
-        annotationPrefix = options.annotationPrefix
-        guard Self.isAnnotationPrefix(annotationPrefix) else {
-            throw ConfigurationError("--annotation-prefix '\(annotationPrefix)' is not a DNS subdomain such as vultr.com")
-        }
-        tokenAudience = options.tokenAudience
-        guard !tokenAudience.isEmpty else { throw ConfigurationError("--token-audience must not be empty") }
-        let lifetime = try Self.duration(options.tokenExpiration, flag: "--token-expiration")
-        guard lifetime >= .seconds(600), lifetime <= .seconds(60 * 60 * 24 * 365), lifetime.components.attoseconds == 0 else {
-            throw ConfigurationError(
-                "--token-expiration must be whole seconds from 600 (10m) to 31536000 (365 days), got '\(options.tokenExpiration)'")
-        }
-        tokenExpiration = Int(lifetime.components.seconds)
-        guard options.tokenMountPath.hasPrefix("/"), options.tokenMountPath.count > 1 else {
-            throw ConfigurationError("--token-mount-path must be an absolute path, got '\(options.tokenMountPath)'")
-        }
-        tokenMountPath = options.tokenMountPath.hasSuffix("/") ? String(options.tokenMountPath.dropLast()) : options.tokenMountPath
-        stsEndpoint = options.stsEndpoint.isEmpty ? nil : options.stsEndpoint
-        if let endpoint = stsEndpoint, !endpoint.hasPrefix("https://"), !endpoint.hasPrefix("http://") {
-            throw ConfigurationError("--sts-endpoint must be an http(s) URL or empty, got '\(endpoint)'")
-        }
-        region = options.region.flatMap { $0.isEmpty ? nil : $0 }
+        patchConfig = try Self.patchConfig(options.mutation)
 
         cacheTTL = try Self.duration(options.cacheTtl, flag: "--cache-ttl")
         negativeCacheTTL = try Self.duration(options.negativeCacheTtl, flag: "--negative-cache-ttl")
@@ -140,6 +117,35 @@ struct Configuration: Sendable {
         }
     }
 
+    /// The mutation's defaults from `options`, as `serve` and `mutate` both take them.
+    static func patchConfig(_ options: MutationOptions) throws(ConfigurationError) -> PatchConfig {
+        guard isAnnotationPrefix(options.annotationPrefix) else {
+            throw ConfigurationError("--annotation-prefix '\(options.annotationPrefix)' is not a DNS subdomain such as vultr.com")
+        }
+        guard !options.tokenAudience.isEmpty else { throw ConfigurationError("--token-audience must not be empty") }
+        let range = PatchConfig.tokenExpirationRange
+        let lifetime = try duration(options.tokenExpiration, flag: "--token-expiration")
+        guard lifetime >= .seconds(range.lowerBound), lifetime <= .seconds(range.upperBound), lifetime.components.attoseconds == 0 else {
+            throw ConfigurationError(
+                "--token-expiration must be whole seconds from \(range.lowerBound) (10m) to \(range.upperBound) (365 days), got '\(options.tokenExpiration)'")
+        }
+        guard options.tokenMountPath.hasPrefix("/"), options.tokenMountPath.count > 1 else {
+            throw ConfigurationError("--token-mount-path must be an absolute path, got '\(options.tokenMountPath)'")
+        }
+        let stsEndpoint = options.stsEndpoint
+        guard stsEndpoint.isEmpty || stsEndpoint.hasPrefix("https://") || stsEndpoint.hasPrefix("http://") else {
+            throw ConfigurationError("--sts-endpoint must be an http(s) URL or empty, got '\(stsEndpoint)'")
+        }
+        if let region = options.region, !region.isEmpty, !PatchConfig.isRegionName(region) {
+            throw ConfigurationError("--region must be 1 to 32 lowercase letters, digits and hyphens, got '\(region)'")
+        }
+        return PatchConfig(
+            annotationPrefix: options.annotationPrefix, defaultAudience: options.tokenAudience,
+            defaultTokenExpiration: Int(lifetime.components.seconds),
+            tokenMountPath: options.tokenMountPath.hasSuffix("/") ? String(options.tokenMountPath.dropLast()) : options.tokenMountPath,
+            stsEndpoint: stsEndpoint, region: options.region)
+    }
+
     private static func port(_ value: Int, flag: String, allowZero: Bool) throws(ConfigurationError) -> UInt16 {
         guard (allowZero ? 0 : 1)...65535 ~= value else {
             throw ConfigurationError("\(flag) must be a port number (\(allowZero ? 0 : 1)-65535), got \(value)")
@@ -173,7 +179,7 @@ struct Configuration: Sendable {
         }
     }
 
-    private static func duration(_ text: String, flag: String) throws(ConfigurationError) -> Duration {
+    static func duration(_ text: String, flag: String) throws(ConfigurationError) -> Duration {
         if text.hasPrefix("-") {
             throw ConfigurationError("\(flag) must not be negative; got '\(text)'")
         }

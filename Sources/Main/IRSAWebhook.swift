@@ -48,15 +48,20 @@ enum IRSAWebhook {
         while true { pause() }
     }
 
-    /// The arguments with the serve command's environment variables merged in, unless they name
-    /// another subcommand.
+    /// The arguments with the environment variables of the subcommand they name (`serve` when
+    /// none) merged in.
     private static func serveArguments(_ arguments: [String]) -> [String] {
+        let environment = ProcessEnvironment.variables()
         let subcommands = RootCommand.configuration.subcommands.map { $0._commandName }
         if let first = arguments.first, subcommands.contains(first) {
-            guard first == ServeCommand._commandName else { return arguments }
-            return [first] + ServeCommand.arguments(Array(arguments.dropFirst()), environment: ProcessEnvironment.variables())
+            let rest = Array(arguments.dropFirst())
+            switch first {
+            case ServeCommand._commandName: return [first] + ServeCommand.arguments(rest, environment: environment)
+            case MutateCommand._commandName: return [first] + MutationOptions.arguments(rest, environment: environment)
+            default: return arguments
+            }
         }
-        return ServeCommand.arguments(arguments, environment: ProcessEnvironment.variables())
+        return ServeCommand.arguments(arguments, environment: environment)
     }
 
     /// One line on standard error, exit code 2: what a bad flag or environment variable gets.

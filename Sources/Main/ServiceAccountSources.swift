@@ -20,7 +20,7 @@ struct ServiceAccountSources {
     init(
         _ configuration: Configuration, group: EventLoopGroup, environment: [String: String], metrics: WebhookMetrics
     ) throws(ConfigurationError) {
-        let filter = ServiceAccountAnnotationFilter(prefixes: [configuration.annotationPrefix + "/", "api.vultr.com/"])
+        let filter = configuration.patchConfig.serviceAccountAnnotationFilter
         let api: KubernetesAPIConfiguration
         switch configuration.serviceAccounts {
         case .file(let path):

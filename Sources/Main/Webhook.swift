@@ -35,10 +35,7 @@ enum Webhook {
 
         let group = EventLoopGroup(threads: configuration.threads)
         let sources = try ServiceAccountSources(configuration, group: group, environment: ProcessEnvironment.variables(), metrics: metrics)
-        let patchConfig = PatchConfig(
-            annotationPrefix: configuration.annotationPrefix, defaultAudience: configuration.tokenAudience,
-            defaultTokenExpiration: configuration.tokenExpiration, tokenMountPath: configuration.tokenMountPath,
-            stsEndpoint: configuration.stsEndpoint ?? "", region: configuration.region)
+        let patchConfig = configuration.patchConfig
         /// The listeners by name, set once they listen: /metrics reads their accept pauses.
         let listeners = LockedValue<[(name: String, server: TCPServer)]>([])
         let routes = Routes(

@@ -1,6 +1,7 @@
 /// Checks a patched pod against the IRSA mutation's specification, independently of how the
 /// patch was written: the original pod is kept as a prefix of every array, the additions are
-/// exactly the expected ones, and nothing outside `env`, `volumeMounts` and `volumes` changes.
+/// exactly the expected ones (no volume when every container is left untouched), and nothing
+/// outside `env`, `volumeMounts` and `volumes` changes.
 public struct MutationInvariants: Sendable {
     /// Where the token is mounted.
     public var mountPath: String
@@ -26,7 +27,12 @@ public struct MutationInvariants: Sendable {
     public func violations(original: JSONValue, patched: JSONValue) -> [String] {
         var found: [String] = []
         if Self.stripped(original) != Self.stripped(patched) { found.append("only env, volumeMounts and volumes may change") }
-        checkVolumes(original: original["spec"]?["volumes"]?.arrayValue, patched: patched["spec"]?["volumes"]?.arrayValue, &found)
+        let containerNames = ["initContainers", "containers"].flatMap { original["spec"]?[$0]?.arrayValue ?? [] }
+            .map { $0["name"]?.stringValue ?? "" }
+        // A volume only when some container is to use it.
+        let volumeExpected = containerNames.contains { !untouched.contains($0) }
+        checkVolumes(original: original["spec"]?["volumes"]?.arrayValue, patched: patched["spec"]?["volumes"]?.arrayValue,
+                     token: volumeExpected ? token : nil, &found)
         for field in ["initContainers", "containers"] {
             let before = original["spec"]?[field]?.arrayValue ?? []
             let after = patched["spec"]?[field]?.arrayValue ?? []
@@ -39,7 +45,8 @@ public struct MutationInvariants: Sendable {
         return found
     }
 
-    private func checkVolumes(original: [JSONValue]?, patched: [JSONValue]?, _ found: inout [String]) {
+    private func checkVolumes(original: [JSONValue]?, patched: [JSONValue]?, token: (audience: String, expirationSeconds: Int)?,
+                              _ found: inout [String]) {
         let before = original ?? []
         let after = patched ?? []
         if Array(after.prefix(before.count)) != before { found.append("existing volumes stay in place") }

@@ -25,6 +25,17 @@ import PatchVerification
                 #expect(reviewed.warnings.contains { $0.contains(expected) }, "no warning contains \(expected): \(reviewed.warnings)")
             }
         }
+        let audit = reviewed.response["auditAnnotations"] as? [String: String]
+        switch expectedResult {
+        case "mutated":
+            let role = PodFixture.stringMembers(try fixture.jsonSetting("expect-env"))["AWS_ROLE_ARN"]
+            #expect(audit?["role-arn"] == role && audit?.keys.sorted() == ["role-arn", "token-audience"])
+            if let audience = try fixture.jsonSetting("expect-token")?["audience"]?.stringValue { #expect(audit?["token-audience"] == audience) }
+        case "failedLookup":
+            #expect(audit?.keys.sorted() == ["lookup-failure"])
+        default:
+            #expect(reviewed.response["auditAnnotations"] == nil, "nothing to say, so no auditAnnotations")
+        }
         if let operations = fixture.setting("expect-operations") {
             #expect(reviewed.patch?.arrayValue?.count == Int(operations))
         }
@@ -144,6 +155,39 @@ import PatchVerification
         #expect(status["code"] as? Int == 500)
         #expect((status["message"] as? String)?.contains("default/app-sa") == true)
         #expect(reviewed.response["allowed"] as? Bool == false)
+    }
+
+    /// A mutated pod's audit annotations name its role and audience; a pod admitted after a
+    /// failed lookup's name the reason; nothing else has any. Both review versions, same keys.
+    @Test(arguments: ["admission.k8s.io/v1", "admission.k8s.io/v1beta1"])
+    func auditAnnotations(apiVersion: String) async throws {
+        var shape = ReviewHarness.RequestShape()
+        shape.apiVersion = apiVersion
+        let pod: JSONValue = ["metadata": ["name": "p"], "spec": ["serviceAccountName": "app-sa", "containers": [["name": "app"]]]]
+        let longRole = "arn:aws:iam::123456789012:role/" + String(repeating: "r", count: 400)
+        let cases: [(source: any ServiceAccountSource, failClosed: Bool, expected: [String: String]?)] = [
+            (StaticServiceAccountSource([Self.roleAccount]), false, ["role-arn": Self.role, "token-audience": "vultr"]),
+            (StaticServiceAccountSource([ServiceAccount(namespace: "default", name: "app-sa", annotations: [
+                "vultr.com/role-arn": longRole, "vultr.com/audience": "sts.example"])]), false,
+             ["role-arn": String(longRole.prefix(255)) + "…", "token-audience": "sts.example"]),
+            (UnreachableServiceAccountSource(), false, ["lookup-failure": "ServiceAccount default/app-sa: connection refused"]),
+            (UnreachableServiceAccountSource(), true, nil),
+            (StaticServiceAccountSource([]), false, nil),
+            (StaticServiceAccountSource([ServiceAccount(namespace: "default", name: "app-sa")]), false, nil),
+        ]
+        for (source, failClosed, expected) in cases {
+            let handler = AdmissionHandler(configuration: PatchConfig(), serviceAccounts: source, failClosed: failClosed)
+            let reviewed = try await ReviewHarness.review(handler, pod: pod, shape: shape)
+            #expect(reviewed.response["auditAnnotations"] as? [String: String] == expected, "\(reviewed.outcome.result)")
+            for (key, value) in expected ?? [:] {
+                #expect(key.wholeMatch(of: /[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?/) != nil && key.count <= 63, "\(key)")
+                #expect(value.count <= AuditAnnotation.maximumValueLength)
+            }
+            if expected?["role-arn"] != nil {
+                let again = try await ReviewHarness.review(handler, pod: reviewed.patched, shape: shape)
+                #expect(again.response["auditAnnotations"] == nil, "a reinvocation that adds nothing says nothing")
+            }
+        }
     }
 
     // MARK: - Helpers

@@ -2,10 +2,12 @@ import Testing
 @testable import Admission
 
 @Suite struct PatchConfigTests {
-    static func pod(expiration: String? = nil, skip: String? = nil) -> Pod {
+    static func pod(expiration: String? = nil, skip: String? = nil, region: String? = nil, containers: [String] = []) -> Pod {
         var pod = Pod()
         pod.tokenExpirationAnnotation = expiration
         pod.skipContainersAnnotation = skip
+        pod.regionAnnotation = region
+        pod.containers = containers.map { Pod.Container(name: $0) }
         return pod
     }
 
@@ -20,17 +22,21 @@ import Testing
                                           tokenMountPath: "/var/run/secrets/vultr.com/serviceaccount"))
     }
 
-    /// Pod annotation > ServiceAccount annotation > command-line default.
+    /// Pod annotation > ServiceAccount annotation > command-line default; a value outside
+    /// 600...31536000 (the flag's bounds) is ignored like one that does not parse.
     @Test(arguments: [
         (nil, nil, 86400),
         (nil, "7200", 7200),
         ("1200", "7200", 1200),
         ("1200", nil, 1200),
-        ("60", "7200", 600),
-        (nil, "10", 600),
+        ("60", "7200", 7200),
+        (nil, "10", 86400),
         ("x", "7200", 7200),
         ("x", "y", 86400),
-        ("4294967296", nil, 4294967296),
+        ("600", "31536000", 600),
+        (nil, "31536000", 31536000),
+        ("999999999", "900", 900),
+        (nil, "31536001", 86400),
         ("4294967297", "900", 900),
         (" 900 ", nil, 900),
     ] as [(String?, String?, Int)])
@@ -41,6 +47,7 @@ import Testing
         #expect(settings.tokenExpiration == expected)
         let unparseable = [podValue, accountValue].compactMap { $0 }.filter { PatchConfig.parseSeconds($0) == nil }
         #expect(settings.warnings.count == unparseable.count)
+        #expect(settings.warnings.allSatisfy { $0.contains("from 600 to 31536000") }, "\(settings.warnings)")
     }
 
     @Test func roleAnnotationAndLegacyAlias() {
@@ -75,5 +82,42 @@ import Testing
         let settings = try #require(PatchConfig().settings(serviceAccount: Self.account(["vultr.com/role-arn": "r"]), pod: Self.pod(expiration: value)))
         #expect(settings.warnings.count == 1)
         #expect(settings.warnings[0].count < 200)
+    }
+
+    /// Pod `<prefix>/region` > ServiceAccount `<prefix>/region` > `--region`; a value that is not
+    /// 1-32 lowercase letters, digits and hyphens is ignored with a warning and the next applies.
+    @Test(arguments: [
+        (nil, nil, nil, nil, 0),
+        ("ewr", nil, nil, "ewr", 0),
+        ("ewr", "ams", nil, "ams", 0),
+        ("ewr", "ams", "sjc", "sjc", 0),
+        (nil, nil, "us-east-1", "us-east-1", 0),
+        ("ewr", "AMS", nil, "ewr", 1),
+        ("ewr", "ams", "", "ams", 1),
+        (nil, "ams", "x y", "ams", 1),
+        (nil, String(repeating: "a", count: 32), nil, String(repeating: "a", count: 32), 0),
+        ("ewr", String(repeating: "a", count: 33), "no_underscores", "ewr", 2),
+    ] as [(String?, String?, String?, String?, Int)])
+    func regionPrecedence(_ flag: String?, _ accountValue: String?, _ podValue: String?, _ expected: String?, _ warnings: Int) throws {
+        var annotations = ["vultr.com/role-arn": "r"]
+        annotations["vultr.com/region"] = accountValue
+        let settings = try #require(PatchConfig(region: flag).settings(serviceAccount: Self.account(annotations), pod: Self.pod(region: podValue)))
+        #expect(settings.region == expected)
+        #expect(settings.variables.contains(.region) == (expected != nil))
+        #expect(settings.variables.contains(.defaultRegion) == (expected != nil))
+        #expect(settings.warnings.count == warnings, "\(settings.warnings)")
+        #expect(settings.warnings.allSatisfy { $0.contains("vultr.com/region") && $0.contains("not a region name") })
+    }
+
+    /// A skip-containers name the pod has no container for is named in a warning; names that
+    /// match an init container or a container are not.
+    @Test func skipListNamingMissingContainersWarns() throws {
+        var pod = Self.pod(skip: "app, init,ghost ,phantom", containers: ["app", "sidecar"])
+        pod.initContainers = [Pod.Container(name: "init")]
+        let settings = try #require(PatchConfig().settings(serviceAccount: Self.account(["vultr.com/role-arn": "r"]), pod: pod))
+        #expect(settings.skippedContainers == ["app", "init", "ghost", "phantom"])
+        #expect(settings.warnings.count == 2)
+        #expect(settings.warnings.first?.contains("vultr.com/skip-containers names container \"ghost\", which the pod does not have") == true)
+        #expect(settings.warnings.last?.contains("\"phantom\"") == true)
     }
 }

@@ -41,6 +41,25 @@ import PatchVerification
         #expect(bytes == Array("[]".utf8))
     }
 
+    /// When every init container and container is skipped nothing uses the token, so not even
+    /// the volume is added; one container left is enough for the volume.
+    @Test func everyContainerSkippedMeansNoVolume() throws {
+        var pod = Pod()
+        pod.hasSpec = true
+        pod.initContainers = [Pod.Container(name: "init")]
+        pod.containers = [Pod.Container(name: "a"), Pod.Container(name: "b")]
+        var settings = Self.settings
+        settings.skippedContainers = ["init", "a", "b"]
+        let isEmpty = PodPatch.patch(for: pod, settings: settings).isEmpty
+        #expect(isEmpty)
+        let mutation = PodMutation(pod: pod, serviceAccount: ServiceAccount(namespace: "default", name: "default", annotations: [
+            "vultr.com/role-arn": "r", "vultr.com/skip-containers": "ignored on a ServiceAccount"]), configuration: PatchConfig())
+        #expect(mutation.skipReason == nil, "without the pod annotation nothing is skipped")
+        settings.skippedContainers = ["init", "a"]
+        let paths = try JSONParser.parse(PodPatch.patch(for: pod, settings: settings).bytes).arrayValue?.compactMap { $0["path"]?.stringValue }
+        #expect(paths == ["/spec/volumes", "/spec/containers/1/env", "/spec/containers/1/volumeMounts"])
+    }
+
     /// Without a spec no path exists, so nothing is patched (the API server never sends such a pod).
     @Test func podWithoutSpecIsNotPatched() async throws {
         let handler = AdmissionHandler(configuration: PatchConfig(), serviceAccounts: StaticServiceAccountSource([
@@ -53,8 +72,9 @@ import PatchVerification
         }
     }
 
-    /// Random pod shapes (fixed seed): the patch always applies under RFC 6902, gives each
-    /// container exactly what it lacks, and a second review yields no operation.
+    /// Random pod shapes and region annotations (fixed seed): the patch always applies under RFC
+    /// 6902, gives each container exactly what it lacks (never overriding its own AWS_REGION or
+    /// AWS_DEFAULT_REGION), and a second review yields no operation.
     @Test func randomPodShapes() async throws {
         var generator = SeededGenerator(seed: 0x1257)
         for round in 0..<250 {
@@ -64,21 +84,31 @@ import PatchVerification
             let configuration = PatchConfig(stsEndpoint: stsEndpoint, region: region)
             var annotations: [String: String] = ["vultr.com/role-arn": "arn:aws:iam::1:role/r\(round)"]
             if !regionalSTS { annotations["vultr.com/sts-regional-endpoints"] = "false" }
+            // Region annotations, valid or not, on the ServiceAccount and the pod: the last valid one wins.
+            let regionValues = [nil, nil, "ams", "sjc-2", "", "EWR", "us east"]
+            let accountRegion = regionValues.randomElement(using: &generator)!
+            let podRegion = regionValues.randomElement(using: &generator)!
+            annotations["vultr.com/region"] = accountRegion
             let account = ServiceAccount(namespace: "default", name: "app-sa", annotations: annotations)
             let handler = AdmissionHandler(configuration: configuration, serviceAccounts: StaticServiceAccountSource([account]), failClosed: false)
 
-            let (pod, skipped) = Self.randomPod(using: &generator)
+            var (pod, skipped) = Self.randomPod(using: &generator)
+            if let podRegion { pod["metadata"]?["annotations"]?["vultr.com/region"] = .string(podRegion) }
+            let effectiveRegion = [podRegion, accountRegion, region].compactMap { $0 }.first(where: PatchConfig.isRegionName)
             let reviewed = try await ReviewHarness.review(handler, pod: pod)
+            let badRegions = [accountRegion, podRegion].compactMap { $0 }.filter { !PatchConfig.isRegionName($0) }
+            #expect(reviewed.warnings.filter { $0.contains("vultr.com/region") }.count == badRegions.count, "round \(round)")
             var expectedEnv = ["AWS_ROLE_ARN": "arn:aws:iam::1:role/r\(round)",
                                "AWS_WEB_IDENTITY_TOKEN_FILE": "/var/run/secrets/vultr.com/serviceaccount/token"]
             if regionalSTS { expectedEnv["AWS_STS_REGIONAL_ENDPOINTS"] = "regional" }
             if !stsEndpoint.isEmpty { expectedEnv["AWS_ENDPOINT_URL_STS"] = stsEndpoint }
-            if let region { expectedEnv["AWS_REGION"] = region; expectedEnv["AWS_DEFAULT_REGION"] = region }
+            if let effectiveRegion { expectedEnv["AWS_REGION"] = effectiveRegion; expectedEnv["AWS_DEFAULT_REGION"] = effectiveRegion }
             MutationInvariants(mountPath: configuration.tokenMountPath, expectedEnv: expectedEnv, token: ("vultr", 86400), untouched: skipped)
                 .check(original: pod, patched: reviewed.patched)
             let again = try await ReviewHarness.review(handler, pod: reviewed.patched)
             #expect(again.patch == nil, "round \(round): \(again.patch?.serialized ?? "")")
-            #expect(again.outcome.result == .skipped(.alreadyMutated) || reviewed.outcome.result == .skipped(.alreadyMutated))
+            let unchanged: [AdmissionOutcome.Result] = [.skipped(.alreadyMutated), .skipped(.allContainersSkipped)]
+            #expect(unchanged.contains(again.outcome.result) || unchanged.contains(reviewed.outcome.result))
         }
     }
 

@@ -20,6 +20,8 @@ import Testing
         (["--token-mount-path", "relative/path"], "--token-mount-path"),
         (["--annotation-prefix", "Not_A_Domain"], "--annotation-prefix"),
         (["--sts-endpoint", "ftp://example"], "--sts-endpoint"),
+        (["--region", "US-EAST-1"], "--region"),
+        (["--token-expiration", "31536001"], "--token-expiration"),
         (["--port", "8443", "--metrics-port", "8443"], "--metrics-port"),
         (["--cache-max-entries", "0"], "--cache-max-entries"),
         (["--handshake-timeout", "0s"], "--handshake-timeout"),
@@ -128,6 +130,17 @@ import Testing
                      "--write-timeout", "--reuse-port"] {
             #expect(webhook.output.contains(flag), "help lacks \(flag)")
         }
+    }
+
+    @Test func mutateHelpDocumentsItsFlagsAndTheSharedOnes() async throws {
+        let webhook = try WebhookProcess(["mutate", "--help"], environment: [:])
+        #expect(try await webhook.waitForExit(timeout: .seconds(10)) == 0)
+        for flag in ["--annotation-prefix", "--token-audience", "--token-expiration", "--token-mount-path", "--sts-endpoint",
+                     "--region", "--service-accounts-file", "--kubeconfig", "--namespace", "--output", "--patch", "--strict",
+                     "--explain"] {
+            #expect(webhook.output.contains(flag), "mutate help lacks \(flag)")
+        }
+        #expect(!webhook.output.contains("--cache-ttl"), "serve's own flags are not mutate's")
     }
 
     @Test func versionPrintsTheVersionAndExitsZero() async throws {

@@ -11,7 +11,7 @@ struct DeployManifestTests {
     ]
     static let namespacedKinds: Set = [
         "ServiceAccount", "Deployment", "Service", "PodDisruptionBudget", "Secret", "Pod",
-        "Issuer", "Certificate",
+        "Issuer", "Certificate", "CronJob",
     ]
 
     @Test("every document is a Kubernetes object", arguments: Deploy.manifestFiles)

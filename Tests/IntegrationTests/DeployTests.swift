@@ -123,7 +123,7 @@ struct DeployDirectoryTests {
     func manifestSet() {
         #expect(Deploy.manifestFiles == [
             "cert-manager/certificates.yaml", "cert-manager/deploy.yaml", "deploy.yaml", "deployment.yaml",
-            "dev/serviceaccounts.yaml", "namespace.yaml", "pdb.yaml", "rbac.yaml", "service.yaml",
+            "dev/serviceaccounts.yaml", "dev/workloads.yaml", "namespace.yaml", "pdb.yaml", "rbac.yaml", "service.yaml",
             "systemd/webhook-url.yaml", "test-oidc-issuer.yaml", "webhook.yaml",
         ])
     }

@@ -29,6 +29,9 @@ import Testing
         #expect(response["uid"] as? String == request["uid"] as? String)
         #expect(response["allowed"] as? Bool == true)
         #expect(response["patchType"] as? String == "JSONPatch")
+        #expect(response["auditAnnotations"] as? [String: String] == [
+            "role-arn": "arn:aws:iam::111122223333:role/app-sa-role", "token-audience": "vultr",
+        ])
         let operations = try #require(try TestTools.patch(of: json))
         try Self.checkInjection(operations, role: "arn:aws:iam::111122223333:role/app-sa-role",
                                   containers: ["initContainers/0", "containers/0", "containers/1"])
@@ -43,6 +46,7 @@ import Testing
         #expect(sampleResponse["uid"] as? String == "90350c71-70ba-4eb4-873b-4f22e7a8145d")
         #expect(sampleResponse["allowed"] as? Bool == true)
         #expect(try TestTools.patch(of: sampleJSON) == nil)
+        #expect(sampleResponse["auditAnnotations"] == nil)
 
         // The sample Pod moved to default/plain-sa, an account without annotations: no patch.
         var plain = review

@@ -48,23 +48,8 @@ struct ServeCommand: WebhookCommand {
     var failClosed: Bool = false
 
     // MARK: Mutation
-    @Option(help: "Annotation prefix: <prefix>/role-arn, <prefix>/audience, ...")
-    var annotationPrefix: String = "vultr.com"
-
-    @Option(help: "Default audience of the projected token.")
-    var tokenAudience: String = "vultr"
-
-    @Option(parsing: .unconditional, help: "Default token lifetime, e.g. 24h or 86400 (seconds), 10m to 365 days.")
-    var tokenExpiration: String = "86400"
-
-    @Option(help: "Where the token volume is mounted in each container.")
-    var tokenMountPath: String = "/var/run/secrets/vultr.com/serviceaccount"
-
-    @Option(help: "AWS_ENDPOINT_URL_STS injected into containers [STS_ENDPOINT]; empty disables it.")
-    var stsEndpoint: String = "https://api.vultr.com/v2/assumed-roles/compatibility/aws/sts"
-
-    @Option(help: "AWS_REGION and AWS_DEFAULT_REGION injected into containers; absent: not injected.")
-    var region: String?
+    @OptionGroup(title: "Mutation")
+    var mutation: MutationOptions
 
     // MARK: Cache
     @Option(parsing: .unconditional, help: "How long a found ServiceAccount is cached, e.g. 60s.")
@@ -128,18 +113,11 @@ struct ServeCommand: WebhookCommand {
         ("PORT", "--port"),
         ("TLS_CERT_PATH", "--tls-cert-file"),
         ("TLS_KEY_PATH", "--tls-key-file"),
-        ("STS_ENDPOINT", "--sts-endpoint"),
-    ]
+    ] + MutationOptions.environmentFlags
 
     /// The arguments with the environment's values placed before them, so the command line wins.
     static func arguments(_ arguments: [String], environment: [String: String]) -> [String] {
-        var merged: [String] = []
-        for (variable, flag) in environmentFlags {
-            guard let value = environment[variable] else { continue }
-            let named = arguments.contains { $0 == flag || $0.hasPrefix(flag + "=") }
-            if !named { merged.append("\(flag)=\(value)") }
-        }
-        return merged + arguments
+        MutationOptions.arguments(arguments, environment: environment, flags: environmentFlags)
     }
 
     func execute() async throws(ConfigurationError) -> Int32 {
