@@ -48,18 +48,7 @@ extension HTTPClientKubernetesTransport {
     /// - Throws: `TLSError` when the PEM material is unusable, `KubernetesConfigurationError`
     ///   when the configuration cannot be served by the HTTP client.
     public init(api: KubernetesAPIConfiguration, loop: EventLoop) throws {
-        var tlsContext: TLSContext?
-        if api.usesTLS {
-            tlsContext = try TLSContext(configuration: .client(
-                trustRoots: api.certificateAuthorityPEM.map { .pem($0) },
-                certificateChain: api.clientCertificatePEM.map { .pem($0) },
-                privateKey: api.clientKeyPEM.map { .pem($0) },
-                insecureSkipVerify: api.insecureSkipTLSVerify))
-        }
-        var httpConfiguration = HTTPClient.Configuration()
-        httpConfiguration.maxResponseBodySize = ServiceAccountJSON.maximumBodyBytes
-        let client = HTTPClient(loop: loop, tlsContext: tlsContext, configuration: httpConfiguration)
-        try self.init(client: client, api: api)
+        try self.init(client: .kubernetes(api: api, loop: loop, maxResponseBodySize: ServiceAccountJSON.maximumBodyBytes), api: api)
     }
 }
 

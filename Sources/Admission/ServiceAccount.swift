@@ -9,11 +9,21 @@ public struct ServiceAccount: Sendable, Hashable {
     public var name: String
     /// Annotation key to value.
     public var annotations: [String: String]
+    /// `metadata.resourceVersion` as a number, when the source has one: the informer compares
+    /// it to decide which of a GET answer and a watch event is newer.
+    public var resourceVersion: UInt64?
 
-    public init(namespace: String, name: String, annotations: [String: String] = [:]) {
+    public init(namespace: String, name: String, annotations: [String: String] = [:], resourceVersion: UInt64? = nil) {
         self.namespace = namespace
         self.name = name
         self.annotations = annotations
+        self.resourceVersion = resourceVersion
+    }
+
+    /// A resourceVersion as a number. The API server's are etcd revisions (decimal integers) and
+    /// may be compared as such; nil for any other form, which then never counts as newer.
+    public static func orderedVersion(_ resourceVersion: String) -> UInt64? {
+        UInt64(resourceVersion)
     }
 
     /// The key this ServiceAccount is found under.

@@ -43,7 +43,8 @@ enum ServiceAccountJSON {
                 annotations[name] = value
             }
         }
-        return ServiceAccount(namespace: key.namespace, name: key.name, annotations: annotations)
+        let resourceVersion = (metadata["resourceVersion"] as? String).flatMap(ServiceAccount.orderedVersion)
+        return ServiceAccount(namespace: key.namespace, name: key.name, annotations: annotations, resourceVersion: resourceVersion)
     }
 
     /// The `message` of a Kubernetes `Status` body, shortened; "" when there is none.

@@ -21,6 +21,14 @@ struct Configuration: Sendable {
         }
     }
 
+    /// How ServiceAccounts are kept current when they come from the Kubernetes API.
+    enum ServiceAccountMode: String, Sendable, Equatable {
+        /// LIST + WATCH into a store; GET only for accounts the watch has not delivered yet.
+        case watch
+        /// GET on a miss, cached for `--cache-ttl` (for RBAC without list and watch).
+        case get
+    }
+
     /// How log lines are written.
     enum LogFormat: String, Sendable {
         case json, text
@@ -34,6 +42,8 @@ struct Configuration: Sendable {
     var tlsKeyFile: String
     var clientCAFile: String?
     var serviceAccounts: ServiceAccountSourceKind
+    var serviceAccountMode: ServiceAccountMode
+    var watchTimeout: Duration
     /// What named the kubeconfig, for errors: `--kubeconfig` or `KUBECONFIG`.
     var kubeconfigOrigin = "--kubeconfig"
     var apiTimeout: Duration
@@ -66,6 +76,12 @@ struct Configuration: Sendable {
         clientCAFile = options.clientCaFile
         serviceAccounts = try Self.serviceAccountSource(options, environment: environment)
         if options.kubeconfig.flatMap({ $0.isEmpty ? nil : $0 }) == nil { kubeconfigOrigin = "KUBECONFIG" }
+        guard let mode = ServiceAccountMode(rawValue: options.serviceaccountSource) else {
+            throw ConfigurationError("--serviceaccount-source must be watch or get, got '\(options.serviceaccountSource)'")
+        }
+        serviceAccountMode = mode
+        watchTimeout = try Self.duration(options.watchTimeout, flag: "--watch-timeout")
+        guard watchTimeout >= .seconds(1) else { throw ConfigurationError("--watch-timeout must be at least 1s, got '\(options.watchTimeout)'") }
         apiTimeout = try Self.duration(options.apiTimeout, flag: "--api-timeout")
         failClosed = options.failClosed
 

@@ -23,7 +23,7 @@ final class FileWatcher: @unchecked Sendable {
             guard inotify_add_watch(descriptor, directory, mask) >= 0 else {
                 let reason = String(cString: strerror(errno))
                 close(descriptor)
-                throw ConfigurationError("cannot watch \(directory) for certificate changes: \(reason)")
+                throw ConfigurationError("cannot watch \(directory) for changes: \(reason)")
             }
         }
         let settleMilliseconds = Int32(clamping: settle.totalNanoseconds / 1_000_000)

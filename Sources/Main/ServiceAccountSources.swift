@@ -1,21 +1,30 @@
 import Admission
 import EventLoop
+import Logging
 
 /// The ServiceAccount lookup chain for each event loop, as the configuration asks:
 ///
-/// - a static file: one in-memory source shared by every loop (no cache needed);
-/// - the Kubernetes API (kubeconfig or in-cluster): one `ServiceAccountCache` per loop, pinned to
-///   that loop so a hit costs no thread hop, all sharing one `ServiceAccountFetchCoalescer` so
-///   concurrent misses for one account cost one GET across all loops.
+/// - a static file: one in-memory source shared by every loop (no cache needed), reloaded when
+///   the file changes (`ServiceAccountFileReloader`);
+/// - the Kubernetes API in watch mode: one `ServiceAccountStore` shared by every loop, kept
+///   current by a `ServiceAccountInformer` (LIST + WATCH on the first loop); accounts it lacks are
+///   fetched through one `ServiceAccountFetchCoalescer`;
+/// - the Kubernetes API in get mode: one `ServiceAccountCache` per loop, pinned to that loop so a
+///   hit costs no thread hop, all sharing one `ServiceAccountFetchCoalescer` so concurrent misses
+///   for one account cost one GET across all loops.
 struct ServiceAccountSources {
     /// The source each loop's admission handler uses, by loop.
     let perLoop: [ObjectIdentifier: any ServiceAccountSource]
-    /// The caches, for metrics; empty for a static file.
+    /// The caches, for metrics; empty unless in get mode.
     let caches: [ServiceAccountCache]
+    /// The informer, in watch mode.
+    let informer: ServiceAccountInformer?
     /// The API client, when the source is the Kubernetes API.
     let client: KubernetesClient?
-    /// How many accounts a static file held.
-    let staticAccountCount: Int?
+    /// The file's source, when the accounts come from `--service-accounts-file`.
+    let file: ReloadableServiceAccountSource?
+    /// The annotations kept.
+    let filter: ServiceAccountAnnotationFilter
 
     init(
         _ configuration: Configuration, group: EventLoopGroup, environment: [String: String], metrics: WebhookMetrics
@@ -30,10 +39,13 @@ struct ServiceAccountSources {
             } catch {
                 throw ConfigurationError("--service-accounts-file: \(error.description)")
             }
-            perLoop = Dictionary(uniqueKeysWithValues: group.loops.map { (ObjectIdentifier($0), source as any ServiceAccountSource) })
+            let reloadable = ReloadableServiceAccountSource(source)
+            perLoop = Dictionary(uniqueKeysWithValues: group.loops.map { (ObjectIdentifier($0), reloadable as any ServiceAccountSource) })
             caches = []
+            informer = nil
             client = nil
-            staticAccountCount = source.accounts.count
+            file = reloadable
+            self.filter = filter
             return
         case .kubeconfig(let path):
             do {
@@ -49,32 +61,51 @@ struct ServiceAccountSources {
             }
         }
         let kubernetes: KubernetesClient
+        let informerClient: HTTPClient
         do {
-            let transport = MeasuredKubernetesTransport(
-                inner: try HTTPClientKubernetesTransport(api: api, loop: group.loops[0]), metrics: metrics)
+            let transport = try HTTPClientKubernetesTransport(api: api, loop: group.loops[0])
             kubernetes = KubernetesClient(
-                api: api, transport: transport,
+                api: api, transport: MeasuredKubernetesTransport(inner: transport, metrics: metrics),
                 configuration: KubernetesClient.Configuration(
                     requestTimeout: configuration.apiTimeout, annotationFilter: filter,
                     userAgent: "irsa-webhook/\(IRSAWebhook.version)"))
+            informerClient = try HTTPClient.kubernetes(api: api, loop: group.loops[0], maxResponseBodySize: Int.max)
         } catch {
             throw ConfigurationError("Kubernetes API client: \(error)")
         }
         let coalescer = ServiceAccountFetchCoalescer(upstream: kubernetes)
-        let cacheConfiguration = ServiceAccountCache.Configuration(
-            capacity: configuration.cacheMaxEntries,
-            timeToLive: configuration.cacheTTL,
-            negativeTimeToLive: configuration.negativeCacheTTL)
-        var perLoop: [ObjectIdentifier: any ServiceAccountSource] = [:]
-        var caches: [ServiceAccountCache] = []
-        for loop in group.loops {
-            let cache = ServiceAccountCache(upstream: coalescer, configuration: cacheConfiguration, executor: loop)
-            perLoop[ObjectIdentifier(loop)] = cache
-            caches.append(cache)
-        }
-        self.perLoop = perLoop
-        self.caches = caches
         self.client = kubernetes
-        self.staticAccountCount = nil
+        self.file = nil
+        self.filter = filter
+        switch configuration.serviceAccountMode {
+        case .watch:
+            let store = ServiceAccountStore(configuration: ServiceAccountStore.Configuration(
+                timeToLive: configuration.cacheTTL, negativeTimeToLive: configuration.negativeCacheTTL))
+            var informerConfiguration = ServiceAccountInformer.Configuration()
+            informerConfiguration.watchTimeout = configuration.watchTimeout
+            informerConfiguration.userAgent = "irsa-webhook/\(IRSAWebhook.version)"
+            informerConfiguration.annotationFilter = filter
+            informer = ServiceAccountInformer(
+                store: store, client: informerClient, api: api, configuration: informerConfiguration,
+                logger: Logger(label: "irsa-webhook"))
+            let source = StoreServiceAccountSource(store: store, fetcher: coalescer)
+            perLoop = Dictionary(uniqueKeysWithValues: group.loops.map { (ObjectIdentifier($0), source as any ServiceAccountSource) })
+            caches = []
+        case .get:
+            let cacheConfiguration = ServiceAccountCache.Configuration(
+                capacity: configuration.cacheMaxEntries,
+                timeToLive: configuration.cacheTTL,
+                negativeTimeToLive: configuration.negativeCacheTTL)
+            var perLoop: [ObjectIdentifier: any ServiceAccountSource] = [:]
+            var caches: [ServiceAccountCache] = []
+            for loop in group.loops {
+                let cache = ServiceAccountCache(upstream: coalescer, configuration: cacheConfiguration, executor: loop)
+                perLoop[ObjectIdentifier(loop)] = cache
+                caches.append(cache)
+            }
+            self.perLoop = perLoop
+            self.caches = caches
+            informer = nil
+        }
     }
 }

@@ -2,15 +2,32 @@ import Admission
 import EventLoop
 import Logging
 
-/// Marks the ServiceAccount source usable: at once for a static file; for the Kubernetes API,
-/// once a probe lookup (`default/default`) gets an answer (found or not found both prove the
-/// API is reachable and we are authorised), retrying every 2 seconds until it does.
+/// Marks the ServiceAccount source usable: at once for a static file; in watch mode once the
+/// informer's first LIST has completed; in get mode (or when the API refuses list or watch)
+/// once a probe lookup (`default/default`) gets an answer (found or not found both prove the API
+/// is reachable and we are authorised), retrying every 2 seconds until it does.
 enum SourceReadiness {
     static func start(_ sources: ServiceAccountSources, readiness: Readiness, loop: EventLoop, logger: Logger) {
         guard let client = sources.client else {
             readiness.markSourceUsable()
             return
         }
+        guard let informer = sources.informer else {
+            probe(client, readiness: readiness, loop: loop, logger: logger)
+            return
+        }
+        readiness.setSourceWaitReason("ServiceAccount source not reachable yet: the first list has not completed")
+        informer.start(onSynced: {
+            guard !readiness.isSourceUsable else { return }
+            readiness.markSourceUsable()
+            logger.info("Kubernetes API reachable", metadata: ["serviceAccountSource": "watch"])
+        }, onForbidden: { _ in
+            readiness.setSourceWaitReason("ServiceAccount source not reachable yet")
+            probe(client, readiness: readiness, loop: loop, logger: logger)
+        })
+    }
+
+    private static func probe(_ client: KubernetesClient, readiness: Readiness, loop: EventLoop, logger: Logger) {
         loop.spawn {
             var attempt = 0
             while true {
@@ -31,9 +48,12 @@ enum SourceReadiness {
     }
 }
 
-/// Copies the ServiceAccount caches' counters into the metrics when they are scraped.
+/// Copies the ServiceAccount sources' counters into the metrics when they are scraped.
 enum SourceStatistics {
     static func export(_ sources: ServiceAccountSources, to metrics: WebhookMetrics) async {
+        if let informer = sources.informer {
+            metrics.recordInformer(informer.statistics, store: informer.store.statistics)
+        }
         var hits = 0, staleHits = 0, misses = 0, coalesced = 0, evictions = 0, errors = 0, staleOnError = 0
         for cache in sources.caches {
             let statistics = await cache.statistics

@@ -101,11 +101,16 @@ enum Webhook {
             configuration: tlsConfiguration, paths: [configuration.tlsCertFile, configuration.tlsKeyFile] + (configuration.clientCAFile.map { [$0] } ?? []),
             context: tls, metrics: metrics, logger: logger)
         CertificateExpiry.watch(tls, metrics: metrics, logger: logger, loop: group.loops[0])
+        var serviceAccountsFileWatcher: FileWatcher?
+        if case .file(let path) = configuration.serviceAccounts, let file = sources.file {
+            serviceAccountsFileWatcher = try ServiceAccountFileReloader.watch(path: path, filter: sources.filter, source: file, logger: logger)
+        }
         SourceReadiness.start(sources, readiness: readiness, loop: group.loops[0], logger: logger)
 
         logger.info("listening", metadata: [
             "address": "\(listener.localAddress)", "metricsAddress": "\(metricsAddress)",
             "threads": .stringConvertible(configuration.threads), "serviceAccounts": "\(configuration.serviceAccounts)",
+            "serviceAccountMode": "\(sources.file != nil ? "file" : configuration.serviceAccountMode.rawValue)",
             "version": "\(IRSAWebhook.version)",
         ])
         if configuration.dev {
@@ -122,7 +127,7 @@ enum Webhook {
         logger.info("shutting down", metadata: ["signal": "\(signal)", "graceSeconds": .stringConvertible(Double(configuration.shutdownGrace.totalNanoseconds) / 1e9)])
         TerminationSignal.exitOnNext()
         let clean = await Shutdown.perform(servers: servers, readiness: readiness, grace: configuration.shutdownGrace, logger: logger)
-        withExtendedLifetime(certificateWatcher) {}
+        withExtendedLifetime((certificateWatcher, serviceAccountsFileWatcher)) {}
         return clean ? 0 : 1
     }
 }

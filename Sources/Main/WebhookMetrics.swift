@@ -1,3 +1,4 @@
+import Admission
 import CoreMetrics
 import EventLoop
 import Prometheus
@@ -69,6 +70,9 @@ final class WebhookMetrics: Sendable {
         certificateReloadFailures = Counter(label: "irsa_certificate_reloads_total", dimensions: [("result", "failure")])
         apiDuration = Timer(label: "irsa_kubernetes_api_request_duration_seconds")
         apiRequestsByStatus = PrometheusLabelledCounters(label: "irsa_kubernetes_api_requests_total", dimension: "code")
+        storeLists = Counter(label: "irsa_serviceaccount_lists_total")
+        storeEntries = Gauge(label: "irsa_serviceaccount_store_entries")
+        storeConfirmedAge = Gauge(label: "irsa_serviceaccount_store_last_confirmed_seconds")
         Gauge(label: "irsa_build_info", dimensions: [("version", version)]).record(1)
     }
 
@@ -101,6 +105,30 @@ final class WebhookMetrics: Sendable {
     }
 
     private let totals = PrometheusLabelledCounters(label: "irsa_serviceaccount_cache_total", dimension: "event")
+    private let watchEvents = PrometheusLabelledCounters(label: "irsa_serviceaccount_watch_events_total", dimension: "type")
+    private let watchRestarts = PrometheusLabelledCounters(label: "irsa_serviceaccount_watch_restarts_total", dimension: "reason")
+    private let storeLookups = PrometheusLabelledCounters(label: "irsa_serviceaccount_lookups_total", dimension: "source")
+    private let storeLists: CoreMetrics.Counter
+    private let storeEntries: CoreMetrics.Gauge
+    private let storeConfirmedAge: CoreMetrics.Gauge
+
+    /// Brings the informer's and its store's counters and gauges up to date (watch mode).
+    func recordInformer(_ informer: ServiceAccountInformer.Statistics, store: ServiceAccountStore.Statistics) {
+        for (type, count) in informer.eventsByType { watchEvents.catchUp(type, to: Int(count)) }
+        for (reason, count) in informer.restartsByReason { watchRestarts.catchUp(reason, to: Int(count)) }
+        storeLookups.catchUp("store", to: Int(store.storeLookups))
+        storeLookups.catchUp("get", to: Int(store.fetchedLookups))
+        storeLookups.catchUp("stale", to: Int(store.staleLookups))
+        storeLookups.catchUp("stale_if_error", to: Int(store.staleOnError))
+        listsRecorded.withLock { recorded in
+            if informer.lists > recorded { storeLists.increment(by: Int(informer.lists - recorded)) }
+            recorded = informer.lists
+        }
+        storeEntries.record(store.entries)
+        storeConfirmedAge.record(store.secondsSinceConfirmed ?? -1)
+    }
+
+    private let listsRecorded = LockedValue<UInt64>(0)
 
     /// The Prometheus text exposition of every metric, with help texts, then the process metrics.
     func render() -> [UInt8] {

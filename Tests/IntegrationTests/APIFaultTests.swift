@@ -8,6 +8,10 @@ import Testing
 /// with their patch from the stale cache entry, cold ones admitted unmutated with the documented
 /// warning (or denied with `--fail-closed`). When the fault ends, admissions are mutated again
 /// without a restart, and the metrics show the API answering and the cache refilled.
+///
+/// Get mode: these faults are about the GET path and its per-loop caches. In watch mode every
+/// account is in the store, so "cold" accounts do not exist; the store serving through API and
+/// watch faults is `ServiceAccountInformerTests`'s.
 @Suite(.serialized) struct APIFaultTests {
     /// The webhook's `--api-timeout`: one lookup, retries included.
     static let apiTimeout: Duration = .milliseconds(500)
@@ -103,7 +107,7 @@ import Testing
     /// the others while the API is down (from the stale entry of the loop that has it), not
     /// admitted without its role. Warmed over one connection (one loop), then asked over 50.
     @Test func accountsCachedByOneLoopAreServedByEveryLoopWhileTheAPIIsDown() async throws {
-        let setup = try await WebhookWithFakeAPI(apiTimeout: Self.apiTimeout, cacheTTL: Self.cacheTTL, threads: 2)
+        let setup = try await WebhookWithFakeAPI(apiTimeout: Self.apiTimeout, cacheTTL: Self.cacheTTL, threads: 2, serviceAccountSource: "get")
         let warmUp = try await setup.admit([WebhookWithFakeAPI.warmAccounts])
         #expect(warmUp.count == 5 && warmUp.allSatisfy { Self.isMutated($0) }, "warm-up: \(warmUp)")
         setup.api.stop()
@@ -126,7 +130,7 @@ import Testing
     /// The API down when the webhook starts: not ready, pods admitted with the warning; once the
     /// API is up, pods are mutated at once and readiness follows within its 2 s probe interval.
     @Test func apiDownAtStartThenUp() async throws {
-        let setup = try await WebhookWithFakeAPI(apiTimeout: Self.apiTimeout, cacheTTL: Self.cacheTTL, apiDown: true)
+        let setup = try await WebhookWithFakeAPI(apiTimeout: Self.apiTimeout, cacheTTL: Self.cacheTTL, apiDown: true, serviceAccountSource: "get")
         #expect(try await setup.readiness() == 503)
         let down = try await setup.admit(Self.everyAccountOnce)
         #expect(down.count == Self.everyAccountOnce.count)
@@ -163,7 +167,7 @@ import Testing
 
     /// Warm-up, the fault with a batch of admissions, recovery and refill; see the suite's comment.
     private func run(_ fault: Fault, failClosed: Bool) async throws {
-        let setup = try await WebhookWithFakeAPI(apiTimeout: Self.apiTimeout, cacheTTL: Self.cacheTTL, failClosed: failClosed)
+        let setup = try await WebhookWithFakeAPI(apiTimeout: Self.apiTimeout, cacheTTL: Self.cacheTTL, failClosed: failClosed, serviceAccountSource: "get")
         let warmUp = try await setup.admit(WebhookWithFakeAPI.warmAccounts.map { [$0] })
         let warmedAt = ContinuousClock.now
         #expect(warmUp.allSatisfy { Self.isMutated($0) }, "warm-up: \(warmUp)")

@@ -49,7 +49,9 @@ import Testing
         #expect(try await webhook.stop(timeout: .seconds(10)) == 0)
 
         let requests = api.requests
-        #expect(requests.contains("/api/v1/namespaces/default/serviceaccounts/app-sa Bearer \(Self.token)"), "\(requests)")
+        // A GET of the account (get mode), or the LIST that filled the store (watch mode).
+        #expect(requests.contains("/api/v1/namespaces/default/serviceaccounts/app-sa Bearer \(Self.token)")
+            || requests.contains("/api/v1/serviceaccounts?limit=500 Bearer \(Self.token)"), "\(requests)")
         #expect(requests.allSatisfy { $0.hasSuffix(" Bearer \(Self.token)") }, "\(requests)")
         let log = webhook.output
         #expect(log.contains(#""level":"trace""#) || log.contains(#""level":"debug""#), "trace logging produced nothing verbose:\n\(log)")
@@ -97,6 +99,7 @@ import Testing
             "--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", "--threads", "1",
             "--log-level", "trace", "--log-format", format,
             "--tls-cert-file", tls.certificate, "--tls-key-file", tls.key, "--kubeconfig", kubeconfig,
+            "--serviceaccount-source", "get",  // the API stand-in below answers GETs only
         ])
         let port = try await webhook.listeningPort()
         #expect(try await webhook.waitForOutput(containing: "Kubernetes API reachable", timeout: .seconds(10)), "\(webhook.output)")

@@ -38,8 +38,14 @@ struct ServeCommand: WebhookCommand {
     @Option(help: "kubeconfig for the Kubernetes API [KUBECONFIG]. Absent: in-cluster configuration.")
     var kubeconfig: String?
 
-    @Option(help: "Static ServiceAccounts (YAML or JSON List, or multi-document YAML) instead of the Kubernetes API.")
+    @Option(help: "Static ServiceAccounts (YAML or JSON List, or multi-document YAML) instead of the Kubernetes API. Reloaded when the file changes.")
     var serviceAccountsFile: String?
+
+    @Option(help: "With the Kubernetes API: watch (LIST + WATCH, changes reach the next pod at once; needs list and watch) or get (GET on a miss, cached for --cache-ttl; needs get only).")
+    var serviceaccountSource: String = "watch"
+
+    @Option(parsing: .unconditional, help: "How long one ServiceAccount watch request lasts before it is renewed (jittered up to twice this), e.g. 5m.")
+    var watchTimeout: String = "5m"
 
     @Option(parsing: .unconditional, help: "Timeout of one ServiceAccount lookup at the Kubernetes API, e.g. 2s or 500ms.")
     var apiTimeout: String = "2s"
@@ -52,7 +58,7 @@ struct ServeCommand: WebhookCommand {
     var mutation: MutationOptions
 
     // MARK: Cache
-    @Option(parsing: .unconditional, help: "How long a found ServiceAccount is cached, e.g. 60s.")
+    @Option(parsing: .unconditional, help: "How long a found ServiceAccount is cached (get mode), or served unconfirmed while the watch is down (watch mode), e.g. 60s.")
     var cacheTtl: String = "60s"
 
     @Option(parsing: .unconditional, help: "How long a missing ServiceAccount is remembered, e.g. 2s.")

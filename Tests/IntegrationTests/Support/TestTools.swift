@@ -156,6 +156,13 @@ enum TestTools {
         return operations
     }
 
+    /// The webhook's metrics (Prometheus text) from its TLS port.
+    static func metrics(port: Int, caFile: String) async throws -> String {
+        let answer = try await curl("GET", port: port, path: "/metrics", caFile: caFile)
+        guard answer.status == 200 else { throw TestToolError("GET /metrics: \(answer.status) \(answer.body)") }
+        return answer.body
+    }
+
     /// The value of a Prometheus sample line `<series> <value>`, nil when absent.
     static func metric(_ series: String, in text: String) -> Double? {
         for line in text.split(separator: "\n") where line.hasPrefix(series + " ") {

@@ -3,8 +3,10 @@ import Testing
 
 /// The `irsa-webhook` binary run as a child process by a test, with its standard error captured.
 final class WebhookProcess: @unchecked Sendable {
-    /// The binary built next to the test bundle.
+    /// The binary built next to the test bundle, or `IRSA_TEST_WEBHOOK_BINARY` when set (e.g. a
+    /// release build, for figures).
     static var binaryPath: String {
+        if let binary = ProcessInfo.processInfo.environment["IRSA_TEST_WEBHOOK_BINARY"] { return binary }
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         var directory = URL(fileURLWithPath: executable).deletingLastPathComponent()
         if directory.lastPathComponent.hasSuffix(".xctest") { directory.deleteLastPathComponent() }
@@ -17,7 +19,9 @@ final class WebhookProcess: @unchecked Sendable {
 
     /// Starts the binary with `arguments`; `environment` replaces the inherited one when given.
     /// `executable` runs another program instead (a launcher such as systemd-socket-activate
-    /// that starts the binary itself).
+    /// that starts the binary itself). With `--kubeconfig` and no `--serviceaccount-source`, the
+    /// test environment's `IRSA_TEST_SERVICEACCOUNT_SOURCE` (watch or get) is passed on, so whole
+    /// suites run in either mode; unset, the binary's default (watch) applies.
     init(
         _ arguments: [String], environment: [String: String]? = nil, currentDirectory: String? = nil,
         executable: String? = nil
@@ -26,7 +30,7 @@ final class WebhookProcess: @unchecked Sendable {
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         logHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process.executableURL = URL(fileURLWithPath: executable ?? Self.binaryPath)
-        process.arguments = arguments
+        process.arguments = arguments + Self.serviceAccountSource(for: arguments)
         if let environment { process.environment = environment }
         if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
         process.standardOutput = logHandle
@@ -41,6 +45,14 @@ final class WebhookProcess: @unchecked Sendable {
         }
         try? logHandle.close()
         try? FileManager.default.removeItem(atPath: logPath)
+    }
+
+    /// `--serviceaccount-source` from the test environment, for runs against a Kubernetes API.
+    static func serviceAccountSource(for arguments: [String]) -> [String] {
+        guard arguments.contains("--kubeconfig"), !arguments.contains(where: { $0.hasPrefix("--serviceaccount-source") }),
+              let mode = ProcessInfo.processInfo.environment["IRSA_TEST_SERVICEACCOUNT_SOURCE"]
+        else { return [] }
+        return ["--serviceaccount-source", mode]
     }
 
     /// Everything the process has written so far.

@@ -18,7 +18,11 @@ final class WebhookWithFakeAPI {
     /// Starts the fake API and the webhook (`--api-timeout`, `--cache-ttl`, `--fail-closed` and
     /// `--threads` as given) and waits until the webhook has reached the API once; with
     /// `apiDown`, stops the API before the webhook starts and waits only for the webhook.
-    init(apiTimeout: Duration, cacheTTL: Duration, failClosed: Bool = false, threads: Int = 1, apiDown: Bool = false) async throws {
+    /// `serviceAccountSource` pins `--serviceaccount-source`; nil leaves it to the test environment.
+    init(
+        apiTimeout: Duration, cacheTTL: Duration, failClosed: Bool = false, threads: Int = 1, apiDown: Bool = false,
+        serviceAccountSource: String? = nil
+    ) async throws {
         directory = try TestTools.temporaryDirectory()
         api = try FakeKubernetesAPI()
         var accounts: [String: [String: String]] = [:]
@@ -34,7 +38,7 @@ final class WebhookWithFakeAPI {
             "--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", "--threads", "\(threads)",
             "--api-timeout", "\(Self.milliseconds(apiTimeout))ms", "--cache-ttl", "\(Self.milliseconds(cacheTTL))ms",
             "--tls-cert-file", tls.certificate, "--tls-key-file", tls.key, "--kubeconfig", kubeconfig,
-        ] + (failClosed ? ["--fail-closed"] : []))
+        ] + (failClosed ? ["--fail-closed"] : []) + (serviceAccountSource.map { ["--serviceaccount-source", $0] } ?? []))
         port = try await webhook.listeningPort()
         guard try await apiDown ? true : webhook.waitForOutput(containing: "Kubernetes API reachable", timeout: .seconds(20)) else {
             throw TestToolError("the webhook never reached the fake API:\n\(webhook.output)")
@@ -70,9 +74,7 @@ final class WebhookWithFakeAPI {
 
     /// The webhook's metrics (Prometheus text).
     func metrics() async throws -> String {
-        let answer = try await TestTools.curl("GET", port: port, path: "/metrics", caFile: caFile)
-        guard answer.status == 200 else { throw TestToolError("GET /metrics: \(answer.status) \(answer.body)") }
-        return answer.body
+        try await TestTools.metrics(port: port, caFile: caFile)
     }
 
     private static func milliseconds(_ duration: Duration) -> Int64 {

@@ -1,0 +1,62 @@
+import EventLoop
+
+/// The informer's requests to the Kubernetes API: LIST pages and WATCH streams of
+/// ServiceAccounts in all namespaces, over an `HTTPClient` of their own (a watch holds its
+/// connection for minutes and carries far more than one GET's body limit).
+///
+/// Confined to the client's event loop, like the client.
+struct ServiceAccountAPI: Sendable {
+    let client: HTTPClient
+    let api: KubernetesAPIConfiguration
+    let userAgent: String
+    /// The annotations kept.
+    let filter: ServiceAccountAnnotationFilter
+
+    /// A failed request; `status` is nil when no HTTP answer came back.
+    struct Failure: Error, CustomStringConvertible {
+        var status: Int?
+        var description: String
+
+        /// 410 Gone: the resourceVersion or continue token is too old.
+        var isGone: Bool { status == 410 }
+        /// 403: the webhook may not list or watch (RBAC). A 401 (a token being rotated) is retried instead.
+        var isForbidden: Bool { status == 403 }
+    }
+
+    /// `GET /api/v1/serviceaccounts` with `query`, as an HTTP request with the usual headers.
+    func request(_ query: [(String, String)]) throws -> HTTPClientRequest {
+        var headers = HTTPHeaders()
+        headers.add(name: "Accept", value: "application/json")
+        headers.add(name: "User-Agent", value: userAgent)
+        if let token = api.token { headers.add(name: "Authorization", value: "Bearer " + (try token.token())) }
+        let target = api.pathPrefix + "/api/v1/serviceaccounts?" + query.map { $0.0 + "=" + KubernetesClient.escapePathSegment($0.1) }.joined(separator: "&")
+        return HTTPClientRequest(method: .GET, scheme: api.usesTLS ? .https : .http, host: api.host, port: api.port, target: target, headers: headers)
+    }
+
+    /// The body of a response whose status is not 200, as a failure naming the request.
+    static func failure(_ what: String, status: Int, body: [UInt8]) -> Failure {
+        let message = ServiceAccountJSON.statusMessage(body)
+        var description = "\(what): HTTP \(status)"
+        if status == 403 { description += " (the webhook needs RBAC list and watch on serviceaccounts)" }
+        if !message.isEmpty { description += ": " + message }
+        return Failure(status: status, description: description)
+    }
+}
+
+extension HTTPClient {
+    /// A client on `loop` for the API server `api` describes: TLS trusting its certificate
+    /// authority (the system store when it has none) and presenting its client certificate, if any.
+    public static func kubernetes(api: KubernetesAPIConfiguration, loop: EventLoop, maxResponseBodySize: Int) throws -> HTTPClient {
+        var tlsContext: TLSContext?
+        if api.usesTLS {
+            tlsContext = try TLSContext(configuration: .client(
+                trustRoots: api.certificateAuthorityPEM.map { .pem($0) },
+                certificateChain: api.clientCertificatePEM.map { .pem($0) },
+                privateKey: api.clientKeyPEM.map { .pem($0) },
+                insecureSkipVerify: api.insecureSkipTLSVerify))
+        }
+        var configuration = HTTPClient.Configuration()
+        configuration.maxResponseBodySize = maxResponseBodySize
+        return HTTPClient(loop: loop, tlsContext: tlsContext, configuration: configuration)
+    }
+}
