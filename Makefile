@@ -3,7 +3,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 # Debian packages the build and the tests need; installed when missing (as root).
 DEB_PACKAGES := pkg-config libssl-dev libsystemd-dev openssl curl python3 systemd shellcheck
-BENCH_PACKAGES := wrk nginx-light
+BENCH_PACKAGES := wrk nginx-light strace
 
 .PHONY: deps python-deps build release run test sanitize sanitize-leaks clean
 
@@ -69,14 +69,26 @@ sanitize-leaks: deps
 	Tests/Sanitizers/leak-check.sh .build-asan/debug/irsa-webhook
 
 clean:
-	rm -rf .build .build-tsan .build-asan
+	rm -rf .build .build-tsan .build-asan .build-systemd
+
+# The shipped unit under a real systemd (as root, not part of make test): boots a Debian bookworm
+# root (debootstrapped once into .build-systemd/) with systemd-nspawn and checks socket activation,
+# readiness, /healthz and /mutate on 8443, the watchdog, a quiet journal after 20 s idle, and stop.
+.PHONY: systemd-check
+systemd-check: release
+	Tests/Systemd/systemd-check.sh .build/release/irsa-webhook
 
 # Benchmarks against nginx (ceiling) and the Go reference webhook: Benchmarks/bench.sh, results in
 # Benchmarks/results/latest.md. BENCH_DURATION=10s by default; bench-full adds the sweeps.
-.PHONY: bench bench-full
-bench bench-full: EXTRA_PACKAGES = $(BENCH_PACKAGES)
+# bench-rates: only the realistic rates that `make bench` also runs (30 connections, open loop at
+# 200/1,000/5,000 req/s and saturation; BENCH_RATE_DURATION=20s), in Benchmarks/results/rates.md.
+.PHONY: bench bench-full bench-rates
+bench bench-full bench-rates: EXTRA_PACKAGES = $(BENCH_PACKAGES)
 bench: deps
 	Benchmarks/bench.sh quick
+
+bench-rates: deps
+	Benchmarks/bench.sh rates
 
 bench-full: deps
 	Benchmarks/bench.sh full

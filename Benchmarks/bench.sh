@@ -5,6 +5,11 @@
 #
 #   Benchmarks/bench.sh            quick: wrk and loadgen (closed loop, 64 connections) per server, then
 #                                  loadgen open loop at half that server's peak (p99 at 50% load)
+#                                  and the realistic rates: 30 connections, open loop at 200, 1,000 and
+#                                  5,000 req/s and saturation, CPU and context switches per request,
+#                                  syscalls per request at 1,000 req/s (BENCH_RATES, BENCH_RATE_DURATION
+#                                  default 20s, BENCH_SYSCALL_RATE, BENCH_SYSCALL_DURATION default 10s)
+#   Benchmarks/bench.sh rates      only the realistic rates (results/rates.md)
 #   Benchmarks/bench.sh full       also: threads 1 vs 2, connections 1/16/64/256, pod size 2 KB..1 MB,
 #                                  RSS idle / under load / with 10,000 idle TLS connections
 #
@@ -16,11 +21,11 @@
 set -euo pipefail
 
 MODE=${1:-quick}
-case "$MODE" in quick|full) ;; *) echo "usage: $0 [quick|full]" >&2; exit 2 ;; esac
+case "$MODE" in quick|full|rates) ;; *) echo "usage: $0 [quick|full|rates]" >&2; exit 2 ;; esac
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 DURATION=${BENCH_DURATION:-10s}
 CONNECTIONS=${BENCH_CONNECTIONS:-64}
-OUT=${BENCH_OUT:-$REPO/Benchmarks/results/latest.md}
+OUT=${BENCH_OUT:-$REPO/Benchmarks/results/$([[ $MODE == rates ]] && echo rates || echo latest).md}
 PEERS=$REPO/Benchmarks/peers
 NPROC=$(nproc)
 SERVER_CPU=1; LOAD_CPU=0
@@ -226,6 +231,171 @@ REPORT=$WORK/report.md
   echo "$DURATION per run, review body $(wc -c <"$REVIEW") bytes. Machines here are noisy: compare ratios, not absolute figures."
   echo
 } >"$REPORT"
+
+# ---------------------------------------------------------------- realistic rates
+# What a kube-apiserver sends: about 30 keep-alive connections at a few to a few thousand
+# admissions a second. Per server (irsa-webhook --threads 1, irsa-webhook with its default
+# threads, nginx's fixed reply; all on the pinned server core): loadgen open loop at each of
+# BENCH_RATES, then wrk at saturation, BENCH_RATE_DURATION each. Reported: the server's CPU µs per
+# request (/proc utime+stime over the measured window), context switches per request (voluntary +
+# involuntary, summed over the server's threads), p50 and p99. Then BENCH_SYSCALL_DURATION at
+# BENCH_SYSCALL_RATE under `strace -f -c`: the syscalls each server makes per request.
+# BENCH_RATES="" skips the section.
+read -r -a RATES <<<"${BENCH_RATES-200 1000 5000}"
+RATE_DURATION=${BENCH_RATE_DURATION:-20s}
+RATE_CONNECTIONS=30
+SYSCALL_RATE=${BENCH_SYSCALL_RATE:-1000}
+SYSCALL_DURATION=${BENCH_SYSCALL_DURATION:-10s}
+
+# server_pids: the server and its children (nginx's worker).
+server_pids() { echo "$SERVER_PID"; pgrep -P "$SERVER_PID" || true; }
+
+# server_switches: voluntary + involuntary context switches of every server thread so far.
+server_switches() {
+  local pid
+  for pid in $(server_pids); do cat /proc/"$pid"/task/*/status 2>/dev/null; done |
+    awk '/^(non)?voluntary_ctxt_switches:/ { total += $2 } END { print total + 0 }'
+}
+
+now_seconds() { date +%s.%N; }
+
+# run_rate RATE: loadgen open loop at RATE over RATE_CONNECTIONS; prints
+# "rps p50_us p99_us failed cpu_us_per_request switches_per_request". The counters are read over
+# the measured window (after loadgen's 2 s warm-up), whose requests are RATE per second.
+run_rate() {
+  local rate=$1 pin=() loadgen_pid ticks0 ticks1 switches0 switches1 start end json
+  [[ -n "$LOAD_CPU" ]] && pin=(taskset -c "$LOAD_CPU")
+  "${pin[@]}" "$LOADGEN" run --json --duration "$RATE_DURATION" --warmup 2s --connections "$RATE_CONNECTIONS" \
+    --rate "$rate" --review "$REVIEW" --verify none --ca-file "$CERT" "https://127.0.0.1:$SERVER_PORT/mutate" \
+    >"$WORK/rate.json" 2>>"$WORK/loadgen.log" &
+  loadgen_pid=$!
+  sleep 2
+  ticks0=$(server_cpu_ticks); switches0=$(server_switches); start=$(now_seconds)
+  wait "$loadgen_pid" || log "loadgen reported failures at $rate req/s: $(tail -n 3 "$WORK/loadgen.log")"
+  ticks1=$(server_cpu_ticks); switches1=$(server_switches); end=$(now_seconds)
+  json=$(cat "$WORK/rate.json")
+  python3 - "$json" "$((ticks1 - ticks0))" "$CLOCK_TICKS" "$((switches1 - switches0))" "$start" "$end" <<'PY'
+import json, sys
+text, ticks, hz, switches, start, end = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6])
+try:
+    r = json.loads(text)
+except ValueError:
+    print("0 0 0 run-failed 0 0"); sys.exit()
+requests = r["requestsPerSecond"] * (end - start)
+l = r["latencyMicroseconds"]
+cpu = ticks * 1e6 / hz / requests if requests else 0
+print(f'{r["requestsPerSecond"]:.0f} {l["p50"]:.0f} {l["p99"]:.0f} {r["failed"]} {cpu:.1f} {switches / requests if requests else 0:.2f}')
+PY
+}
+
+# run_saturated: wrk -c RATE_CONNECTIONS; prints the same fields as run_rate.
+run_saturated() {
+  local switches0 switches1 result rps
+  switches0=$(server_switches)
+  result=$(DURATION=$RATE_DURATION run_wrk "$RATE_CONNECTIONS")
+  switches1=$(server_switches)
+  read -r rps _ <<<"$result"
+  echo "$result $(python3 -c 'import sys; s, r, d = map(float, sys.argv[1:]); print(f"{s / (r * d) if r else 0:.2f}")' \
+    "$((switches1 - switches0))" "$rps" "${RATE_DURATION%s}")"
+}
+
+# strace_rate NAME: SYSCALL_DURATION at SYSCALL_RATE under `strace -f -c` attached to every server
+# process; writes "syscall calls-per-request" lines to $WORK/syscalls.NAME.
+strace_rate() {
+  local name=$1 pids=() pid tracer requests
+  for pid in $(server_pids); do pids+=(-p "$pid"); done
+  strace -f -c -o "$WORK/strace.$name" "${pids[@]}" 2>>"$WORK/strace.log" &
+  tracer=$!
+  sleep 1
+  "$LOADGEN" run --json --duration "$SYSCALL_DURATION" --warmup 0s --connections "$RATE_CONNECTIONS" \
+    --rate "$SYSCALL_RATE" --review "$REVIEW" --verify none --ca-file "$CERT" "https://127.0.0.1:$SERVER_PORT/mutate" \
+    >"$WORK/strace-run.json" 2>>"$WORK/loadgen.log" || true
+  sleep 0.5
+  kill -INT "$tracer" 2>/dev/null || true
+  wait "$tracer" 2>/dev/null || true
+  requests=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["requests"])' "$WORK/strace-run.json" 2>/dev/null || echo 0)
+  python3 - "$WORK/strace.$name" "$requests" >"$WORK/syscalls.$name" <<'PY'
+import sys
+path, requests = sys.argv[1], int(sys.argv[2])
+for line in open(path):
+    fields = line.split()
+    if len(fields) < 5 or not fields[3].isdigit() or fields[-1] == "total":
+        continue
+    errors = f"({int(fields[4]) / requests:.2f}E)" if len(fields) == 6 and requests else ""
+    print(fields[-1], (f"{int(fields[3]) / requests:.2f}" if requests else "n/a") + errors)
+PY
+}
+
+declare -A RATE_RESULT
+measure_rates() { # NAME: every rate, then saturation, then the syscall count
+  local name=$1 rate
+  for rate in "${RATES[@]}"; do
+    log "$name: open loop $rate req/s, $RATE_CONNECTIONS connections, $RATE_DURATION (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+    RATE_RESULT[$name,$rate]="$(run_rate "$rate") $(cut -d' ' -f1 /proc/loadavg)"
+  done
+  log "$name: saturation, wrk -c$RATE_CONNECTIONS, $RATE_DURATION"
+  RATE_RESULT[$name,saturated]="$(run_saturated) $(cut -d' ' -f1 /proc/loadavg)"
+  if command -v strace >/dev/null; then
+    log "$name: syscalls at $SYSCALL_RATE req/s under strace -f -c, $SYSCALL_DURATION"
+    strace_rate "$name"
+  fi
+}
+
+if (( ${#RATES[@]} )); then
+  RATE_SERVERS=("irsa-webhook-1" "irsa-webhook-$NPROC")
+  start_webhook 1; measure_rates "irsa-webhook-1"; stop_server
+  start_webhook "$NPROC"; measure_rates "irsa-webhook-$NPROC"; stop_server
+  RATE_SERVERS+=(nginx)
+  start_nginx 1; measure_rates nginx; stop_server
+  {
+    echo "## Realistic rates: $RATE_CONNECTIONS keep-alive connections, open loop, then saturation (wrk)"
+    echo
+    echo "Every server on core $SERVER_CPU, the load on core $LOAD_CPU, $RATE_DURATION per run. CPU: the server's utime+stime"
+    echo "over the measured window per request; switches: voluntary + involuntary context switches of all its threads per"
+    echo "request; ratio: CPU per request over nginx's in the same run (goal at most 1.2). Load: the 1-minute load average"
+    echo "after the run (2 cores: above 2, other work shared the machine and the figures are indicative)."
+    echo
+    echo "| rate | server | req/s | CPU µs/request | ratio to nginx | switches/request | p50 ms | p99 ms | failed | load |"
+    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    for rate in "${RATES[@]}" saturated; do
+      read -r _ _ _ _ nginx_cpu _ _ <<<"${RATE_RESULT[nginx,$rate]:-0 0 0 0 0 0 0}"
+      for name in "${RATE_SERVERS[@]}"; do
+        read -r rps p50 p99 failed cpu switches load <<<"${RATE_RESULT[$name,$rate]}"
+        label=$name; [[ $name == irsa-webhook-* ]] && label="irsa-webhook --threads ${name#irsa-webhook-}"
+        echo "| $rate | $label | $rps | $cpu | $(ratio "$cpu" "$nginx_cpu") | $switches | $(ms "$p50") | $(ms "$p99") | $failed | $load |"
+      done
+    done
+    echo
+    if compgen -G "$WORK/syscalls.*" >/dev/null; then
+      echo "## Syscalls per request at $SYSCALL_RATE req/s ($RATE_CONNECTIONS connections, strace -f -c, $SYSCALL_DURATION)"
+      echo
+      echo "Calls per request; (nE): of which failed per request (EAGAIN for reads). vDSO calls (clock_gettime) do not show."
+      echo
+      echo "| syscall | $(printf '%s | ' "${RATE_SERVERS[@]}")"
+      echo "|---|$(printf -- '---:|%.0s' "${RATE_SERVERS[@]}")"
+      python3 - "${RATE_SERVERS[@]/#/$WORK/syscalls.}" <<'PY'
+import sys
+tables = []
+for path in sys.argv[1:]:
+    try:
+        tables.append(dict(line.split() for line in open(path) if line.strip()))
+    except OSError:
+        tables.append({})
+def calls(value):
+    return float(value.split("(")[0]) if value and value != "n/a" else 0.0
+names = sorted({name for table in tables for name in table}, key=lambda n: -max(calls(t.get(n, "")) for t in tables))
+for name in names:
+    print(f"| {name} | " + " | ".join(t.get(name, "") for t in tables) + " |")
+print("| **total** | " + " | ".join(f"{sum(calls(v) for v in t.values()):.2f}" for t in tables) + " |")
+PY
+      echo
+    fi
+  } >>"$REPORT"
+fi
+if [[ $MODE == rates ]]; then
+  mkdir -p "$(dirname "$OUT")"; cp "$REPORT" "$OUT"; cat "$REPORT"; log "written to $OUT"
+  exit 0
+fi
 
 build_gopeer
 

@@ -49,6 +49,7 @@ final class FileWatcher: @unchecked Sendable {
         }
 
         func run() {
+            CEventLoopShims_setThreadName("file-watcher")
             var buffer = [UInt8](repeating: 0, count: 4096)
             var poll = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
             while true {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EventLoop
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,7 +10,7 @@ enum IRSAWebhook {
     /// The version `--version` prints and `irsa_build_info` reports.
     static let version = "0.1.0"
 
-    static func main() async {
+    static func main() {
         TerminationSignal.install()
         let arguments = Array(CommandLine.arguments.dropFirst())
         if arguments.count == 1, ["-h", "--help", "help"].contains(arguments[0]) {
@@ -32,11 +33,19 @@ enum IRSAWebhook {
             if code == .success { RootCommand.exit(withError: error) }  // --help, --version: stdout, exit 0
             exitWithConfigurationError(RootCommand.message(for: error))
         }
-        do {
-            exit(try await command.execute())
-        } catch {
-            exitWithConfigurationError(error.description)
+        // The command runs as a task on an event loop of its own while the main thread waits:
+        // nothing runs on Swift's global executor or Dispatch (no async main, whose queue
+        // Dispatch drains), so no Dispatch thread ever starts. Each would call `setpriority`,
+        // which the systemd unit's filter refuses and the journal logs.
+        let mainLoop = EventLoopGroup(threads: 1, threadName: "main-loop")
+        mainLoop.loops[0].spawn {
+            do throws(ConfigurationError) {
+                exit(try await command.execute())
+            } catch {
+                exitWithConfigurationError(error.description)
+            }
         }
+        while true { pause() }
     }
 
     /// The arguments with the environment variables of the subcommand they name (`serve` when

@@ -1,3 +1,4 @@
+import CEventLoopShims
 import EventLoop
 #if canImport(Glibc)
 import Glibc
@@ -21,6 +22,13 @@ enum TerminationSignal {
         guard pipe(&fds) == 0 else { fatalError("pipe() for signal handling failed: \(errno)") }
         signalPipeWriteEnd = fds[1]
         signal(SIGPIPE, SIG_IGN)
+        // A parent may start us with them blocked (Foundation's Process spawns from a Dispatch
+        // thread, whose mask blocks them); every thread started later inherits this mask.
+        var handled = sigset_t()
+        sigemptyset(&handled)
+        sigaddset(&handled, SIGTERM)
+        sigaddset(&handled, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &handled, nil)
         for number in [SIGTERM, SIGINT] {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { number in
@@ -35,6 +43,7 @@ enum TerminationSignal {
         var thread = pthread_t()
         let created = pthread_create(&thread, nil, { argument in
             let descriptor = Int32(Int(bitPattern: argument))
+            CEventLoopShims_setThreadName("signals")
             var byte: UInt8 = 0
             while true {
                 let count = read(descriptor, &byte, 1)

@@ -116,6 +116,12 @@ final class NotifySocket: @unchecked Sendable {
         }
     }
 
+    /// How many datagrams received so far contain the line `line`.
+    func count(of line: String) -> Int {
+        drain()
+        return received.filter { $0.split(separator: "\n").contains(Substring(line)) }.count
+    }
+
     private func drain() {
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {

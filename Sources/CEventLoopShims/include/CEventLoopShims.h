@@ -13,4 +13,7 @@
 
 /// accept4(2) with SOCK_NONBLOCK | SOCK_CLOEXEC; returns the new fd or -1 with errno set.
 int CEventLoopShims_accept4(int fd, struct sockaddr *address, socklen_t *length);
+
+/// Names the calling thread (at most 15 bytes) for /proc/<pid>/task/<tid>/comm, ps and gdb.
+void CEventLoopShims_setThreadName(const char *name);
 #endif

@@ -148,7 +148,8 @@ public final class HTTPServer: Sendable {
     public func waitUntilAllConnectionsClosed(deadline: Deadline) async -> Bool {
         while openConnectionCount > 0 {
             guard Deadline.now() < deadline else { return false }
-            try? await Task.sleep(for: .milliseconds(5))
+            // A loop's timer, not Task.sleep: that would wake a Dispatch pool thread.
+            try? await group.loops[0].sleep(until: .after(.milliseconds(5)))
         }
         return true
     }

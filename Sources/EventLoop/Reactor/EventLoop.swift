@@ -1,3 +1,4 @@
+import CEventLoopShims
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -6,10 +7,12 @@ import Synchronization
 /// One reactor thread: an epoll instance, a job queue and a timer heap, bridged to Swift
 /// concurrency as a `TaskExecutor` and `SerialExecutor` (see `EventLoop+Executor.swift`).
 ///
-/// Each iteration runs the jobs that were ready when it began, fires due timers, then waits
-/// in `epoll_wait` (not at all if jobs are pending; otherwise until the earliest timer).
-/// Jobs enqueued on the loop thread go to a lock-free local queue; other threads use a locked
-/// queue and write the eventfd only if no wake-up is already pending.
+/// Each iteration runs its jobs, fires due timers, then waits in `epoll_wait` (not at all if
+/// jobs are pending; otherwise until the earliest timer). Jobs that the loop's own jobs enqueue
+/// (an actor call from a connection task and its return) run in the same iteration, up to
+/// `jobsPerIteration`, so that a hop between a task and an actor pinned to the loop costs no
+/// `epoll_wait`. Jobs enqueued on the loop thread go to a lock-free local queue; other threads
+/// use a locked queue and write the eventfd only if no wake-up is already pending.
 public final class EventLoop: @unchecked Sendable {
     enum Job {
         case task(UnownedJob)
@@ -27,6 +30,10 @@ public final class EventLoop: @unchecked Sendable {
     @exclusivity(unchecked) private var runningJobs: [Job] = []
     /// Loop thread only.
     private var stopRequested = false
+    /// Loop thread only: `epoll_wait` calls so far (tests count iterations with it).
+    private(set) var pollCount = 0
+    /// The thread's name, as `/proc/<pid>/task/<tid>/comm` shows it.
+    let name: String
     /// Loop thread only: the monotonic time when the current iteration began (after its
     /// `epoll_wait`), refreshed again before timers fire. See `iterationStart`.
     @exclusivity(unchecked) private var iterationTime = Deadline(uptimeNanoseconds: 0)
@@ -37,7 +44,12 @@ public final class EventLoop: @unchecked Sendable {
     private var thread = pthread_t()
     private let hasStarted = Atomic<Bool>(false)
 
-    init() throws(IOError) {
+    /// The most jobs one iteration runs before it polls for I/O again: jobs that keep enqueuing
+    /// jobs cannot starve the sockets and timers.
+    static let jobsPerIteration = 4096
+
+    init(name: String = "event-loop") throws(IOError) {
+        self.name = name
         selector = try Selector()
     }
 
@@ -82,6 +94,7 @@ public final class EventLoop: @unchecked Sendable {
     /// Runs the loop on the calling thread until `stop()`; called once by `EventLoopGroup`.
     func run() {
         thread = pthread_self()
+        CEventLoopShims_setThreadName(name)
         hasStarted.store(true, ordering: .releasing)
         var collectRemote = true
         while true {
@@ -106,6 +119,7 @@ public final class EventLoop: @unchecked Sendable {
             } else if jobs.isEmpty {
                 timeout = -1
             }
+            pollCount &+= 1
             do {
                 collectRemote = try selector.poll(timeoutMilliseconds: timeout)
             } catch {
@@ -133,18 +147,23 @@ public final class EventLoop: @unchecked Sendable {
         selector.removeAllRegistrations()
     }
 
+    /// Runs the queued jobs in batches, including those the batches enqueue, until none is left,
+    /// `stop()` ran, or `jobsPerIteration` is spent.
     private func runJobs() {
-        guard !jobs.isEmpty else { return }
-        swap(&jobs, &runningJobs)
-        for index in runningJobs.indices {
-            switch runningJobs[index] {
-            case .task(let job):
-                job.runSynchronously(on: asUnownedTaskExecutor())
-            case .closure(let work):
-                work()
+        var budget = Self.jobsPerIteration
+        while !jobs.isEmpty, !stopRequested, budget > 0 {
+            swap(&jobs, &runningJobs)
+            budget -= runningJobs.count
+            for index in runningJobs.indices {
+                switch runningJobs[index] {
+                case .task(let job):
+                    job.runSynchronously(on: asUnownedTaskExecutor())
+                case .closure(let work):
+                    work()
+                }
             }
+            runningJobs.removeAll(keepingCapacity: true)
         }
-        runningJobs.removeAll(keepingCapacity: true)
     }
 
     private func fireTimers(now: Deadline) {

@@ -11,16 +11,17 @@ public final class EventLoopGroup: Sendable {
     private let nextIndex = Atomic<Int>(0)
     private let isShutDown = Atomic<Bool>(false)
 
-    /// Starts `threads` loops (default: one per online core). Stops the process if the kernel
-    /// refuses an epoll instance, an eventfd or a thread: nothing can run without them.
-    public init(threads: Int = EventLoopGroup.coreCount) {
+    /// Starts `threads` loops (default: one per online core), their threads named
+    /// `<threadName>-<index>`. Stops the process if the kernel refuses an epoll instance, an
+    /// eventfd or a thread: nothing can run without them.
+    public init(threads: Int = EventLoopGroup.coreCount, threadName: String = "event-loop") {
         precondition(threads > 0, "an EventLoopGroup needs at least one thread")
         var loops: [EventLoop] = []
         var started: [pthread_t] = []
-        for _ in 0..<threads {
+        for index in 0..<threads {
             let loop: EventLoop
             do {
-                loop = try EventLoop()
+                loop = try EventLoop(name: "\(threadName)-\(index)")
             } catch {
                 fatalError("EventLoopGroup: \(error)")
             }

@@ -166,7 +166,14 @@ public final class Socket: ByteStream, @unchecked Sendable {
         let waitOnce = takeEmptiedReceiveQueue()
         while try waitOnce || !peekReadable() {
             readsWithoutWaiting = 0
-            try await registration.wait(.read, deadline: readDeadline)
+            do {
+                try await registration.wait(.read, deadline: readDeadline)
+            } catch let error as IOError where waitOnce && error.code == .timedOut {
+                // No edge came, so the queue is still empty: the next wait needs no peek either
+                // (a `recv` that would only return EAGAIN; once per idle-buffer release).
+                receiveQueueEmptied = true
+                throw error
+            }
             if waitOnce { return }
         }
     }

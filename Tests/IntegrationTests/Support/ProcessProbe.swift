@@ -3,7 +3,7 @@ import Foundation
 import Glibc
 #endif
 
-/// What /proc tells about a running child process: its open descriptors.
+/// What /proc tells about a running child process: its open descriptors and its threads.
 struct ProcessProbe {
     let pid: Int32
 
@@ -34,6 +34,30 @@ struct ProcessProbe {
             current = connectionsAndFiles
         }
         return current
+    }
+
+    /// One thread as `/proc/PID/task/TID` shows it.
+    struct ThreadSample: Equatable {
+        let id: Int
+        /// `comm`: the name the thread gave itself (`event-loop-0`), else the program's.
+        let name: String
+        /// `voluntary_ctxt_switches`: how often it blocked, i.e. how often it was woken.
+        let voluntarySwitches: Int
+    }
+
+    /// The process's threads, sorted by id; nil once the process is gone.
+    var threads: [ThreadSample]? {
+        let directory = "/proc/\(pid)/task"
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return nil }
+        return entries.compactMap { entry -> ThreadSample? in
+            guard let id = Int(entry),
+                  let name = try? String(contentsOfFile: "\(directory)/\(entry)/comm", encoding: .utf8),
+                  let status = try? String(contentsOfFile: "\(directory)/\(entry)/status", encoding: .utf8),
+                  let line = status.split(separator: "\n").first(where: { $0.hasPrefix("voluntary_ctxt_switches:") }),
+                  let switches = Int(line.split(separator: "\t").last?.trimmingCharacters(in: .whitespaces) ?? "")
+            else { return nil }
+            return ThreadSample(id: id, name: name.trimmingCharacters(in: .whitespacesAndNewlines), voluntarySwitches: switches)
+        }.sorted { $0.id < $1.id }
     }
 
     /// Raises this process's soft RLIMIT_NOFILE to at least `minimum` (up to the hard limit), so
