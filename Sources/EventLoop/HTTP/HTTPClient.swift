@@ -1,6 +1,10 @@
 /// An HTTP/1.1 client with a keep-alive connection pool per (scheme, host, port), over
 /// `Socket` or `TLSStream<Socket>`.
 ///
+/// A host name is resolved by `resolver` (off the loop, cached briefly) and its addresses are
+/// tried in order until one accepts; TLS sends the name as SNI and verifies the certificate
+/// against it (a numeric host against the certificate's IP addresses).
+///
 /// The client is confined to its event loop: call it only from tasks running on that loop
 /// (started with `loop.spawn`, or with the loop as task executor preference); other tasks
 /// hop there first, e.g. `loop.spawn { try await client.execute(...) }`. Calls from other
@@ -27,6 +31,7 @@ public final class HTTPClient: @unchecked Sendable {
     public let loop: EventLoop
     public let configuration: Configuration
     private let tlsContext: TLSContext?
+    private let resolver: HostResolver
     // Guarded by confinement to `loop`.
     private var idle: [HTTPPoolKey: [HTTPClientConnection]] = [:]
     /// Connections opened so far (for tests and metrics).
@@ -35,9 +40,14 @@ public final class HTTPClient: @unchecked Sendable {
     /// - Parameters:
     ///   - loop: the event loop every call and connection runs on.
     ///   - tlsContext: a client TLS context for https requests (trust roots, client certificate).
-    public init(loop: EventLoop, tlsContext: TLSContext? = nil, configuration: Configuration = Configuration()) {
+    ///   - resolver: turns host names into addresses (the process-wide one by default).
+    public init(
+        loop: EventLoop, tlsContext: TLSContext? = nil, configuration: Configuration = Configuration(),
+        resolver: HostResolver = .shared
+    ) {
         self.loop = loop
         self.tlsContext = tlsContext
+        self.resolver = resolver
         self.configuration = configuration
     }
 
@@ -148,7 +158,7 @@ public final class HTTPClient: @unchecked Sendable {
     }
 
     private func connect(_ key: HTTPPoolKey, deadline: Deadline) async throws -> HTTPClientConnection {
-        let socket = try await Socket.connect(to: try SocketAddress(host: key.host, port: UInt16(key.port)), on: loop, deadline: deadline)
+        let socket = try await openSocket(key, deadline: deadline)
         connectionsOpened += 1
         switch key.scheme {
         case .http:
@@ -169,6 +179,30 @@ public final class HTTPClient: @unchecked Sendable {
                 throw error
             }
         }
+    }
+}
+
+extension HTTPClient {
+    /// A TCP connection to the first address of `key.host` that accepts one. Each address but the
+    /// last gets an equal share of the time left, so one that drops SYNs does not use it all; a
+    /// refused or unreachable address moves on to the next at once.
+    fileprivate func openSocket(_ key: HTTPPoolKey, deadline: Deadline) async throws -> Socket {
+        let addresses = try await resolver.resolve(key.host, port: UInt16(key.port), deadline: deadline, on: loop)
+        var failures: [String] = []
+        for (index, address) in addresses.enumerated() {
+            let remaining = addresses.count - index
+            let now = Deadline.now()
+            let attemptDeadline = remaining == 1 || deadline == .distantFuture
+                ? deadline : min(deadline, now + deadline.duration(since: now) / remaining)
+            do {
+                return try await Socket.connect(to: address, on: loop, deadline: attemptDeadline)
+            } catch {
+                guard addresses.count > 1 else { throw error }
+                if Deadline.now() >= deadline { throw IOError.timedOut("connect to \(key.host)") }
+                failures.append("\(address): \(error)")
+            }
+        }
+        throw HTTPClientError(.connectFailed, "\(key.host) port \(key.port): " + failures.joined(separator: "; "))
     }
 }
 
