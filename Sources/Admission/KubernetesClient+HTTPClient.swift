@@ -43,11 +43,11 @@ public struct HTTPClientKubernetesTransport: KubernetesTransport {
 extension HTTPClientKubernetesTransport {
     /// A transport to the server `api` names over a new `HTTPClient` on `loop`, with a TLS
     /// context trusting `api`'s certificate authority (the system store when it has none) and
-    /// presenting its client certificate, if any.
+    /// presenting its client certificate, if any, opening at most `maxConnections` connections.
     ///
     /// - Throws: `TLSError` when the PEM material is unusable, `KubernetesConfigurationError`
     ///   when the configuration cannot be served by the HTTP client.
-    public init(api: KubernetesAPIConfiguration, loop: EventLoop) throws {
+    public init(api: KubernetesAPIConfiguration, loop: EventLoop, maxConnections: Int = 16) throws {
         var tlsContext: TLSContext?
         if api.usesTLS {
             tlsContext = try TLSContext(configuration: .client(
@@ -58,6 +58,7 @@ extension HTTPClientKubernetesTransport {
         }
         var httpConfiguration = HTTPClient.Configuration()
         httpConfiguration.maxResponseBodySize = ServiceAccountJSON.maximumBodyBytes
+        httpConfiguration.maxConnectionsPerHost = maxConnections
         let client = HTTPClient(loop: loop, tlsContext: tlsContext, configuration: httpConfiguration)
         try self.init(client: client, api: api)
     }

@@ -23,6 +23,7 @@ struct Configuration: Sendable {
     var clientCAFile: String?
     var serviceAccounts: ServiceAccountSourceKind
     var apiTimeout: Duration
+    var apiMaxConnections: Int
     var failClosed: Bool
     var annotationPrefix: String
     var tokenAudience: String
@@ -62,6 +63,10 @@ struct Configuration: Sendable {
             serviceAccounts = .inCluster
         }
         apiTimeout = try Self.duration(options.apiTimeout, flag: "--api-timeout")
+        guard options.apiMaxConnections >= 1 else {
+            throw ConfigurationError("--api-max-connections must be at least 1, got \(options.apiMaxConnections)")
+        }
+        apiMaxConnections = options.apiMaxConnections
         failClosed = options.failClosed
 
         annotationPrefix = options.annotationPrefix

@@ -14,6 +14,8 @@ struct ServiceAccountSources {
     let caches: [ServiceAccountCache]
     /// The API client, when the source is the Kubernetes API.
     let client: KubernetesClient?
+    /// The HTTP client under it, and the server it talks to (`host:port`), for metrics.
+    let http: (client: HTTPClient, server: String)?
     /// How many accounts a static file held.
     let staticAccountCount: Int?
 
@@ -33,6 +35,7 @@ struct ServiceAccountSources {
             perLoop = Dictionary(uniqueKeysWithValues: group.loops.map { (ObjectIdentifier($0), source as any ServiceAccountSource) })
             caches = []
             client = nil
+            http = nil
             staticAccountCount = source.accounts.count
             return
         case .kubeconfig(let path):
@@ -49,9 +52,10 @@ struct ServiceAccountSources {
             }
         }
         let kubernetes: KubernetesClient
+        let httpTransport: HTTPClientKubernetesTransport
         do {
-            let transport = MeasuredKubernetesTransport(
-                inner: try HTTPClientKubernetesTransport(api: api, loop: group.loops[0]), metrics: metrics)
+            httpTransport = try HTTPClientKubernetesTransport(api: api, loop: group.loops[0], maxConnections: configuration.apiMaxConnections)
+            let transport = MeasuredKubernetesTransport(inner: httpTransport, metrics: metrics)
             kubernetes = KubernetesClient(
                 api: api, transport: transport,
                 configuration: KubernetesClient.Configuration(
@@ -75,6 +79,7 @@ struct ServiceAccountSources {
         self.perLoop = perLoop
         self.caches = caches
         self.client = kubernetes
+        self.http = (httpTransport.client, api.host.contains(":") ? "[\(api.host)]:\(api.port)" : "\(api.host):\(api.port)")
         self.staticAccountCount = nil
     }
 }

@@ -52,5 +52,9 @@ enum SourceStatistics {
         metrics.catchUp("eviction", to: evictions)
         metrics.catchUp("upstream_error", to: errors)
         metrics.catchUp("stale_if_error", to: staleOnError)
+        if let (client, server) = sources.http {
+            let opened = await withTaskExecutorPreference(client.loop) { client.connectionsOpened }
+            metrics.apiConnectionsOpened.catchUp(server, to: opened)
+        }
     }
 }

@@ -86,6 +86,11 @@ final class WebhookMetrics: Sendable {
 
     private let totals = PrometheusLabelledCounters(label: "irsa_serviceaccount_cache_total", dimension: "event")
 
+    /// Connections the Kubernetes API client opened, by server (`host:port`), brought up to the
+    /// client's own count at each scrape: at most `--api-max-connections` at once, so a rate
+    /// well above idle churn means connections keep failing.
+    let apiConnectionsOpened = PrometheusLabelledCounters(label: "irsa_kubernetes_api_connections_opened_total", dimension: "server")
+
     /// The Prometheus text exposition of every metric.
     func render() -> [UInt8] {
         var buffer: [UInt8] = []

@@ -281,3 +281,65 @@ func onLoop<T: Sendable>(_ loop: EventLoop, _ body: @escaping @Sendable () async
             && error?.detail.contains("127.0.0.3:\(port)") == true, "\(String(describing: error))")
     }
 }
+
+/// The bound on open connections per server: a burst waits in line instead of opening one
+/// connection per request.
+@Suite(.serialized) struct HTTPClientConnectionLimitTests {
+    @Test func aThousandConcurrentRequestsOpenAtMostTheBound() async throws {
+        let server = try await TestHTTPServer()
+        let loop = server.group.loops[0]
+        let port = server.port
+        let (answered, opened) = try await onLoop(loop) { () -> (Int, Int) in
+            let client = HTTPClient(loop: loop)
+            let answered = try await withThrowingTaskGroup(of: Bool.self) { requests in
+                for index in 0..<1_000 {
+                    requests.addTask(executorPreference: loop) {
+                        let response = try await client.execute(
+                            try HTTPClientRequest(url: "http://127.0.0.1:\(port)/hello?\(index)"), deadline: .after(.seconds(30)))
+                        return String(decoding: response.body, as: UTF8.self) == "hello \(index)"
+                    }
+                }
+                return try await requests.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            client.closeIdleConnections()
+            return (answered, client.connectionsOpened)
+        }
+        #expect(answered == 1_000)
+        #expect(opened <= 16, "opened \(opened) connections")
+        #expect(server.observer["opened"] ?? 0 <= 16, "the server saw \(server.observer["opened"] ?? 0) connections")
+        await server.stop()
+    }
+
+    @Test func aWaitingRequestGivesUpAtItsDeadline() async throws {
+        let server = try await TestHTTPServer()
+        let loop = server.group.loops[0]
+        let port = server.port
+        let (error, waited, slowAnswer) = try await onLoop(loop) { () -> (IOError?, Duration, String) in
+            var configuration = HTTPClient.Configuration()
+            configuration.maxConnectionsPerHost = 1
+            let client = HTTPClient(loop: loop, configuration: configuration)
+            let slow = Task(executorPreference: loop) {
+                try await client.execute(try HTTPClientRequest(url: "http://127.0.0.1:\(port)/slow"), deadline: .after(.seconds(5)))
+            }
+            try await Task.sleep(for: .milliseconds(50))
+            let start = Deadline.now()
+            var error: IOError?
+            do {
+                _ = try await client.execute(try HTTPClientRequest(url: "http://127.0.0.1:\(port)/hello"), deadline: .after(.milliseconds(100)))
+            } catch let caught as IOError {
+                error = caught
+            }
+            let waited = Deadline.now().duration(since: start)
+            let answer = String(decoding: try await slow.value.body, as: UTF8.self)
+            // The slot is free again: the next request is served on the same connection.
+            _ = try await client.execute(try HTTPClientRequest(url: "http://127.0.0.1:\(port)/hello"), deadline: .after(.seconds(5)))
+            #expect(client.connectionsOpened == 1)
+            client.closeIdleConnections()
+            return (error, waited, answer)
+        }
+        #expect(error?.code == .timedOut && error?.call.contains("wait for a connection") == true, "\(String(describing: error))")
+        #expect(waited < .milliseconds(300))
+        #expect(slowAnswer == "slow")
+        await server.stop()
+    }
+}

@@ -10,6 +10,9 @@
 /// hop there first, e.g. `loop.spawn { try await client.execute(...) }`. Calls from other
 /// threads stop with a precondition failure.
 ///
+/// At most `maxConnectionsPerHost` connections per (scheme, host, port) are open at once; a
+/// request finding none free waits in line for one (see `HTTPConnectionSlots`) within its deadline.
+///
 /// A connection goes back to the pool only after its response was read completely. A
 /// connection that failed, or that the server closed, is discarded. An idempotent request
 /// sent on a reused connection that failed before any byte of the response arrived (the
@@ -17,6 +20,9 @@
 public final class HTTPClient: @unchecked Sendable {
     /// Pool and safety limits.
     public struct Configuration: Sendable {
+        /// Connections open at once per (scheme, host, port), idle or busy; further requests wait
+        /// for one in turn.
+        public var maxConnectionsPerHost = 16
         /// Idle connections kept per (scheme, host, port).
         public var maxIdleConnectionsPerHost = 16
         /// An idle connection older than this is closed instead of reused.
@@ -34,6 +40,8 @@ public final class HTTPClient: @unchecked Sendable {
     private let resolver: HostResolver
     // Guarded by confinement to `loop`.
     private var idle: [HTTPPoolKey: [HTTPClientConnection]] = [:]
+    // Guarded by confinement to `loop`.
+    private let slots: HTTPConnectionSlots
     /// Connections opened so far (for tests and metrics).
     public private(set) var connectionsOpened = 0
 
@@ -49,6 +57,7 @@ public final class HTTPClient: @unchecked Sendable {
         self.tlsContext = tlsContext
         self.resolver = resolver
         self.configuration = configuration
+        self.slots = HTTPConnectionSlots(limit: configuration.maxConnectionsPerHost, loop: loop)
     }
 
     deinit {
@@ -88,10 +97,9 @@ public final class HTTPClient: @unchecked Sendable {
     /// Closes every idle pooled connection.
     public func closeIdleConnections() {
         precondition(loop.inEventLoop, "HTTPClient used off its event loop")
-        for connections in idle.values {
-            for connection in connections { connection.close() }
-        }
+        let connections = idle.values.flatMap { $0 }
         idle.removeAll()
+        for connection in connections { discard(connection) }
     }
 
     /// The number of idle pooled connections.
@@ -114,17 +122,17 @@ public final class HTTPClient: @unchecked Sendable {
                 let (head, reusable) = try await connection.exchange(
                     request, deadline: deadline, maxBodySize: configuration.maxResponseBodySize,
                     onHead: onHead, onBody: onBody)
-                if reusable { release(connection) } else { connection.close() }
+                if reusable { release(connection) } else { discard(connection) }
                 return head
             } catch .beforeResponse(let error) {
-                connection.close()
+                discard(connection)
                 if reused, mayRetry, !Self.isTimeout(error) {
                     mayRetry = false
                     continue
                 }
                 throw error
             } catch .duringResponse(let error) {
-                connection.close()
+                discard(connection)
                 throw error
             }
         }
@@ -134,22 +142,41 @@ public final class HTTPClient: @unchecked Sendable {
         (error as? IOError)?.code == .timedOut
     }
 
-    /// An idle pooled connection for `key`, or a new one.
+    /// An idle pooled connection for `key`, a new one if a slot is free, else the first one
+    /// released or slot freed while this request waits in line.
     private func acquire(_ key: HTTPPoolKey, deadline: Deadline) async throws -> (HTTPClientConnection, reused: Bool) {
         let now = Deadline.now()
         while let connection = idle[key]?.popLast() {
             if now.duration(since: connection.idleSince) < configuration.idleTimeout {
                 return (connection, true)
             }
-            connection.close()
+            discard(connection)
         }
-        return (try await connect(key, deadline: deadline), false)
+        if !slots.take(key) {
+            switch try await slots.wait(for: key, deadline: deadline) {
+            case .connection(let connection): return (connection, true)
+            case .slot: break
+            }
+        }
+        do {
+            return (try await connect(key, deadline: deadline), false)
+        } catch {
+            slots.free(key)
+            throw error
+        }
+    }
+
+    /// Closes `connection` and gives its slot to the next request in line.
+    private func discard(_ connection: HTTPClientConnection) {
+        connection.close()
+        slots.free(connection.key)
     }
 
     private func release(_ connection: HTTPClientConnection) {
+        if slots.handOver(connection) { return }
         var connections = idle[connection.key, default: []]
         guard connections.count < configuration.maxIdleConnectionsPerHost else {
-            connection.close()
+            discard(connection)
             return
         }
         connection.idleSince = Deadline.now()
