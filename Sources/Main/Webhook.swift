@@ -111,7 +111,10 @@ enum Webhook {
         logger.info("shutting down", metadata: ["signal": "\(signal)", "grace": "\(configuration.shutdownGrace)"])
         TerminationSignal.exitOnNext()
         let clean = await Shutdown.perform(servers: servers, readiness: readiness, grace: configuration.shutdownGrace, logger: logger)
-        withExtendedLifetime(certificateWatcher) {}
+        // exit() runs OpenSSL's atexit cleanup: first end every thread that may be inside OpenSSL
+        // (a certificate reload, handshakes and API requests on the loops).
+        certificateWatcher.stop()
+        group.shutdown()
         return clean ? 0 : 1
     }
 }
