@@ -49,6 +49,7 @@ enum Webhook {
             readiness: readiness, metrics: metrics, logger: logger,
             beforeMetrics: {
                 await SourceStatistics.export(sources, to: metrics)
+                metrics.catchUpLogLinesDropped(to: LogSink.standardError.droppedLines)
                 for (name, listener) in listeners.withLock({ $0 }) { metrics.acceptPauses.catchUp(name, to: listener.acceptPauses) }
             })
 

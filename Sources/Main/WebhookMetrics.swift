@@ -86,6 +86,14 @@ final class WebhookMetrics: Sendable {
 
     private let totals = PrometheusLabelledCounters(label: "irsa_serviceaccount_cache_total", dimension: "event")
 
+    /// Log lines dropped because standard error did not keep up (`LogSink`), brought up to the
+    /// sink's count at each scrape.
+    func catchUpLogLinesDropped(to total: Int) {
+        logLinesDropped.catchUp("stderr", to: total)
+    }
+
+    private let logLinesDropped = PrometheusLabelledCounters(label: "irsa_log_lines_dropped_total", dimension: "sink")
+
     /// Connections the Kubernetes API client opened, by server (`host:port`), brought up to the
     /// client's own count at each scrape: at most `--api-max-connections` at once, so a rate
     /// well above idle churn means connections keep failing.
