@@ -27,6 +27,7 @@ enum CertificateReloader {
                 try context.reload(from: configuration)
                 metrics.certificateReloads.increment()
                 logger.info("certificate reloaded", metadata: ["certificate": "\(paths[0])"])
+                CertificateExpiry.check(context.current, metrics: metrics, logger: logger)
             } catch {
                 metrics.certificateReloadFailures.increment()
                 logger.error("certificate reload failed; still serving the previous one", metadata: ["error": "\(error)"])

@@ -5,10 +5,19 @@ import Logging
 /// `ConfigurationError`, which `IRSAWebhook` prints as one line before exiting with code 2.
 struct Configuration: Sendable {
     /// Where the ServiceAccounts come from.
-    enum ServiceAccountSourceKind: Sendable, Equatable {
+    enum ServiceAccountSourceKind: Sendable, Equatable, CustomStringConvertible {
         case file(String)
         case kubeconfig(String)
         case inCluster
+
+        /// As logged: `file PATH`, `kubeconfig PATH` or `in-cluster`.
+        var description: String {
+            switch self {
+            case .file(let path): "file \(path)"
+            case .kubeconfig(let path): "kubeconfig \(path)"
+            case .inCluster: "in-cluster"
+            }
+        }
     }
 
     /// How log lines are written.
@@ -18,10 +27,14 @@ struct Configuration: Sendable {
 
     var host: String
     var port: UInt16
+    /// Whether to share the ports with a process already listening on them (a handover).
+    var reusePort: Bool
     var tlsCertFile: String
     var tlsKeyFile: String
     var clientCAFile: String?
     var serviceAccounts: ServiceAccountSourceKind
+    /// What named the kubeconfig, for errors: `--kubeconfig` or `KUBECONFIG`.
+    var kubeconfigOrigin = "--kubeconfig"
     var apiTimeout: Duration
     var apiMaxConnections: Int
     var failClosed: Bool
@@ -44,24 +57,18 @@ struct Configuration: Sendable {
     var logFormat: LogFormat
     var dev: Bool
 
-    /// Validates `options`; `cores` is the default thread count.
-    init(_ options: ServeCommand, cores: Int) throws(ConfigurationError) {
+    /// Validates `options`; `cores` is the default thread count, `environment` gives KUBECONFIG.
+    init(_ options: ServeCommand, cores: Int, environment: [String: String]) throws(ConfigurationError) {
         dev = options.dev
         host = dev && options.host == "0.0.0.0" ? "127.0.0.1" : options.host
         guard !host.isEmpty else { throw ConfigurationError("--host must not be empty") }
         port = try Self.port(options.port, flag: "--port", allowZero: true)
+        reusePort = options.reusePort
         tlsCertFile = options.tlsCertFile
         tlsKeyFile = options.tlsKeyFile
         clientCAFile = options.clientCaFile
-        if let file = options.serviceAccountsFile {
-            serviceAccounts = .file(file)
-        } else if dev {
-            serviceAccounts = .file("deploy/dev/serviceaccounts.yaml")
-        } else if let kubeconfig = options.kubeconfig, !kubeconfig.isEmpty {
-            serviceAccounts = .kubeconfig(kubeconfig)
-        } else {
-            serviceAccounts = .inCluster
-        }
+        serviceAccounts = try Self.serviceAccountSource(options, environment: environment)
+        if options.kubeconfig.flatMap({ $0.isEmpty ? nil : $0 }) == nil { kubeconfigOrigin = "KUBECONFIG" }
         apiTimeout = try Self.duration(options.apiTimeout, flag: "--api-timeout")
         guard options.apiMaxConnections >= 1 else {
             throw ConfigurationError("--api-max-connections must be at least 1, got \(options.apiMaxConnections)")
@@ -75,10 +82,12 @@ struct Configuration: Sendable {
         }
         tokenAudience = options.tokenAudience
         guard !tokenAudience.isEmpty else { throw ConfigurationError("--token-audience must not be empty") }
-        guard options.tokenExpiration >= 600, options.tokenExpiration <= 60 * 60 * 24 * 365 else {
-            throw ConfigurationError("--token-expiration must be between 600 and 31536000 seconds, got \(options.tokenExpiration)")
+        let lifetime = try Self.duration(options.tokenExpiration, flag: "--token-expiration")
+        guard lifetime >= .seconds(600), lifetime <= .seconds(60 * 60 * 24 * 365), lifetime.components.attoseconds == 0 else {
+            throw ConfigurationError(
+                "--token-expiration must be whole seconds from 600 (10m) to 31536000 (365 days), got '\(options.tokenExpiration)'")
         }
-        tokenExpiration = options.tokenExpiration
+        tokenExpiration = Int(lifetime.components.seconds)
         guard options.tokenMountPath.hasPrefix("/"), options.tokenMountPath.count > 1 else {
             throw ConfigurationError("--token-mount-path must be an absolute path, got '\(options.tokenMountPath)'")
         }
@@ -138,7 +147,36 @@ struct Configuration: Sendable {
         return UInt16(value)
     }
 
+    /// Where ServiceAccounts come from: `--service-accounts-file` or `--kubeconfig` (never both),
+    /// dev mode's file, the KUBECONFIG environment variable (one file; kubectl's list of several
+    /// is refused), or the in-cluster configuration.
+    private static func serviceAccountSource(
+        _ options: ServeCommand, environment: [String: String]
+    ) throws(ConfigurationError) -> ServiceAccountSourceKind {
+        let kubeconfig = options.kubeconfig.flatMap { $0.isEmpty ? nil : $0 }
+        switch (options.serviceAccountsFile, kubeconfig) {
+        case (.some, .some):
+            throw ConfigurationError("--service-accounts-file and --kubeconfig both name the ServiceAccount source; give one of them")
+        case (let file?, nil):
+            return .file(file)
+        case (nil, let kubeconfig?):
+            return .kubeconfig(kubeconfig)
+        case (nil, nil):
+            if options.dev { return .file(DevSamples.serviceAccountsPath()) }
+            let files = (environment["KUBECONFIG"] ?? "").split(separator: ":").map(String.init)
+            guard files.count <= 1 else {
+                throw ConfigurationError(
+                    "KUBECONFIG lists \(files.count) files; irsa-webhook reads one kubeconfig: merge them with "
+                        + "'kubectl config view --flatten > FILE' and set KUBECONFIG (or --kubeconfig) to FILE")
+            }
+            return files.first.map { .kubeconfig($0) } ?? .inCluster
+        }
+    }
+
     private static func duration(_ text: String, flag: String) throws(ConfigurationError) -> Duration {
+        if text.hasPrefix("-") {
+            throw ConfigurationError("\(flag) must not be negative; got '\(text)'")
+        }
         guard let duration = DurationParser.parse(text), duration > .zero else {
             throw ConfigurationError("\(flag) must be a positive duration such as 500ms, 2s or 1m; got '\(text)'")
         }

@@ -19,7 +19,7 @@ enum DevCertificate {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [
             "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-            "-days", "30", "-subj", "/CN=irsa-webhook dev", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-days", "365", "-subj", "/CN=irsa-webhook dev", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
             "-addext", "basicConstraints=critical,CA:TRUE", "-keyout", key, "-out", certificate,
         ]
         process.standardOutput = FileHandle.nullDevice
@@ -36,12 +36,12 @@ enum DevCertificate {
         return (certificate, key)
     }
 
-    /// The ready-to-paste command that posts the sample review and shows the decoded patch.
+    /// The ready-to-paste command that posts the sample review and shows the pod it makes.
     static func curlCommand(port: UInt16, certificate: String) -> String {
         """
         curl -s --cacert \(certificate) -H 'Content-Type: application/json' \\
-          --data-binary @deploy/dev/review.json https://127.0.0.1:\(port)/mutate \\
-          | python3 -c 'import base64,json,sys; r=json.load(sys.stdin)["response"]; print(json.dumps(json.loads(base64.b64decode(r["patch"])), indent=2) if "patch" in r else r)'
+          --data-binary @\(DevSamples.reviewPath()) https://127.0.0.1:\(port)/mutate \\
+          | python3 \(DevSamples.showPodScript) \(DevSamples.reviewPath())
         """
     }
 }

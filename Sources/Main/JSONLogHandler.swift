@@ -53,7 +53,15 @@ struct JSONLogHandler: LogHandler {
     private static func append(_ value: Logger.Metadata.Value, to line: inout JSONWriter) {
         switch value {
         case .string(let string): line.string(string)
-        case .stringConvertible(let convertible): line.string(convertible.description)
+        case .stringConvertible(let convertible):
+            // Numbers stay numbers, so log queries can compare and sum them.
+            if let integer = convertible as? any BinaryInteger, let value = Int(exactly: integer) {
+                line.integer(value)
+            } else if let double = convertible as? Double {
+                line.number(double)
+            } else {
+                line.string(convertible.description)
+            }
         case .array(let values):
             line.raw("[")
             for (index, element) in values.enumerated() {
@@ -77,14 +85,20 @@ struct JSONLogHandler: LogHandler {
     static func timestamp() -> String {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
-        var seconds = now.tv_sec
+        return timestamp(secondsSinceEpoch: now.tv_sec, milliseconds: Int(now.tv_nsec / 1_000_000))
+    }
+
+    /// `secondsSinceEpoch` in RFC 3339 UTC, with `milliseconds` when given.
+    static func timestamp(secondsSinceEpoch: Int, milliseconds: Int? = nil) -> String {
+        var seconds = secondsSinceEpoch
         var parts = tm()
         gmtime_r(&seconds, &parts)
         func pad(_ value: Int32, _ width: Int) -> String {
             let digits = String(value)
             return String(repeating: "0", count: max(0, width - digits.count)) + digits
         }
+        let fraction = milliseconds.map { "." + pad(Int32($0), 3) } ?? ""
         return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(now.tv_nsec / 1_000_000), 3))Z"
+            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))\(fraction)Z"
     }
 }

@@ -14,6 +14,8 @@ struct Routes: Sendable {
     /// Whether every admission is logged (level debug). Read once: the logger's level is fixed,
     /// and asking for it copies the log handler.
     private let logsEachAdmission: Bool
+    /// Warnings are logged once per ServiceAccount per minute.
+    private let warningLogLimiter = LogRateLimiter()
 
     init(
         handlers: [(loop: EventLoop, handler: AdmissionHandler)], readiness: Readiness, metrics: WebhookMetrics, logger: Logger,
@@ -79,31 +81,35 @@ struct Routes: Sendable {
     }
 
     private func record(_ outcome: AdmissionOutcome, duration: Duration) {
-        let result: WebhookMetrics.AdmissionResult
-        switch outcome.result {
-        case .mutated: result = .mutated
-        case .skipped: result = .skipped
-        case .failedLookup(let denied):
-            result = denied ? .denied : .error
+        let result = outcome.metricResult
+        switch result {
+        case .error, .denied:
             metrics.lookupFailures.increment()
-            logger.warning("ServiceAccount lookup failed", metadata: metadata(outcome, duration: duration))
+            logger.warning("ServiceAccount lookup failed", metadata: outcome.logMetadata(duration: duration))
         case .invalid:
-            result = .invalid
-            logger.notice("invalid AdmissionReview", metadata: metadata(outcome, duration: duration))
+            logger.notice("invalid AdmissionReview", metadata: outcome.logMetadata(duration: duration))
+        case .mutated, .skipped:
+            break
         }
         metrics.recordAdmission(result, duration: duration)
+        // A failed lookup's warning is its own log line above.
+        if !outcome.warnings.isEmpty, result == .mutated || result == .skipped { logWarnings(of: outcome) }
         if logsEachAdmission {
-            logger.debug("admission", metadata: metadata(outcome, duration: duration))
+            logger.debug("admission", metadata: outcome.logMetadata(duration: duration))
         }
     }
 
-    private func metadata(_ outcome: AdmissionOutcome, duration: Duration) -> Logger.Metadata {
-        var metadata: Logger.Metadata = ["result": "\(outcome.result)", "duration": "\(duration)"]
-        if let uid = outcome.uid { metadata["uid"] = "\(uid)" }
+    /// Logs the warnings sent back with an admitted pod (annotation values ignored), once per
+    /// ServiceAccount per minute: each of its pods gets the same ones.
+    private func logWarnings(of outcome: AdmissionOutcome) {
+        let account = "\(outcome.namespace ?? "")/\(outcome.serviceAccount ?? "")"
+        guard let heldBack = warningLogLimiter.admit(account) else { return }
+        var metadata: Logger.Metadata = [
+            "warnings": .array(outcome.warnings.map { .string($0) }), "sameAccountNotLogged": .stringConvertible(heldBack),
+        ]
         if let namespace = outcome.namespace { metadata["namespace"] = "\(namespace)" }
-        if let pod = outcome.podName { metadata["pod"] = "\(pod)" }
         if let account = outcome.serviceAccount { metadata["serviceAccount"] = "\(account)" }
-        if let message = outcome.message { metadata["reason"] = "\(message)" }
-        return metadata
+        if let pod = outcome.podName { metadata["pod"] = "\(pod)" }
+        logger.warning("admission warnings sent to the client", metadata: metadata)
     }
 }

@@ -42,7 +42,7 @@ struct ServiceAccountSources {
             do {
                 api = try KubernetesAPIConfiguration.kubeconfig(path: path)
             } catch {
-                throw ConfigurationError("--kubeconfig: \(error.description)")
+                throw ConfigurationError("\(configuration.kubeconfigOrigin): \(error.description)")
             }
         case .inCluster:
             do {

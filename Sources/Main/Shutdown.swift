@@ -23,7 +23,7 @@ enum Shutdown {
             logger.info("shutdown complete: every connection closed")
         } else {
             let open = servers.reduce(0) { $0 + $1.openConnectionCount }
-            logger.warning("shutdown grace period over with connections still open", metadata: ["open": "\(open)"])
+            logger.warning("shutdown grace period over with connections still open", metadata: ["open": .stringConvertible(open)])
         }
         return allClosed
     }

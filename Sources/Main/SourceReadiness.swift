@@ -18,7 +18,7 @@ enum SourceReadiness {
                 do {
                     _ = try await client.serviceAccount(ServiceAccountKey(namespace: "default", name: "default"))
                     readiness.markSourceUsable()
-                    logger.info("Kubernetes API reachable", metadata: ["attempts": "\(attempt)"])
+                    logger.info("Kubernetes API reachable", metadata: ["attempts": .stringConvertible(attempt)])
                     return
                 } catch {
                     if attempt == 1 || attempt % 30 == 0 {

@@ -17,6 +17,7 @@ enum Webhook {
         var configuration = configuration
 
         if configuration.dev {
+            try DevSamples.writeBuiltIns()
             let generated = try DevCertificate.generate()
             configuration.tlsCertFile = generated.certificate
             configuration.tlsKeyFile = generated.key
@@ -58,11 +59,19 @@ enum Webhook {
         serverConfiguration.timeouts = configuration.timeouts
         var listenerConfiguration = TCPServer.Configuration()
         listenerConfiguration.maxConnections = configuration.maxConnections
-        let observer = MetricsObserver(metrics: metrics)
+        let observer = MetricsObserver(metrics: metrics, logger: logger)
         let webhookServer = HTTPServer(group: group, router: routes.webhookRouter(), configuration: serverConfiguration, observer: observer)
+        let inherited = Systemd.listenDescriptors()
+        if !configuration.reusePort {
+            if inherited.isEmpty {
+                try PortOwnership.ensureUnclaimed(host: configuration.host, port: configuration.port, flag: "--port")
+            }
+            if let metricsPort = configuration.metricsPort {
+                try PortOwnership.ensureUnclaimed(host: configuration.host, port: metricsPort, flag: "--metrics-port")
+            }
+        }
         let listener: TCPServer
         do {
-            let inherited = Systemd.listenDescriptors()
             if inherited.isEmpty {
                 let address = try SocketAddress(host: configuration.host, port: configuration.port)
                 listener = try webhookServer.start(address: address, tls: tls, listenerConfiguration: listenerConfiguration)
@@ -91,11 +100,12 @@ enum Webhook {
         let certificateWatcher = try CertificateReloader.watch(
             configuration: tlsConfiguration, paths: [configuration.tlsCertFile, configuration.tlsKeyFile] + (configuration.clientCAFile.map { [$0] } ?? []),
             context: tls, metrics: metrics, logger: logger)
+        CertificateExpiry.watch(tls, metrics: metrics, logger: logger, loop: group.loops[0])
         SourceReadiness.start(sources, readiness: readiness, loop: group.loops[0], logger: logger)
 
         logger.info("listening", metadata: [
             "address": "\(listener.localAddress)", "metricsAddress": "\(metricsAddress)",
-            "threads": "\(configuration.threads)", "serviceAccounts": "\(configuration.serviceAccounts)",
+            "threads": .stringConvertible(configuration.threads), "serviceAccounts": "\(configuration.serviceAccounts)",
             "version": "\(IRSAWebhook.version)",
         ])
         if configuration.dev {
@@ -109,7 +119,7 @@ enum Webhook {
         }
 
         let signal = await TerminationSignal.next()
-        logger.info("shutting down", metadata: ["signal": "\(signal)", "grace": "\(configuration.shutdownGrace)"])
+        logger.info("shutting down", metadata: ["signal": "\(signal)", "graceSeconds": .stringConvertible(Double(configuration.shutdownGrace.totalNanoseconds) / 1e9)])
         TerminationSignal.exitOnNext()
         let clean = await Shutdown.perform(servers: servers, readiness: readiness, grace: configuration.shutdownGrace, logger: logger)
         // exit() runs OpenSSL's atexit cleanup: first end every thread that may be inside OpenSSL

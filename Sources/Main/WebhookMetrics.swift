@@ -29,7 +29,10 @@ final class WebhookMetrics: Sendable {
     let lookupFailures: CoreMetrics.Counter
     let openConnections: CoreMetrics.Meter
     let connectionsAccepted: CoreMetrics.Counter
-    let tlsHandshakeFailures: CoreMetrics.Counter
+    /// By `HandshakeFailure.Reason.allCases` order.
+    private let tlsHandshakeFailures: [CoreMetrics.Counter]
+    /// The serving certificate's notAfter, seconds since the epoch; set at start and on reload.
+    private let certificateExpiry: CoreMetrics.Gauge
     let certificateReloads: CoreMetrics.Counter
     let certificateReloadFailures: CoreMetrics.Counter
     /// Times accepting paused because the process ran out of descriptors (EMFILE, ENFILE) or memory.
@@ -58,7 +61,10 @@ final class WebhookMetrics: Sendable {
         lookupFailures = Counter(label: "irsa_serviceaccount_lookup_failures_total")
         openConnections = Meter(label: "irsa_open_connections")
         connectionsAccepted = Counter(label: "irsa_connections_accepted_total")
-        tlsHandshakeFailures = Counter(label: "irsa_tls_handshake_failures_total")
+        tlsHandshakeFailures = HandshakeFailure.Reason.allCases.map { reason in
+            Counter(label: "irsa_tls_handshake_failures_total", dimensions: [("reason", reason.rawValue)])
+        }
+        certificateExpiry = Gauge(label: "irsa_certificate_expiry_timestamp_seconds")
         certificateReloads = Counter(label: "irsa_certificate_reloads_total", dimensions: [("result", "success")])
         certificateReloadFailures = Counter(label: "irsa_certificate_reloads_total", dimensions: [("result", "failure")])
         apiDuration = Timer(label: "irsa_kubernetes_api_request_duration_seconds")
@@ -70,6 +76,16 @@ final class WebhookMetrics: Sendable {
     func recordAdmission(_ result: AdmissionResult, duration: Duration) {
         admissions[result.index].increment()
         admissionDuration.recordNanoseconds(duration.totalNanoseconds)
+    }
+
+    /// Counts one failed TLS handshake by its reason.
+    func recordHandshakeFailure(_ reason: HandshakeFailure.Reason) {
+        tlsHandshakeFailures[HandshakeFailure.Reason.allCases.firstIndex(of: reason)!].increment()
+    }
+
+    /// Sets `irsa_certificate_expiry_timestamp_seconds` to the served certificate's notAfter.
+    func recordCertificateExpiry(secondsSinceEpoch: Int64) {
+        certificateExpiry.record(secondsSinceEpoch)
     }
 
     /// Counts one Kubernetes API request by status code ("error" when none came back).
@@ -99,12 +115,12 @@ final class WebhookMetrics: Sendable {
     /// well above idle churn means connections keep failing.
     let apiConnectionsOpened = PrometheusLabelledCounters(label: "irsa_kubernetes_api_connections_opened_total", dimension: "server")
 
-    /// The Prometheus text exposition of every metric.
+    /// The Prometheus text exposition of every metric, with help texts, then the process metrics.
     func render() -> [UInt8] {
         var buffer: [UInt8] = []
         buffer.reserveCapacity(registry.internalBufferCapacity())
         registry.emit(into: &buffer)
-        return buffer
+        return MetricHelp.withHelp(buffer) + Array(ProcessMetrics.render().utf8)
     }
 }
 

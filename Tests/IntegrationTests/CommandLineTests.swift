@@ -27,6 +27,13 @@ import Testing
         (["--request-body-timeout", "-1s"], "--request-body-timeout"),
         (["--idle-timeout", "0ms"], "--idle-timeout"),
         (["--write-timeout", "x"], "--write-timeout"),
+        (["--api-timeout", "-5s"], "--api-timeout must not be negative; got '-5s'"),
+        (["--shutdown-grace", "-1"], "--shutdown-grace must not be negative"),
+        (["--token-expiration", "-24h"], "--token-expiration must not be negative"),
+        (["--token-expiration", "5m"], "--token-expiration must be whole seconds from 600 (10m) to 31536000 (365 days), got '5m'"),
+        (["--token-expiration", "366d"], "--token-expiration"),
+        (["--service-accounts-file", "a.yaml", "--kubeconfig", "b.yaml"],
+         "--service-accounts-file and --kubeconfig both name the ServiceAccount source"),
     ]
 
     @Test(arguments: badArguments)
@@ -70,6 +77,38 @@ import Testing
         #expect(!webhook.output.contains("tok-do-not-print"), "\(webhook.output)")
     }
 
+    /// kubectl merges a KUBECONFIG list; irsa-webhook reads one file and says so, naming the
+    /// variable (not the flag) and how to merge.
+    @Test func kubeconfigListInTheEnvironmentIsRefusedNamingTheVariable() async throws {
+        let webhook = try WebhookProcess([], environment: ["KUBECONFIG": "/etc/a.yaml:/etc/b.yaml"])
+        #expect(try await webhook.waitForExit(timeout: .seconds(10)) == 2)
+        #expect(webhook.output.hasPrefix("irsa-webhook: error: KUBECONFIG lists 2 files; irsa-webhook reads one kubeconfig"),
+                "\(webhook.output)")
+        #expect(webhook.output.contains("kubectl config view --flatten"))
+    }
+
+    /// KUBECONFIG set in the shell does not conflict with --service-accounts-file (only the flag does),
+    /// and --token-expiration takes a duration with a unit: 1h gives 3600-second tokens.
+    @Test func tokenExpirationTakesUnitsAndAnAmbientKubeconfigIsNoConflict() async throws {
+        let directory = try TestTools.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let tls = try await TestTools.makeCertificate(in: directory, name: "tls")
+        let webhook = try WebhookProcess([
+            "--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", "--token-expiration", "1h",
+            "--tls-cert-file", tls.certificate, "--tls-key-file", tls.key,
+            "--service-accounts-file", TestTools.root.appendingPathComponent("deploy/dev/serviceaccounts.yaml").path,
+        ], environment: ["KUBECONFIG": "/nonexistent/a:/nonexistent/b"])
+        let port = try await webhook.listeningPort()
+        let answer = try await TestTools.curl("POST", port: port, path: "/mutate", caFile: tls.certificate, contentType: "application/json",
+                                              bodyFile: TestTools.root.appendingPathComponent("deploy/dev/review.json").path)
+        let review = try #require(answer.json)
+        let operations = try #require(try TestTools.patch(of: review))
+        let volume = try #require(operations.first { $0["path"] as? String == "/spec/volumes/-" }?["value"] as? [String: Any])
+        let projected = try #require((volume["projected"] as? [String: Any])?["sources"] as? [[String: Any]])
+        #expect((projected.first?["serviceAccountToken"] as? [String: Any])?["expirationSeconds"] as? Int == 3600, "\(volume)")
+        #expect(try await webhook.stop(timeout: .seconds(10)) == 0)
+    }
+
     @Test func badEnvironmentValueExitsWithCodeTwo() async throws {
         let webhook = try WebhookProcess([], environment: ["PORT": "eighty"])
         #expect(try await webhook.waitForExit(timeout: .seconds(10)) == 2)
@@ -86,7 +125,7 @@ import Testing
                      "--cache-max-entries", "--threads", "--max-connections", "--max-body-bytes", "--metrics-port",
                      "--log-level", "--log-format", "--shutdown-grace", "--dev", "--fail-closed",
                      "--handshake-timeout", "--request-head-timeout", "--request-body-timeout", "--idle-timeout",
-                     "--write-timeout"] {
+                     "--write-timeout", "--reuse-port"] {
             #expect(webhook.output.contains(flag), "help lacks \(flag)")
         }
     }

@@ -2,9 +2,9 @@ import Foundation
 import Testing
 
 /// `--dev` end to end: the self-signed certificate, deploy/dev/serviceaccounts.yaml, and real
-/// AdmissionReviews posted with curl. One test, because every dev-mode process rewrites the
+/// AdmissionReviews posted with curl. Serialized, because every dev-mode process rewrites the
 /// same certificate in /tmp/irsa-webhook-dev.
-@Suite struct DevModeTests {
+@Suite(.serialized) struct DevModeTests {
     static let caFile = "/tmp/irsa-webhook-dev/tls.crt"
 
     @Test func devModeMutatesTheSampleReviewAndRejectsBadRequests() async throws {
@@ -76,6 +76,38 @@ import Testing
         #expect(try await TestTools.curl("GET", port: port, path: "/mutate", caFile: Self.caFile).status == 405)
         #expect(try await TestTools.curl("GET", port: port, path: "/nowhere", caFile: Self.caFile).status == 404)
 
+        #expect(try await webhook.stop(timeout: .seconds(10)) == 0)
+    }
+
+    /// An installed binary run outside a checkout: dev mode serves its built-in sample
+    /// ServiceAccounts, and the command it prints, run from yet another directory, shows the
+    /// resulting pod's environment, mount and volume. (Checked out, the repository's files are
+    /// used, by absolute path.)
+    @Test func devModeWorksOutsideTheRepositoryAndThePrintedCommandShowsThePod() async throws {
+        let elsewhere = try TestTools.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: elsewhere) }
+        let installed = elsewhere.appendingPathComponent("irsa-webhook").path
+        try FileManager.default.copyItem(atPath: WebhookProcess.binaryPath, toPath: installed)
+        let webhook = try WebhookProcess(["--dev", "--port", "0", "--metrics-port", "0"], currentDirectory: elsewhere.path,
+                                         executable: installed)
+        let port = try await webhook.listeningPort()
+        #expect(try await webhook.waitForOutput(containing: "show-pod.py"), "\(webhook.output)")
+        #expect(webhook.output.contains("/tmp/irsa-webhook-dev/serviceaccounts.yaml"), "built-in accounts: \(webhook.output)")
+        let lines = webhook.output.split(separator: "\n", omittingEmptySubsequences: false)
+        let start = try #require(lines.firstIndex { $0.hasPrefix("curl ") }, "\(webhook.output)")
+        let command = lines[start...(start + 2)].joined(separator: "\n")
+        #expect(command.contains("https://127.0.0.1:\(port)/mutate") && !command.contains(" @deploy/"), "absolute paths: \(command)")
+
+        let shown = try await TestTools.run(["bash", "-c", command], in: URL(fileURLWithPath: "/"), timeout: .seconds(20))
+        #expect(shown.status == 0, "\(shown.stderr)")
+        let pod = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any], "\(shown.stdout)")
+        let container = try #require((pod["containers"] as? [[String: Any]])?.first)
+        let environment = (container["env"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+        #expect(environment == ["AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_STS_REGIONAL_ENDPOINTS", "AWS_ENDPOINT_URL_STS"])
+        let mounts = container["volumeMounts"] as? [[String: Any]] ?? []
+        #expect(mounts.first?["mountPath"] as? String == "/var/run/secrets/vultr.com/serviceaccount")
+        let volumes = pod["volumes"] as? [[String: Any]] ?? []
+        #expect(volumes.first?["name"] as? String == "vultr-irsa-token", "\(pod)")
         #expect(try await webhook.stop(timeout: .seconds(10)) == 0)
     }
 

@@ -29,7 +29,7 @@ import Testing
         let before = try await TestTools.curl("GET", port: metricsPort, path: "/metrics", caFile: nil)
         #expect(before.status == 200)
         let mutatedBefore = TestTools.metric(#"irsa_admissions_total{result="mutated"}"#, in: before.body) ?? 0
-        let handshakeFailuresBefore = try #require(TestTools.metric("irsa_tls_handshake_failures_total", in: before.body))
+        let handshakeFailuresBefore = try #require(TestTools.metric(#"irsa_tls_handshake_failures_total{reason="not_tls"}"#, in: before.body))
 
         let review = try await TestTools.curl("POST", port: port, path: "/mutate", caFile: tls.certificate, contentType: "application/json",
                                               bodyFile: TestTools.root.appendingPathComponent("deploy/dev/review.json").path)
@@ -44,7 +44,7 @@ import Testing
             let after = try await TestTools.curl("GET", port: port, path: "/metrics", caFile: ca)
             #expect(after.status == 200)
             #expect(TestTools.metric(#"irsa_admissions_total{result="mutated"}"#, in: after.body) == mutatedBefore + 1, "\(after.body)")
-            #expect(TestTools.metric("irsa_tls_handshake_failures_total", in: after.body) == handshakeFailuresBefore + 1)
+            #expect(TestTools.metric(#"irsa_tls_handshake_failures_total{reason="not_tls"}"#, in: after.body) == handshakeFailuresBefore + 1)
             #expect(TestTools.metric("irsa_admission_duration_seconds_count", in: after.body) ?? 0 >= 1)
             #expect(TestTools.metric(#"irsa_admission_duration_seconds_bucket{le="+Inf"}"#, in: after.body) ?? 0 >= 1)
             #expect(TestTools.metric(#"irsa_build_info{version="0.1.0"}"#, in: after.body) == 1, "\(after.body)")
@@ -52,6 +52,47 @@ import Testing
             let open = try #require(TestTools.metric("irsa_open_connections", in: after.body), "\(after.body)")
             #expect(open >= 0 && open <= 1)
         }
+        #expect(try await webhook.stop(timeout: .seconds(10)) == 0)
+    }
+
+    /// Every metric has `# HELP` text, and the process metrics agree with what /proc says about
+    /// the process from outside.
+    @Test func everyMetricHasHelpAndProcessMetricsMatchProc() async throws {
+        let directory = try TestTools.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let tls = try await TestTools.makeCertificate(in: directory, name: "tls")
+        let metricsPort = try TestTools.freePort()
+        let started = Date().timeIntervalSince1970
+        let webhook = try WebhookProcess([
+            "--host", "127.0.0.1", "--port", "0", "--metrics-port", "\(metricsPort)", "--threads", "1",
+            "--tls-cert-file", tls.certificate, "--tls-key-file", tls.key,
+            "--service-accounts-file", TestTools.root.appendingPathComponent("deploy/dev/serviceaccounts.yaml").path,
+        ])
+        _ = try await webhook.listeningPort()
+        let scrape = try await TestTools.curl("GET", port: metricsPort, path: "/metrics", caFile: nil)
+        let lines = scrape.body.split(separator: "\n").map(String.init)
+        let typed = lines.filter { $0.hasPrefix("# TYPE ") }.map { $0.split(separator: " ")[2] }
+        let helped = Set(lines.filter { $0.hasPrefix("# HELP ") }.map { $0.split(separator: " ")[2] })
+        #expect(typed.count >= 17, "\(scrape.body)")
+        #expect(typed.filter { !helped.contains($0) }.isEmpty, "metrics without # HELP: \(typed.filter { !helped.contains($0) })")
+
+        let pid = webhook.process.processIdentifier
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        let rssKiB = try #require(status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }?.split(separator: " ").dropFirst().first
+            .flatMap { Double($0) })
+        let resident = try #require(TestTools.metric("process_resident_memory_bytes", in: scrape.body))
+        #expect(abs(resident - rssKiB * 1024) < rssKiB * 1024 * 0.25, "\(resident) vs VmRSS \(rssKiB) KiB")
+        let descriptors = Double(try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count)
+        let open = try #require(TestTools.metric("process_open_fds", in: scrape.body))
+        #expect(abs(open - descriptors) <= 4, "\(open) vs \(descriptors) in /proc/\(pid)/fd")
+        let limits = try String(contentsOfFile: "/proc/\(pid)/limits", encoding: .utf8)
+        let softLimit = try #require(limits.split(separator: "\n").first { $0.hasPrefix("Max open files") }?
+            .split(separator: " ", omittingEmptySubsequences: true).dropFirst(3).first.flatMap { Double($0) })
+        #expect(TestTools.metric("process_max_fds", in: scrape.body) == softLimit)
+        let start = try #require(TestTools.metric("process_start_time_seconds", in: scrape.body))
+        #expect(abs(start - started) < 5, "started at \(started), metric says \(start)")
+        let cpu = try #require(TestTools.metric("process_cpu_seconds_total", in: scrape.body))
+        #expect(cpu > 0 && cpu < 60)
         #expect(try await webhook.stop(timeout: .seconds(10)) == 0)
     }
 }

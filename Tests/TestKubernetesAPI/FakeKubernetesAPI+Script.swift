@@ -1,124 +1,166 @@
 extension FakeKubernetesAPI {
-    /// The fake API server: Python's http.server over TLS on 127.0.0.1 (port 0 picks a free one;
-    /// the port is printed on stdout). It serves GET /api/v1/namespaces/{ns}/serviceaccounts/{name}
-    /// from `accounts.json` in its state directory as real ServiceAccount JSON, 404 with a real
-    /// Status otherwise, checks the bearer token, appends every request to `requests.log`, and
-    /// obeys `control.json` (re-read per request): `delay` seconds before answering, answer
-    /// `status` (with `retryAfter`) instead, `drop` the connection without answering, or
-    /// `truncate` the answer (head and half the body, then `stall` seconds, then close). All of these apply to the
-    /// first `times` requests since the control's `id` changed (every request when absent), and
-    /// with `flap` only during every other `flap` seconds counted from the first such request.
+    /// The fake API server: Python's threading http.server over TLS on 127.0.0.1 (port 0 picks a
+    /// free one; the port is the first line on stdout). Arguments: state directory, token (empty:
+    /// any), certificate, key, client CA ("-": none), port, issuer. It answers as kube-apiserver does:
+    ///
+    /// - Every request is appended to `requests.log` ("<path with query> <Authorization or ->") and
+    ///   needs `Authorization: Bearer <token>` (401 Unauthorized otherwise). Errors carry a real
+    ///   Status (kind, apiVersion, status Failure, message, reason, code, details).
+    /// - GET /.well-known/openid-configuration: issuer, jwks_uri (https://127.0.0.1:<port>/openid/v1/jwks),
+    ///   response_types_supported [id_token], subject_types_supported [public],
+    ///   id_token_signing_alg_values_supported [RS256]; GET /openid/v1/jwks: `jwks.json` as
+    ///   application/jwk-set+json. Both with Cache-Control public, max-age=3600.
+    /// - ServiceAccounts carry name, namespace, uid, a creationTimestamp, annotations (omitted when
+    ///   none) and their resourceVersion: one global counter (digits), raised by every change.
+    /// - GET /api/v1/namespaces/{ns}/serviceaccounts/{name}: the object, or 404 NotFound.
+    /// - LIST /api/v1/serviceaccounts and /api/v1/namespaces/{ns}/serviceaccounts: a
+    ///   ServiceAccountList (items without kind and apiVersion) ordered by namespace/name as etcd
+    ///   orders keys. `limit` pages it: `metadata.continue` (opaque: base64url of
+    ///   {"v":"meta.k8s.io/v1","rv":<first page's rv>,"start":"<next key>"}) and
+    ///   `metadata.remainingItemCount`; every page is a consistent snapshot at the first page's
+    ///   `metadata.resourceVersion`, whatever changes in between. A continue token whose snapshot
+    ///   is gone (after `compact()`, beyond the 16 newest snapshots, or `expireContinueTokens`)
+    ///   gets 410 Expired with a `metadata.continue` that goes on at the latest version
+    ///   (inconsistently), as etcd3 storage does. `resourceVersion` unset: the latest; "0": the
+    ///   latest and `limit` ignored (the watch cache's full list); N (NotOlderThan or no match):
+    ///   at least N, waiting up to 3 s, then 504 Timeout "Too large resource version";
+    ///   `resourceVersionMatch=Exact`: exactly N, rebuilt from the history, 410 Expired when older.
+    ///   `resourceVersionMatch` without `resourceVersion` is 422 Invalid; `resourceVersion` with
+    ///   `continue` is 400 BadRequest.
+    /// - WATCH (the same paths with `watch=1` or `watch=true`): 200 with Transfer-Encoding chunked,
+    ///   one `{"type":...,"object":...}` line per event (ADDED, MODIFIED, DELETED, BOOKMARK, ERROR),
+    ///   through a 4096-byte buffer flushed when no event is pending, as Go's net/http does (so a
+    ///   burst shares a chunk and a long event spans chunks). `resourceVersion=N` replays the events
+    ///   after N from the history, then follows changes live (each watch waits on one condition
+    ///   variable the commands notify; no polling); unset or "0": an ADDED event per existing
+    ///   account first. A DELETED event carries the account's last state at the deletion's
+    ///   resourceVersion. N older than the history (after `compact()` or `restart()`): one ERROR
+    ///   event with a Status code 410, reason Expired, message "too old resource version: N (oldest)",
+    ///   then the end of the stream (or HTTP 410 with `WatchBehaviour.gone = .httpStatus`).
+    ///   `allowWatchBookmarks=true`: a BOOKMARK (kind, apiVersion, metadata.resourceVersion and
+    ///   creationTimestamp null only) every bookmark interval and 2 s before `timeoutSeconds`;
+    ///   `sendInitialEvents=true` (with `resourceVersionMatch=NotOlderThan`) ends its ADDED events
+    ///   with a BOOKMARK annotated `k8s.io/initial-events-end: "true"`, the only one so annotated.
+    ///   `timeoutSeconds` ends the stream cleanly (the terminating chunk).
+    /// - Faults: `behave` (GET and LIST: delay, status with Retry-After, dropped connection, half a
+    ///   body; `times`, flapping) and `behaveWatch` (see `WatchBehaviour`). `compact()` takes a
+    ///   resourceVersion of its own, as a write to another resource would, and starts the history
+    ///   and the continue tokens after it.
+    /// - Commands: one JSON object per line on stdin, one JSON answer per line on stdout ({"error":
+    ///   ...} on failure): set, upsert, delete, generate, compact, resourceVersion (these answer
+    ///   {"resourceVersion"}), behave, behaveWatch, writeTimes, listTime, down, up. EOF on stdin
+    ///   (the test process closed it or died) ends the process.
+    ///
     /// TLS handshakes run in the connection's thread and the backlog is 128, so a burst of
     /// connections is not serialised behind one handshake or dropped by a full accept queue.
-    static let script = #"""
-    import json, os, socket, ssl, sys, threading, time, urllib.parse
-    from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
+    static var script: String { [storeScript, handlerScript, watchScript, mainScript].joined(separator: "\n") }
 
-    state, token, cert, key, client_ca, port = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6])
-    lock = threading.Lock()
-    applied = {}
-    first_seen = {}
+    /// The script's listener and command channel: the HTTPS server (taken down and up in place by
+    /// `stop` and `restart`) and the commands read from stdin.
+    static let mainScript = #"""
+    class Listener:
+        """The HTTPS listener, which `down` closes (with every open connection) and `up` opens again
+        on the same port, while the process and its state live on."""
 
-    def read_json(name, default):
-        try:
-            with open(os.path.join(state, name)) as f:
-                return json.load(f)
-        except FileNotFoundError:
-            return default
+        def __init__(self, context):
+            self.context, self.server, self.port = context, None, port
+            self.lock = threading.Lock()
+            self.connections = set()
 
-    def status_body(code, reason, message):
-        return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                "message": message, "reason": reason, "code": code}
+        def up(self):
+            if self.server is None:
+                with store.changed:
+                    store.restarted()
+                ThreadingHTTPServer.request_queue_size = 128
+                self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+                self.server.daemon_threads = True
+                self.server.socket = self.context.wrap_socket(self.server.socket, server_side=True,
+                                                              do_handshake_on_connect=False)
+                self.port = self.server.server_address[1]
+                threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+            return self.port
 
-    def control_for_this_request():
-        with lock:
-            control = read_json("control.json", {})
-            cid = control.get("id", 0)
-            applied[cid] = applied.get(cid, 0) + 1
-            nth = applied[cid]
-            started = first_seen.setdefault(cid, time.monotonic())
-        times = control.get("times")
-        if times is not None and nth > times:
-            return {}
-        flap = control.get("flap")
-        if flap and int((time.monotonic() - started) / flap) % 2 == 1:
-            return {}
-        return control
+        def down(self):
+            if self.server is not None:
+                self.server.shutdown()
+                self.server.server_close()
+                self.server = None
+            with self.lock:
+                for connection in self.connections:
+                    try:
+                        connection.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+            with store.changed:
+                store.generation += 1
+                store.changed.notify_all()
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+        def opened(self, connection):
+            with self.lock:
+                self.connections.add(connection)
 
-        def setup(self):
-            self.request.do_handshake()
-            super().setup()
+        def closed(self, connection):
+            with self.lock:
+                self.connections.discard(connection)
 
-        def log_message(self, *args):
-            pass
+    def discovery():
+        return {"issuer": issuer, "jwks_uri": "https://127.0.0.1:%d/openid/v1/jwks" % listener.port,
+                "response_types_supported": ["id_token"], "subject_types_supported": ["public"],
+                "id_token_signing_alg_values_supported": ["RS256"]}
 
-        def send_json(self, code, body, extra=(), truncate=False, stall=0):
-            data = json.dumps(body).encode()
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in extra:
-                self.send_header(name, value)
-            self.end_headers()
-            if truncate:
-                self.wfile.write(data[:len(data) // 2])
-                time.sleep(stall)
-                self.close_connection = True
-                self.connection.shutdown(socket.SHUT_RDWR)
-            else:
-                self.wfile.write(data)
+    def run_command(command):
+        op = command["op"]
+        if op in ("set", "upsert", "delete", "generate", "compact", "resourceVersion"):
+            with store.changed:
+                if op == "set":
+                    store.replace(command["accounts"])
+                elif op == "upsert":
+                    store.put(command["namespace"], command["name"], command["annotations"])
+                elif op == "delete":
+                    store.remove(command["namespace"], command["name"])
+                elif op == "generate":
+                    store.generate(command["count"], command["annotatedEvery"], command["namespaces"])
+                elif op == "compact":
+                    store.compact()
+                store.changed.notify_all()
+                return {"resourceVersion": str(store.rv)}
+        if op == "behave":
+            behaviour.set_control(command["control"])
+        elif op == "behaveWatch":
+            behaviour.set_watch(command["watch"])
+        elif op == "listTime":
+            with store.changed:
+                return {"requests": store.list_requests, "seconds": store.list_seconds}
+        elif op == "writeTimes":
+            return {"times": {str(rv): at for rv, at in list(store.write_times.items())}}
+        elif op == "down":
+            listener.down()
+        elif op == "up":
+            return {"port": listener.up()}
+        else:
+            raise ValueError("unknown command " + op)
+        return {}
 
-        def do_GET(self):
-            with lock:
-                with open(os.path.join(state, "requests.log"), "a") as log:
-                    log.write("%s %s\n" % (self.path, self.headers.get("Authorization", "-")))
-            control = control_for_this_request()
-            if control.get("delay"):
-                time.sleep(control["delay"])
-            if control.get("drop"):
-                self.close_connection = True
-                self.connection.shutdown(socket.SHUT_RDWR)
-                return
-            code, body, extra = self.answer(control)
-            self.send_json(code, body, extra, truncate=control.get("truncate", False), stall=control.get("stall", 0))
-
-        def answer(self, control):
-            status = control.get("status")
-            if status:
-                extra = [("Retry-After", control["retryAfter"])] if control.get("retryAfter") else []
-                return status, status_body(status, "Injected", "injected status %d" % status), extra
-            if token and self.headers.get("Authorization") != "Bearer " + token:
-                return 401, status_body(401, "Unauthorized", "Unauthorized"), []
-            parts = [urllib.parse.unquote(p) for p in self.path.split("?")[0].split("/")]
-            if len(parts) != 7 or parts[1:4] != ["api", "v1", "namespaces"] or parts[5] != "serviceaccounts":
-                return 404, status_body(404, "NotFound", "the server could not find the requested resource"), []
-            namespace, name = parts[4], parts[6]
-            account = read_json("accounts.json", {}).get(namespace + "/" + name)
-            if account is None:
-                return 404, status_body(404, "NotFound", 'serviceaccounts "%s" not found' % name), []
-            return 200, {"kind": "ServiceAccount", "apiVersion": "v1",
-                         "metadata": {"name": name, "namespace": namespace, "uid": "0d1f3c52-3c3a-4b7e-9e43-5c2b8f0e6a11",
-                                      "resourceVersion": "4711", "creationTimestamp": "2026-01-01T00:00:00Z",
-                                      "annotations": account}}, []
+    def serve_commands():
+        # One JSON command per line on stdin, one JSON answer per line on stdout; EOF (the test
+        # process closed its end or died) ends the server.
+        for line in sys.stdin.buffer:
+            try:
+                answer = run_command(json.loads(line))
+            except Exception as error:
+                answer = {"error": "%s: %s" % (type(error).__name__, error)}
+            sys.stdout.buffer.write(compact_json(answer) + b"\n")
+            sys.stdout.buffer.flush()
+        os._exit(0)
 
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     if client_ca != "-":
         context.verify_mode = ssl.CERT_REQUIRED
         context.load_verify_locations(client_ca)
-    def exit_when_parent_goes():
-        sys.stdin.buffer.read()
-        os._exit(0)
-
-    threading.Thread(target=exit_when_parent_goes, daemon=True).start()
-    ThreadingHTTPServer.request_queue_size = 128
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    server.daemon_threads = True
-    server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
-    print(server.server_address[1], flush=True)
-    server.serve_forever()
+    listener = Listener(context)
+    sys.stdout.buffer.write(b"%d\n" % listener.up())
+    sys.stdout.buffer.flush()
+    serve_commands()
     """#
 }

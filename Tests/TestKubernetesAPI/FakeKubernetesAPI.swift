@@ -4,23 +4,27 @@ import Glibc
 #endif
 
 /// A real HTTPS Kubernetes API stand-in for client and process tests: a Python process on
-/// 127.0.0.1 speaking the real ServiceAccount path and JSON, with certificates made by the openssl
-/// CLI (a CA, a server certificate for 127.0.0.1 and a client certificate).
+/// 127.0.0.1 speaking kube-apiserver's protocol for ServiceAccounts (GET, LIST with `limit` and
+/// `continue`, WATCH as a chunked event stream, resourceVersions, bookmarks, 410s) and the service
+/// account issuer's OIDC discovery, with certificates made by the openssl CLI (a CA, a server
+/// certificate for 127.0.0.1 and a client certificate). The protocol is described on `script`.
 ///
-/// It can be told to misbehave (`behave`: delay, an injected status with Retry-After, a dropped
-/// connection, a response cut off mid-body, each optionally flapping on and off) and to go down
-/// and come back on the same port (`stop`, `restart`). Killed (and waited for) on `stop()` or
-/// deinit, and it exits by itself when the test process dies. Used by one test at a time.
+/// The test drives it over a command channel (the process's stdin and stdout, a socket pair):
+/// accounts change at once and every open watch sees the event (`setAccounts`, `upsert`, `delete`,
+/// `generateAccounts`, `compact`). It can be told to misbehave (`behave` for GET and LIST,
+/// `behaveWatch` for LIST and WATCH) and to go down and come back on the same port (`stop`,
+/// `restart`) with its state kept. Killed (and waited for) on deinit, and it exits by itself when
+/// the test process dies (its stdin closes). Used by one test at a time.
 public final class FakeKubernetesAPI: @unchecked Sendable {
     /// The server could not be started or controlled; the message says why.
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
     }
 
-    /// Holds the certificates, the script and the server's state files.
+    /// Holds the certificates, the script and the request log.
     public let directory: TemporaryDirectory
     /// The port on 127.0.0.1, kept across `restart()`.
-    public private(set) var port = 0
+    public let port: Int
     /// The bearer token required, nil for none.
     public let token: String?
     /// The CA that signed the server and client certificates.
@@ -29,91 +33,102 @@ public final class FakeKubernetesAPI: @unchecked Sendable {
     public let clientCertificatePEM: String
     /// The key of `clientCertificatePEM`.
     public let clientKeyPEM: String
-    private let requireClientCertificate: Bool
-    private var process: Process?
-    /// The server's stdin: it exits when this closes, so it never outlives the test process.
-    private var lifeline: Pipe?
-    private var controlID = 0
+    /// The service account issuer in /.well-known/openid-configuration.
+    public let issuer: String
+    /// The key set served at /openid/v1/jwks (one RSA key, made by the openssl CLI once per test
+    /// process), computed from openssl's output so tests can compare what a client read.
+    public let jwks: [JSONWebKey]
+    /// The PEM public key (SubjectPublicKeyInfo) behind `jwks`.
+    public let serviceAccountPublicKeyPEM: String
+    /// The PEM private key behind `jwks`, to sign tokens the key set verifies.
+    public let serviceAccountSigningKeyPEM: String
+    private let process: Process
+    private let channel: CommandChannel
+    /// Guards `serving` and serialises commands.
+    private let lock = NSLock()
+    private var serving = true
 
     /// Starts a server on a free port that serves no accounts until `setAccounts`.
     ///
     /// - Parameters:
     ///   - token: The bearer token every request must carry (401 otherwise); nil accepts any.
     ///   - requireClientCertificate: Demand a client certificate signed by the CA.
-    public init(token: String? = "fake-token", requireClientCertificate: Bool = false) throws {
+    ///   - issuer: The service account issuer the OIDC discovery document names.
+    public init(
+        token: String? = "fake-token", requireClientCertificate: Bool = false,
+        issuer: String = "https://kubernetes.default.svc.cluster.local"
+    ) throws {
         directory = try TemporaryDirectory()
         self.token = token
-        self.requireClientCertificate = requireClientCertificate
+        self.issuer = issuer
         try Self.makeCertificates(in: directory.path)
         certificateAuthorityPEM = try String(contentsOfFile: directory.path + "/ca.crt", encoding: .utf8)
         clientCertificatePEM = try String(contentsOfFile: directory.path + "/client.crt", encoding: .utf8)
         clientKeyPEM = try String(contentsOfFile: directory.path + "/client.key", encoding: .utf8)
+        let signingKey = try ServiceAccountSigningKey.shared.get()
+        serviceAccountPublicKeyPEM = signingKey.publicKeyPEM
+        serviceAccountSigningKeyPEM = signingKey.privateKeyPEM
+        jwks = signingKey.jwks
+        try directory.write("jwks.json", JSONEncoder().encode(["keys": jwks]))
         try directory.write("fake-kubernetes-api.py", Self.script)
-        port = try launch(port: 0)
+        channel = try CommandChannel()
+        process = Process()
+        let errors = directory.path + "/server.err"
+        _ = FileManager.default.createFile(atPath: errors, contents: nil)
+        let errorHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: errors))
+        defer { try? errorHandle.close() }
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [
+            "python3", directory.path + "/fake-kubernetes-api.py", directory.path, token ?? "",
+            directory.path + "/server.crt", directory.path + "/server.key",
+            requireClientCertificate ? directory.path + "/ca.crt" : "-", "0", issuer,
+        ]
+        process.standardInput = channel.processEnd
+        process.standardOutput = channel.processEnd
+        process.standardError = errorHandle
+        try process.run()
+        channel.processStarted()
+        let line = try? channel.readLine(timeout: .seconds(60))
+        guard let port = line.flatMap({ Int(String(decoding: $0, as: UTF8.self)) }) else {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            let reason = (try? String(contentsOfFile: errors, encoding: .utf8)) ?? ""
+            throw Failure(description: "fake API server did not start: \(reason)")
+        }
+        self.port = port
     }
 
-    deinit { stop() }
+    deinit { terminate() }
 
     /// The CA certificate's file.
     public var certificateAuthorityFile: String { directory.path + "/ca.crt" }
 
-    /// True while the server process runs.
-    public var isRunning: Bool { process?.isRunning ?? false }
+    /// True while the server listens (between `stop()` and `restart()` it does not).
+    public var isRunning: Bool { lock.withLock { serving } && process.isRunning }
 
-    /// Replaces the accounts served: annotations by "namespace/name".
-    public func setAccounts(_ annotationsByAccount: [String: [String: String]]) throws {
-        try writeAtomically("accounts.json", JSONSerialization.data(withJSONObject: annotationsByAccount))
-    }
-
-    /// Changes how the next requests are answered; `behave()` restores normal service.
-    ///
-    /// - Parameters:
-    ///   - status: Answer this status (with a Kubernetes Status body) instead.
-    ///   - times: Misbehave for this many requests only; nil for every request.
-    ///   - retryAfter: The Retry-After header sent with `status`.
-    ///   - delay: Wait this long before answering (or dropping).
-    ///   - drop: Close the connection without answering.
-    ///   - truncate: Send the head (with the full Content-Length) and half the body, then close.
-    ///   - stall: With `truncate`, wait this long after the half body before closing.
-    ///   - flapPeriod: Misbehave during the first period, serve normally during the next, and so
-    ///     on, counted from the first request that sees this behaviour.
-    public func behave(
-        status: Int? = nil, times: Int? = nil, retryAfter: String? = nil, delay: Duration = .zero, drop: Bool = false,
-        truncate: Bool = false, stall: Duration = .zero, flapPeriod: Duration? = nil
-    ) throws {
-        controlID += 1
-        var control: [String: Any] = [
-            "id": controlID, "drop": drop, "truncate": truncate, "delay": Self.seconds(delay), "stall": Self.seconds(stall),
-        ]
-        control["status"] = status
-        control["times"] = times
-        control["retryAfter"] = retryAfter
-        control["flap"] = flapPeriod.map(Self.seconds)
-        try writeAtomically("control.json", JSONSerialization.data(withJSONObject: control))
-    }
-
-    /// Every request so far, across restarts: "<path> <Authorization or ->".
+    /// Every request so far, across restarts: "<path with query> <Authorization or ->".
     public var requests: [String] {
         ((try? String(contentsOfFile: directory.path + "/requests.log", encoding: .utf8)) ?? "")
             .split(separator: "\n").map(String.init)
     }
 
-    /// Kills the server (SIGKILL: the test runner's threads block SIGTERM, and children inherit
-    /// the mask) and waits for it: the port stops listening and open connections are closed.
+    /// Takes the API down: the port stops listening, open connections (watches too) are closed.
+    /// Accounts can still be changed; `restart()` brings it back.
     public func stop() {
-        guard let process, process.isRunning else { return }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        guard (try? command(["op": "down"])) != nil else { return }
+        lock.withLock { serving = false }
     }
 
-    /// Starts the server again on the same port, with the same accounts and behaviour. Retries
-    /// for up to `timeout` while the port cannot be bound yet.
+    /// Listens again on the same port, with the same accounts and behaviour; the watch history
+    /// starts again at the current resourceVersion (as a restarted kube-apiserver's watch cache
+    /// does), so a watch from an older one gets 410. Retries for up to `timeout` while the port
+    /// cannot be bound yet.
     public func restart(timeout: Duration = .seconds(5)) throws {
-        stop()
         let deadline = ContinuousClock.now + timeout
         while true {
             do {
-                _ = try launch(port: port)
+                _ = try command(["op": "up"])
+                lock.withLock { serving = true }
                 return
             } catch {
                 if ContinuousClock.now >= deadline { throw error }
@@ -151,74 +166,29 @@ public final class FakeKubernetesAPI: @unchecked Sendable {
         """
     }
 
-    /// Runs the script on `requested` (0: any free port) and returns the port it listens on.
-    private func launch(port requested: Int) throws -> Int {
-        let process = Process()
-        let output = Pipe()
-        let lifeline = Pipe()
-        let errors = directory.path + "/server.err"
-        _ = FileManager.default.createFile(atPath: errors, contents: nil)
-        let errorHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: errors))
-        defer { try? errorHandle.close() }
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "python3", directory.path + "/fake-kubernetes-api.py", directory.path, token ?? "",
-            directory.path + "/server.crt", directory.path + "/server.key",
-            requireClientCertificate ? directory.path + "/ca.crt" : "-", String(requested),
-        ]
-        process.standardOutput = output
-        process.standardError = errorHandle
-        process.standardInput = lifeline
-        try process.run()
-        let line = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
-        guard let port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+    /// Sends one command and returns its answer; throws the server's error, or when the
+    /// server does not answer within `timeout`.
+    func command(_ command: [String: Any], timeout: Duration = .seconds(60)) throws -> [String: Any] {
+        try lock.withLock {
+            guard process.isRunning else { throw Failure(description: "the fake API server process has exited") }
+            var line = try JSONSerialization.data(withJSONObject: command)
+            line.append(UInt8(ascii: "\n"))
+            try channel.send(line)
+            let answer = try channel.readLine(timeout: timeout)
+            guard let object = try JSONSerialization.jsonObject(with: answer) as? [String: Any] else {
+                throw Failure(description: "the fake API server answered \(String(decoding: answer, as: UTF8.self))")
+            }
+            if let error = object["error"] as? String { throw Failure(description: "fake API server: \(error)") }
+            return object
+        }
+    }
+
+    /// Kills the process (SIGKILL: the test runner's threads block SIGTERM, and children inherit
+    /// the mask) and waits for it.
+    private func terminate() {
+        if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
-            let reason = (try? String(contentsOfFile: errors, encoding: .utf8)) ?? ""
-            throw Failure(description: "fake API server did not start on port \(requested): \(line)\(reason)")
-        }
-        self.process = process
-        self.lifeline = lifeline
-        return port
-    }
-
-    private func writeAtomically(_ name: String, _ data: Data) throws {
-        let staging = try directory.write(name + ".tmp", data)
-        guard rename(staging, directory.path + "/" + name) == 0 else { throw Failure(description: "rename \(name) failed") }
-    }
-
-    private static func seconds(_ duration: Duration) -> Double {
-        let (seconds, attoseconds) = duration.components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
-
-    /// A CA, a server certificate for 127.0.0.1/localhost and a client certificate, all P-256.
-    private static func makeCertificates(in directory: String) throws {
-        let commands = [
-            ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key",
-             "-out", "ca.crt", "-subj", "/CN=fake-kubernetes-ca", "-days", "2"],
-            ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "server.key",
-             "-out", "server.csr", "-subj", "/CN=kube-apiserver"],
-            ["x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.crt",
-             "-days", "2", "-extfile", "server.ext"],
-            ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "client.key",
-             "-out", "client.csr", "-subj", "/CN=system:serviceaccount:irsa:webhook"],
-            ["x509", "-req", "-in", "client.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "client.crt",
-             "-days", "2"],
-        ]
-        try Data("subjectAltName=IP:127.0.0.1,DNS:localhost\n".utf8).write(to: URL(fileURLWithPath: directory + "/server.ext"))
-        for arguments in commands {
-            let openssl = Process()
-            openssl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            openssl.arguments = ["openssl"] + arguments
-            openssl.currentDirectoryURL = URL(fileURLWithPath: directory)
-            openssl.standardOutput = FileHandle.nullDevice
-            openssl.standardError = FileHandle.nullDevice
-            try openssl.run()
-            openssl.waitUntilExit()
-            guard openssl.terminationStatus == 0 else {
-                throw Failure(description: "openssl \(arguments.joined(separator: " ")) failed")
-            }
         }
     }
 }

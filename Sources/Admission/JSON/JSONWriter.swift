@@ -91,7 +91,7 @@ public struct JSONWriter: ~Copyable {
     }
 
     /// Appends a decimal integer.
-    mutating func integer(_ value: Int) {
+    public mutating func integer(_ value: Int) {
         reserve(20)
         if value < 0 {
             storage[count] = UInt8(ascii: "-")
@@ -113,6 +113,13 @@ public struct JSONWriter: ~Copyable {
             position -= 1
         } while magnitude > 0
         count += digits
+    }
+
+    /// Appends a finite number in JSON's notation (Swift's shortest round-tripping form, e.g.
+    /// `0.000123` or `1e-07`); NaN and infinities, which JSON cannot hold, become `null`.
+    public mutating func number(_ value: Double) {
+        guard value.isFinite else { return raw("null") }
+        raw(ArraySlice(value.description.utf8))
     }
 
     /// Appends the standard base64 encoding (RFC 4648, padded) of `input`.

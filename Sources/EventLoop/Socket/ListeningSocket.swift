@@ -50,6 +50,31 @@ public final class ListeningSocket: @unchecked Sendable {
         }
     }
 
+    /// Whether another socket already listens on `address`, in any process. A probe socket is
+    /// bound with SO_REUSEADDR (so connections of an earlier run in TIME_WAIT do not count) but
+    /// without SO_REUSEPORT: the kernel then refuses it (EADDRINUSE) next to any listener on the
+    /// port, even one that set SO_REUSEPORT and would let a second process's SO_REUSEPORT
+    /// listeners join it and split its connections. The probe never listens and is closed at
+    /// once; other errors (no such local address, permission) are thrown.
+    public static func isListenedOn(_ address: SocketAddress) throws(IOError) -> Bool {
+        let fd = try Syscall.runBlocking("socket") {
+            socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        }
+        defer { _ = Glibc.close(fd) }
+        var one: Int32 = 1
+        _ = try Syscall.runBlocking("setsockopt(SO_REUSEADDR)") {
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        }
+        do {
+            _ = try address.withSocketAddress { (pointer, length) throws(IOError) in
+                try Syscall.runBlocking("bind \(address)") { Glibc.bind(fd, pointer, length) }
+            }
+            return false
+        } catch where error.errorNumber == EADDRINUSE {
+            return true
+        }
+    }
+
     /// Takes ownership of an already-listening descriptor (e.g. from systemd's LISTEN_FDS).
     /// Fails unless it is a listening IPv4/IPv6 stream socket; makes it non-blocking and close-on-exec.
     /// On failure the descriptor is left open and unchanged except for those flags.

@@ -1,5 +1,8 @@
 import COpenSSL
 import COpenSSLShims
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A configured OpenSSL `SSL_CTX`: protocol limits, ciphers, certificates and trust, from which
 /// each `TLSConnection` is created.
@@ -10,6 +13,9 @@ import COpenSSLShims
 public final class TLSContext: @unchecked Sendable {
     /// The configuration this context was built from.
     public let configuration: TLSConfiguration
+    /// When the leaf certificate stops being valid (its notAfter), in seconds since the Unix
+    /// epoch; nil for a context without a certificate (a client without one).
+    public private(set) var certificateExpiry: Int64?
     let pointer: OpaquePointer
     /// ALPN protocols in wire format (length-prefixed), owned here for the ALPN callback.
     fileprivate let applicationProtocolsWire: UnsafeMutableRawBufferPointer
@@ -90,6 +96,7 @@ public final class TLSContext: @unchecked Sendable {
             guard SSL_CTX_use_certificate(pointer, chain[0]) == 1 else {
                 throw TLSError.drainingErrorQueue(.badCertificateFile, operation: "use certificate from \(chainSource.name)")
             }
+            certificateExpiry = Self.secondsSinceEpoch(X509_get0_notAfter(chain[0]))
             for intermediate in chain.dropFirst() {
                 // add0 takes ownership on success; take a reference so the deferred free balances.
                 X509_up_ref(intermediate)
@@ -109,6 +116,13 @@ public final class TLSContext: @unchecked Sendable {
                     extra: ["the private key in \(keySource.name) does not match the certificate in \(chainSource.name)"])
             }
         }
+    }
+
+    /// An ASN.1 time as seconds since the Unix epoch; nil when OpenSSL cannot read it.
+    private static func secondsSinceEpoch(_ time: UnsafePointer<ASN1_TIME>?) -> Int64? {
+        var parts = tm()
+        guard let time, ASN1_TIME_to_tm(time, &parts) == 1 else { return nil }
+        return Int64(timegm(&parts))
     }
 
     private func configureVerification() throws {

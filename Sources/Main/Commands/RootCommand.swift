@@ -8,7 +8,7 @@ struct RootCommand: ParsableCommand {
         abstract: "IAM Roles for Service Accounts for Vultr Kubernetes: a mutating admission webhook.",
         discussion: "Without a subcommand, irsa-webhook serves (see 'irsa-webhook serve --help').",
         version: IRSAWebhook.version,
-        subcommands: [ServeCommand.self],
+        subcommands: [ServeCommand.self, IssuerCommand.self],
         defaultSubcommand: ServeCommand.self
     )
 }

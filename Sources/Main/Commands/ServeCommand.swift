@@ -22,6 +22,9 @@ struct ServeCommand: WebhookCommand {
     @Option(help: "HTTPS port for /mutate, /healthz, /readyz and /metrics [PORT]; 0 picks a free port (logged).")
     var port: Int = 8443
 
+    @Flag(help: "Start even if another process listens on --port or --metrics-port, sharing the port with it (SO_REUSEPORT): for a zero-downtime handover, after which the old process is stopped with SIGTERM. Without it, a port in use is an error.")
+    var reusePort: Bool = false
+
     @Option(help: "PEM certificate chain served to the API server [TLS_CERT_PATH]. Reloaded when the file changes.")
     var tlsCertFile: String = "/etc/webhook/certs/tls.crt"
 
@@ -38,7 +41,7 @@ struct ServeCommand: WebhookCommand {
     @Option(help: "Static ServiceAccounts (YAML or JSON List, or multi-document YAML) instead of the Kubernetes API.")
     var serviceAccountsFile: String?
 
-    @Option(help: "Timeout of one ServiceAccount lookup at the Kubernetes API, e.g. 2s or 500ms.")
+    @Option(parsing: .unconditional, help: "Timeout of one ServiceAccount lookup at the Kubernetes API, e.g. 2s or 500ms.")
     var apiTimeout: String = "2s"
 
     @Option(help: "Connections open at once to the Kubernetes API; further lookups wait for one in turn.")
@@ -54,8 +57,8 @@ struct ServeCommand: WebhookCommand {
     @Option(help: "Default audience of the projected token.")
     var tokenAudience: String = "vultr"
 
-    @Option(help: "Default token lifetime in seconds (600 at least).")
-    var tokenExpiration: Int = 86400
+    @Option(parsing: .unconditional, help: "Default token lifetime, e.g. 24h or 86400 (seconds), 10m to 365 days.")
+    var tokenExpiration: String = "86400"
 
     @Option(help: "Where the token volume is mounted in each container.")
     var tokenMountPath: String = "/var/run/secrets/vultr.com/serviceaccount"
@@ -67,10 +70,10 @@ struct ServeCommand: WebhookCommand {
     var region: String?
 
     // MARK: Cache
-    @Option(help: "How long a found ServiceAccount is cached, e.g. 60s.")
+    @Option(parsing: .unconditional, help: "How long a found ServiceAccount is cached, e.g. 60s.")
     var cacheTtl: String = "60s"
 
-    @Option(help: "How long a missing ServiceAccount is remembered, e.g. 2s.")
+    @Option(parsing: .unconditional, help: "How long a missing ServiceAccount is remembered, e.g. 2s.")
     var negativeCacheTtl: String = "2s"
 
     @Option(help: "Most ServiceAccounts kept in the cache (least recently used evicted).")
@@ -86,25 +89,25 @@ struct ServeCommand: WebhookCommand {
     @Option(help: "Largest accepted request body in bytes (413 above).")
     var maxBodyBytes: Int = 8 * 1024 * 1024
 
-    @Option(help: "Time from accept to the end of the TLS handshake; slower clients are closed.")
+    @Option(parsing: .unconditional, help: "Time from accept to the end of the TLS handshake; slower clients are closed.")
     var handshakeTimeout: String = "10s"
 
-    @Option(help: "Time for a whole request head from its first byte (the first request: from the handshake); 408 after.")
+    @Option(parsing: .unconditional, help: "Time for a whole request head from its first byte (the first request: from the handshake); 408 after.")
     var requestHeadTimeout: String = "10s"
 
-    @Option(help: "Time for a whole request body from the end of its head; 408 after.")
+    @Option(parsing: .unconditional, help: "Time for a whole request body from the end of its head; 408 after.")
     var requestBodyTimeout: String = "30s"
 
-    @Option(help: "How long a keep-alive connection may wait for its next request.")
+    @Option(parsing: .unconditional, help: "How long a keep-alive connection may wait for its next request.")
     var idleTimeout: String = "120s"
 
-    @Option(help: "Time for writing one response to a client; a client that stops reading is closed after it.")
+    @Option(parsing: .unconditional, help: "Time for writing one response to a client; a client that stops reading is closed after it.")
     var writeTimeout: String = "30s"
 
     @Option(help: "Plain-HTTP port serving /metrics, /healthz and /readyz; 0 disables it.")
     var metricsPort: Int = 9090
 
-    @Option(help: "Time allowed for in-flight requests after SIGTERM, e.g. 25s.")
+    @Option(parsing: .unconditional, help: "Time allowed for in-flight requests after SIGTERM, e.g. 25s.")
     var shutdownGrace: String = "25s"
 
     // MARK: Logging
@@ -115,16 +118,16 @@ struct ServeCommand: WebhookCommand {
     var logFormat: String?
 
     // MARK: Development
-    @Flag(help: "Dev mode: 127.0.0.1:8443, a self-signed certificate made at start, ServiceAccounts from deploy/dev/serviceaccounts.yaml, text logs.")
+    @Flag(help: "Dev mode: 127.0.0.1:8443, a self-signed certificate made at start, ServiceAccounts from deploy/dev/serviceaccounts.yaml (built-in samples when it is not there), text logs.")
     var dev: Bool = false
 
-    /// Environment variables that stand in for absent flags.
+    /// Environment variables that stand in for absent flags. (KUBECONFIG is read by
+    /// `Configuration`, which tells it apart from `--kubeconfig` in its errors.)
     static let environmentFlags: [(variable: String, flag: String)] = [
         ("BIND_ADDR", "--host"),
         ("PORT", "--port"),
         ("TLS_CERT_PATH", "--tls-cert-file"),
         ("TLS_KEY_PATH", "--tls-key-file"),
-        ("KUBECONFIG", "--kubeconfig"),
         ("STS_ENDPOINT", "--sts-endpoint"),
     ]
 
@@ -140,7 +143,8 @@ struct ServeCommand: WebhookCommand {
     }
 
     func execute() async throws(ConfigurationError) -> Int32 {
-        let configuration = try Configuration(self, cores: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        let configuration = try Configuration(
+            self, cores: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), environment: ProcessEnvironment.variables())
         return try await Webhook.run(configuration)
     }
 }

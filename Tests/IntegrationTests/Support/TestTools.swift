@@ -81,16 +81,16 @@ enum TestTools {
         return directory
     }
 
-    /// Makes a self-signed ECDSA P-256 certificate for IP:127.0.0.1 (its own CA) as
-    /// `<name>.crt` and `<name>.key` in `directory`.
-    static func makeCertificate(in directory: URL, name: String, commonName: String = "irsa-webhook test") async throws
+    /// Makes a self-signed ECDSA P-256 certificate for IP:127.0.0.1 (its own CA), valid for
+    /// `days`, as `<name>.crt` and `<name>.key` in `directory`.
+    static func makeCertificate(in directory: URL, name: String, commonName: String = "irsa-webhook test", days: Int = 2) async throws
         -> (certificate: String, key: String)
     {
         let certificate = directory.appendingPathComponent("\(name).crt").path
         let key = directory.appendingPathComponent("\(name).key").path
         let result = try await run([
             "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-            "-days", "2", "-subj", "/CN=\(commonName)", "-addext", "subjectAltName=IP:127.0.0.1",
+            "-days", "\(days)", "-subj", "/CN=\(commonName)", "-addext", "subjectAltName=IP:127.0.0.1",
             "-addext", "basicConstraints=critical,CA:TRUE", "-keyout", key, "-out", certificate,
         ])
         guard result.status == 0 else { throw TestToolError("openssl req failed: \(result.stderr)") }

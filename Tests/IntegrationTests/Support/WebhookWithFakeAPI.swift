@@ -57,7 +57,7 @@ final class WebhookWithFakeAPI {
         webhook.output.split(separator: "\n").compactMap { line in
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
                   object["message"] as? String == "ServiceAccount lookup failed",
-                  let text = object["duration"] as? String, let seconds = Double(text.split(separator: " ").first ?? "")
+                  let seconds = object["duration"] as? Double
             else { return nil }
             return .nanoseconds(Int64(seconds * 1e9))
         }

@@ -1,0 +1,41 @@
+/// The `# HELP` text of every metric the webhook exports, by name. swift-metrics has no place
+/// for help text, so the exposition gets it here: `withHelp` puts each line before its metric's
+/// `# TYPE` line. A metric without an entry here has no `# HELP` (EndpointsTests checks there is
+/// none).
+enum MetricHelp {
+    static let texts: [String: String] = [
+        "irsa_admissions_total": "AdmissionReviews answered, by result (mutated, skipped, error, denied, invalid).",
+        "irsa_admission_duration_seconds": "Time from a complete /mutate request to its answer.",
+        "irsa_serviceaccount_lookup_failures_total": "ServiceAccount lookups that failed (the pod was admitted unmutated, or denied with --fail-closed).",
+        "irsa_serviceaccount_cache_total": "ServiceAccount cache events (hit, stale_hit, miss, coalesced, eviction, upstream_error, stale_if_error).",
+        "irsa_kubernetes_api_requests_total": "Requests to the Kubernetes API, by HTTP status (error when none came back).",
+        "irsa_kubernetes_api_request_duration_seconds": "Kubernetes API request latency.",
+        "irsa_kubernetes_api_connections_opened_total": "Connections opened to the Kubernetes API server, by server (at most --api-max-connections at once).",
+        "irsa_log_lines_dropped_total": "Log lines dropped because standard error did not keep up, by sink.",
+        "irsa_open_connections": "Connections open on the TLS port.",
+        "irsa_connections_accepted_total": "Connections accepted on the TLS port.",
+        "irsa_tls_handshake_failures_total": "Failed TLS handshakes, by reason (certificate_rejected means a client such as the API server rejected our certificate: check the caBundle).",
+        "irsa_certificate_expiry_timestamp_seconds": "When the served certificate expires (its notAfter), in seconds since the Unix epoch.",
+        "irsa_certificate_reloads_total": "Certificate reloads after a change on disk, by result (success, failure).",
+        "irsa_accept_pauses_total": "Times accepting paused for 100 ms because descriptors or memory ran out, by listener.",
+        "irsa_build_info": "Always 1; the version label is the running build's.",
+    ]
+
+    /// `exposition` (Prometheus text format) with a `# HELP` line before each `# TYPE` line
+    /// whose metric has a text.
+    static func withHelp(_ exposition: [UInt8]) -> [UInt8] {
+        var result: [UInt8] = []
+        result.reserveCapacity(exposition.count + 64 * texts.count)
+        let typePrefix = Array("# TYPE ".utf8)
+        for line in exposition.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            if line.starts(with: typePrefix) {
+                let name = String(decoding: line.dropFirst(typePrefix.count).prefix { $0 != UInt8(ascii: " ") }, as: UTF8.self)
+                if let text = texts[name] { result.append(contentsOf: Array("# HELP \(name) \(text)\n".utf8)) }
+            }
+            result.append(contentsOf: line)
+            result.append(UInt8(ascii: "\n"))
+        }
+        if exposition.last == UInt8(ascii: "\n") || exposition.isEmpty { result.removeLast() }
+        return result
+    }
+}
