@@ -14,7 +14,7 @@ import Testing
         let tls = try await TestTools.makeCertificate(in: directory, name: "tls")
         let kubeconfig = try TestTools.write(api.kubeconfig, to: "kubeconfig", in: directory)
         let webhook = try WebhookProcess([
-            "--host", "127.0.0.1", "--port", "0", "--threads", "2", "--api-timeout", "60s",
+            "--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", "--threads", "2", "--api-timeout", "60s",
             "--tls-cert-file", tls.certificate, "--tls-key-file", tls.key, "--kubeconfig", kubeconfig,
         ])
         let port = try await webhook.listeningPort()

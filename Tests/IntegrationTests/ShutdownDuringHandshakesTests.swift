@@ -44,7 +44,7 @@ time.sleep(3600)
         var outcomes: [String] = []
         for round in 1...20 {
             let webhook = try WebhookProcess([
-                "--host", "127.0.0.1", "--port", "0", "--threads", "4", "--shutdown-grace", "1ms",
+                "--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", "--threads", "4", "--shutdown-grace", "1ms",
                 "--tls-cert-file", tls.certificate, "--tls-key-file", tls.key,
                 "--service-accounts-file", TestTools.root.appendingPathComponent("deploy/dev/serviceaccounts.yaml").path,
             ])

