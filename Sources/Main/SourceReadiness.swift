@@ -4,14 +4,15 @@ import Logging
 
 /// Marks the ServiceAccount source usable: at once for a static file; for the Kubernetes API,
 /// once a probe lookup (`default/default`) gets an answer (found or not found both prove the
-/// API is reachable and we are authorised), retrying every 2 seconds until it does.
+/// API is reachable and we are authorised), retrying every 2 seconds until it does or the
+/// returned task is cancelled.
 enum SourceReadiness {
-    static func start(_ sources: ServiceAccountSources, readiness: Readiness, loop: EventLoop, logger: Logger) {
+    static func start(_ sources: ServiceAccountSources, readiness: Readiness, loop: EventLoop, logger: Logger) -> Task<Void, Never>? {
         guard let client = sources.client else {
             readiness.markSourceUsable()
-            return
+            return nil
         }
-        loop.spawn {
+        return Task(executorPreference: loop) {
             var attempt = 0
             while true {
                 attempt += 1
@@ -25,7 +26,11 @@ enum SourceReadiness {
                         logger.warning("Kubernetes API not reachable yet", metadata: ["error": "\(error)"])
                     }
                 }
-                try? await loop.sleep(until: .after(.seconds(2)))
+                do {
+                    try await loop.sleep(until: .after(.seconds(2)))
+                } catch {
+                    return
+                }
             }
         }
     }

@@ -100,8 +100,10 @@ enum Webhook {
         let certificateWatcher = try CertificateReloader.watch(
             configuration: tlsConfiguration, paths: [configuration.tlsCertFile, configuration.tlsKeyFile] + (configuration.clientCAFile.map { [$0] } ?? []),
             context: tls, metrics: metrics, logger: logger)
-        CertificateExpiry.watch(tls, metrics: metrics, logger: logger, loop: group.loops[0])
-        SourceReadiness.start(sources, readiness: readiness, loop: group.loops[0], logger: logger)
+        let backgroundTasks = [
+            CertificateExpiry.watch(tls, metrics: metrics, logger: logger, loop: group.loops[0]),
+            SourceReadiness.start(sources, readiness: readiness, loop: group.loops[0], logger: logger),
+        ].compactMap { $0 }
 
         logger.info("listening", metadata: [
             "address": "\(listener.localAddress)", "metricsAddress": "\(metricsAddress)",
@@ -123,7 +125,10 @@ enum Webhook {
         TerminationSignal.exitOnNext()
         let clean = await Shutdown.perform(servers: servers, readiness: readiness, grace: configuration.shutdownGrace, logger: logger)
         // exit() runs OpenSSL's atexit cleanup: first end every thread that may be inside OpenSSL
-        // (a certificate reload, handshakes and API requests on the loops).
+        // (a certificate reload, handshakes and API requests on the loops). Background tasks end
+        // first: a task still asleep on a stopped loop's timer would never finish.
+        for task in backgroundTasks { task.cancel() }
+        for task in backgroundTasks { await task.value }
         certificateWatcher.stop()
         group.shutdown()
         return clean ? 0 : 1
