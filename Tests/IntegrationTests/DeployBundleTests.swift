@@ -2,18 +2,25 @@ import Foundation
 import Testing
 import Yams
 
-/// The files assembled from others: deploy.yaml (all manifests in one) and cert-manager.yaml
-/// (its own copy of the webhook configuration).
+/// The files assembled from others: deploy.yaml (all manifests in one, also the cert-manager
+/// overlay's copy) and the kustomize base and overlay.
 @Suite("deploy/ bundles")
 struct DeployBundleTests {
     static let parts = ["namespace.yaml", "rbac.yaml", "service.yaml", "deployment.yaml", "pdb.yaml", "webhook.yaml"]
 
-    @Test("deploy.yaml is what build-deploy-yaml.sh writes today")
-    func deployYAMLIsCurrent() async throws {
+    @Test("deploy.yaml and the overlay's copy are what build-deploy-yaml.sh writes today",
+          arguments: ["deploy.yaml", "cert-manager/deploy.yaml"])
+    func deployYAMLIsCurrent(file: String) async throws {
         let result = try await TestTools.run(["bash", Deploy.url("build-deploy-yaml.sh").path, "--stdout"], timeout: .seconds(20))
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout == (try Deploy.text("deploy.yaml")),
-                "deploy/deploy.yaml is out of date: run deploy/build-deploy-yaml.sh")
+        #expect(result.stdout == (try Deploy.text(file)),
+                "deploy/\(file) is out of date: run deploy/build-deploy-yaml.sh")
+    }
+
+    @Test("the kustomize base lists the parts of deploy.yaml, in apply order")
+    func kustomizationIsTheParts() throws {
+        #expect(try Deploy.kustomizationResources("kustomization.yaml") == Self.parts)
+        #expect(try Deploy.kustomizationResources("cert-manager/kustomization.yaml") == ["deploy.yaml", "certificates.yaml"])
     }
 
     @Test("deploy.yaml holds every document of the parts, in apply order")
@@ -30,7 +37,7 @@ struct DeployBundleTests {
 
     @Test("cert-manager issues the serving certificate into the Secret the Deployment mounts")
     func certManagerChain() throws {
-        let file = "cert-manager.yaml"
+        let file = "cert-manager/certificates.yaml"
         let selfSigned = try Deploy.object(file, kind: "Issuer", name: "irsa-webhook-selfsigned")
         #expect(selfSigned["spec"]?["selfSigned"] != nil)
 
@@ -61,19 +68,57 @@ struct DeployBundleTests {
         }
     }
 
-    @Test("cert-manager.yaml's webhook is webhook.yaml, annotated for CA injection, without caBundle")
-    func certManagerWebhook() throws {
-        let injected = try Deploy.object("cert-manager.yaml", kind: "MutatingWebhookConfiguration", name: "irsa-webhook")
-        let annotations = injected["metadata"]?["annotations"]?.stringMap ?? [:]
-        #expect(annotations["cert-manager.io/inject-ca-from"] == "irsa-system/irsa-webhook-tls")
+    /// `kubectl kustomize deploy/<directory>`'s objects, keyed by kind/name.
+    static func kustomize(_ directory: String) async throws -> [String: Node] {
+        let result = try await TestTools.run(["kubectl", "kustomize", Deploy.url(directory).path], timeout: .seconds(60))
+        try #require(result.status == 0, "kubectl kustomize \(directory): \(result.stderr)")
+        return try Self.byKindAndName(Deploy.documents(yaml: result.stdout))
+    }
 
-        var plain = try Deploy.object("webhook.yaml", kind: "MutatingWebhookConfiguration", name: "irsa-webhook")
+    static func byKindAndName(_ objects: [Node]) -> [String: Node] {
+        var result: [String: Node] = [:]
+        for object in objects {
+            result["\(object["kind"]?.string ?? "?")/\(object["metadata"]?["name"]?.string ?? "?")"] = object
+        }
+        return result
+    }
+
+    @Test("kubectl kustomize deploy/ builds exactly deploy.yaml's objects",
+          .enabled(if: Deploy.which("kubectl") != nil, "kubectl is not installed (it has kustomize built in)"))
+    func kustomizeBase() async throws {
+        let built = try await Self.kustomize("")
+        let bundle = Self.byKindAndName(try Deploy.documents("deploy.yaml"))
+        #expect(built.keys.sorted() == bundle.keys.sorted())
+        for (key, object) in bundle {
+            #expect(try Deploy.json(built[key]) == (try Deploy.json(object)), "\(key) differs from deploy.yaml's")
+        }
+    }
+
+    @Test("the cert-manager overlay: the base, cert-manager's objects, and the webhook annotated for injection without caBundle",
+          .enabled(if: Deploy.which("kubectl") != nil, "kubectl is not installed (it has kustomize built in)"))
+    func kustomizeCertManager() async throws {
+        let built = try await Self.kustomize("cert-manager")
+        let base = Self.byKindAndName(try Deploy.documents("deploy.yaml"))
+        let certificates = Self.byKindAndName(try Deploy.documents("cert-manager/certificates.yaml"))
+        #expect(Set(built.keys) == Set(base.keys).union(certificates.keys))
+        for (key, object) in base.merging(certificates, uniquingKeysWith: { first, _ in first })
+        where key != "MutatingWebhookConfiguration/irsa-webhook" {
+            #expect(try Deploy.json(built[key]) == (try Deploy.json(object)), "\(key) changed by the overlay")
+        }
+
+        let injected = try #require(built["MutatingWebhookConfiguration/irsa-webhook"])
+        let annotations = injected["metadata"]?["annotations"]?.stringMap ?? [:]
+        let serving = try Deploy.object("cert-manager/certificates.yaml", kind: "Certificate", name: "irsa-webhook-tls")
+        let servingNamespace = serving["metadata"]?["namespace"]?.string ?? "?"
+        #expect(annotations == ["cert-manager.io/inject-ca-from": "\(servingNamespace)/irsa-webhook-tls"])
+
+        var plain = try #require(base["MutatingWebhookConfiguration/irsa-webhook"])
         var hook = try #require(plain["webhooks"]?[0])
         var clientConfig = try #require(hook["clientConfig"]?.mapping)
         clientConfig["caBundle"] = nil
         hook["clientConfig"] = .mapping(clientConfig)
         plain["webhooks"] = .sequence([hook])
-        #expect(injected["webhooks"] == plain["webhooks"], "webhooks differ from webhook.yaml's")
+        #expect(try Deploy.json(injected["webhooks"]) == (try Deploy.json(plain["webhooks"])), "webhooks differ from webhook.yaml's but for caBundle")
         #expect(injected["metadata"]?["labels"] == plain["metadata"]?["labels"])
     }
 }

@@ -23,6 +23,30 @@ struct DeployCertificateTests {
         try await body(out)
     }
 
+    /// Runs the script with `--out out` (an existing directory or not) and `arguments`; requires success.
+    @discardableResult
+    static func generate(into out: URL, _ arguments: [String] = []) async throws -> TestTools.Result {
+        let result = try await TestTools.run(["bash", Deploy.url("generate-certs.sh").path, "--out", out.path] + arguments,
+                                             timeout: .seconds(60))
+        try #require(result.status == 0, "generate-certs.sh failed: \(result.stderr)")
+        return result
+    }
+
+    /// The bytes of out/<file>.
+    static func bytes(_ out: URL, _ file: String) throws -> Data {
+        try Data(contentsOf: out.appendingPathComponent(file))
+    }
+
+    /// The PEM certificates webhook.yaml's caBundle holds, in order.
+    static func caBundle(_ out: URL, _ file: String = "webhook.yaml") throws -> [String] {
+        let documents = try Deploy.documents(yaml: String(contentsOf: out.appendingPathComponent(file), encoding: .utf8))
+        let webhook = try #require(documents.first { $0["kind"]?.string == "MutatingWebhookConfiguration" })
+        let encoded = webhook["webhooks"]?[0]?["clientConfig"]?["caBundle"]?.string ?? ""
+        let pem = try #require(Data(base64Encoded: encoded).flatMap { String(data: $0, encoding: .utf8) })
+        return pem.components(separatedBy: "-----END CERTIFICATE-----\n").filter { !$0.isEmpty }
+            .map { $0 + "-----END CERTIFICATE-----\n" }
+    }
+
     static func openssl(_ arguments: [String]) async throws -> TestTools.Result {
         try await TestTools.run(["openssl"] + arguments, timeout: .seconds(20))
     }
@@ -118,7 +142,7 @@ struct DeployCertificateTests {
         }
     }
 
-    @Test("secret.yaml, webhook.yaml and deploy.yaml carry the new certificate and CA")
+    @Test("secret.yaml, webhook.yaml, deploy.yaml and webhook-url.yaml carry the new certificate and CA")
     func writtenManifests() async throws {
         try await Self.withGeneratedCertificates { out in
             let caPEM = try Data(contentsOf: out.appendingPathComponent("ca.crt"))
@@ -133,10 +157,11 @@ struct DeployCertificateTests {
                 #expect(Data(base64Encoded: encoded) == (try Data(contentsOf: out.appendingPathComponent(key))), "data.\(key)")
             }
 
-            for file in ["webhook.yaml", "deploy.yaml"] {
+            for (file, source) in [("webhook.yaml", "webhook.yaml"), ("deploy.yaml", "deploy.yaml"),
+                                   ("webhook-url.yaml", "systemd/webhook-url.yaml")] {
                 let text = try String(contentsOf: out.appendingPathComponent(file), encoding: .utf8)
                 let patched = try Deploy.documents(yaml: text)
-                let original = try Deploy.documents(file)
+                let original = try Deploy.documents(source)
                 #expect(patched.count == original.count)
                 let index = try #require(original.firstIndex { $0["kind"]?.string == "MutatingWebhookConfiguration" })
                 let bundle = patched[index]["webhooks"]?[0]?["clientConfig"]?["caBundle"]?.string ?? ""
@@ -153,10 +178,125 @@ struct DeployCertificateTests {
             }
 
             if Deploy.which("kubernetes-validate") != nil {
+                let files = ["secret.yaml", "webhook.yaml", "deploy.yaml", "webhook-url.yaml"].map { out.appendingPathComponent($0).path }
+                let schema = try await TestTools.run(["kubernetes-validate", "--strict", "--quiet"] + files, timeout: .seconds(120))
+                #expect(schema.status == 0, "\(schema.stdout)\(schema.stderr)")
+            }
+        }
+    }
+
+    @Test("a re-run reuses the CA: caBundle unchanged, only the serving certificate renewed")
+    func rerunKeepsTheCA() async throws {
+        try await Self.withGeneratedCertificates { out in
+            let ca = try Self.bytes(out, "ca.crt"), caKey = try Self.bytes(out, "ca.key")
+            let firstLeaf = try Self.bytes(out, "tls.crt"), firstKey = try Self.bytes(out, "tls.key")
+            let bundle = try Self.caBundle(out)
+            let second = try await Self.generate(into: out)
+            #expect(try Self.bytes(out, "ca.crt") == ca)
+            #expect(try Self.bytes(out, "ca.key") == caKey)
+            #expect(try Self.caBundle(out) == bundle)
+            #expect(try Self.caBundle(out, "deploy.yaml") == bundle)
+            #expect(bundle == [String(decoding: ca, as: UTF8.self)])
+            #expect(try Self.bytes(out, "tls.crt") != firstLeaf, "the serving certificate is renewed")
+            #expect(try Self.bytes(out, "tls.key") != firstKey)
+            let verify = try await Self.openssl(["verify", "-CAfile", out.appendingPathComponent("ca.crt").path,
+                                                 out.appendingPathComponent("tls.crt").path])
+            #expect(verify.status == 0, "\(verify.stderr)")
+            #expect(second.stderr.contains("reused the CA (caBundle unchanged)"), "\(second.stderr)")
+            #expect(second.stderr.contains("kubectl apply -f \(out.path)/secret.yaml"))
+            #expect(!second.stderr.contains("-f \(out.path)/webhook.yaml"), "caBundle unchanged: nothing to re-register")
+        }
+    }
+
+    @Test("--new-ca replaces the CA, trusts both in caBundle, prints the steps; the next run drops the old one")
+    func newCA() async throws {
+        try await Self.withGeneratedCertificates { out in
+            let oldCA = String(decoding: try Self.bytes(out, "ca.crt"), as: UTF8.self)
+            let replaced = try await Self.generate(into: out, ["--new-ca"])
+            let newCA = String(decoding: try Self.bytes(out, "ca.crt"), as: UTF8.self)
+            #expect(newCA != oldCA)
+            #expect(try Self.caBundle(out) == [newCA, oldCA], "caBundle trusts the new CA and, until the next run, the old")
+            #expect(try Self.caBundle(out, "deploy.yaml") == [newCA, oldCA])
+            #expect(replaced.stderr.contains("NEW CA"), "\(replaced.stderr)")
+            #expect(replaced.stderr.contains("kubectl apply -f \(out.path)/webhook.yaml"), "the caBundle step is printed")
+            #expect(replaced.stdout.isEmpty)
+            let leafFromNew = try await Self.openssl(["verify", "-CAfile", out.appendingPathComponent("ca.crt").path,
+                                                      out.appendingPathComponent("tls.crt").path])
+            #expect(leafFromNew.status == 0, "the serving certificate is signed by the new CA")
+
+            let after = try await Self.generate(into: out)
+            #expect(try Self.caBundle(out) == [newCA])
+            #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("ca.previous.crt").path))
+            #expect(after.stderr.contains("no longer trusts the previous CA") && after.stderr.contains("-f \(out.path)/webhook.yaml"),
+                    "dropping the old CA asks for webhook.yaml again: \(after.stderr)")
+        }
+    }
+
+    @Test("a CA key that is not the CA's, or half a CA, is refused instead of replaced")
+    func brokenCAIsRefused() async throws {
+        try await Self.withGeneratedCertificates { out in
+            let other = try TestTools.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: other) }
+            try await Self.generate(into: other)
+            try FileManager.default.removeItem(at: out.appendingPathComponent("ca.key"))
+            try FileManager.default.copyItem(at: other.appendingPathComponent("ca.key"), to: out.appendingPathComponent("ca.key"))
+            let ca = try Self.bytes(out, "ca.crt")
+            let mismatched = try await TestTools.run(["bash", Deploy.url("generate-certs.sh").path, "--out", out.path], timeout: .seconds(60))
+            #expect(mismatched.status == 1)
+            #expect(mismatched.stderr.contains("is not the key of"), "\(mismatched.stderr)")
+            #expect(try Self.bytes(out, "ca.crt") == ca, "nothing is overwritten")
+
+            try FileManager.default.removeItem(at: out.appendingPathComponent("ca.key"))
+            let half = try await TestTools.run(["bash", Deploy.url("generate-certs.sh").path, "--out", out.path], timeout: .seconds(60))
+            #expect(half.status == 1)
+            #expect(half.stderr.contains("only one of ca.crt and ca.key"), "\(half.stderr)")
+        }
+    }
+
+    @Test("--namespace puts every object it writes, and the certificate's names, in that namespace")
+    func namespaceEverywhere() async throws {
+        try await Self.withGeneratedCertificates(["--namespace", "team-a"]) { out in
+            for file in ["secret.yaml", "webhook.yaml", "deploy.yaml", "webhook-url.yaml"] {
+                let text = try String(contentsOf: out.appendingPathComponent(file), encoding: .utf8)
+                #expect(!text.contains("irsa-system"), "\(file) still names irsa-system")
+                for object in try Deploy.documents(yaml: text) {
+                    let kind = object["kind"]?.string ?? "?"
+                    if let namespace = object["metadata"]?["namespace"]?.string {
+                        #expect(namespace == "team-a", "\(file): \(kind) in \(namespace)")
+                    }
+                    if kind == "Namespace" { #expect(object["metadata"]?["name"]?.string == "team-a") }
+                    if kind == "ClusterRoleBinding" {
+                        #expect(object["subjects"]?[0]?["namespace"]?.string == "team-a")
+                    }
+                    if kind == "MutatingWebhookConfiguration" {
+                        let hook = try #require(object["webhooks"]?[0])
+                        if file != "webhook-url.yaml" {
+                            #expect(hook["clientConfig"]?["service"]?["namespace"]?.string == "team-a")
+                        }
+                        let selector = LabelSelector(node: try #require(hook["namespaceSelector"]))
+                        #expect(try !selector.matches(["kubernetes.io/metadata.name": "team-a"]),
+                                "the webhook's own namespace stays excluded")
+                        #expect(try selector.matches(["kubernetes.io/metadata.name": "irsa-system"]))
+                    }
+                }
+            }
+            let sans = try await Self.openssl(["x509", "-in", out.appendingPathComponent("tls.crt").path, "-noout", "-ext", "subjectAltName"]).stdout
+            #expect(sans.contains("DNS:irsa-webhook.team-a.svc,") && sans.contains("DNS:irsa-webhook.team-a.svc.cluster.local"))
+            if Deploy.which("kubernetes-validate") != nil {
                 let files = ["secret.yaml", "webhook.yaml", "deploy.yaml"].map { out.appendingPathComponent($0).path }
                 let schema = try await TestTools.run(["kubernetes-validate", "--strict", "--quiet"] + files, timeout: .seconds(120))
                 #expect(schema.status == 0, "\(schema.stdout)\(schema.stderr)")
             }
+        }
+    }
+
+    @Test("--help prints the usage on standard output and exits 0")
+    func help() async throws {
+        for flag in ["--help", "-h"] {
+            let result = try await TestTools.run(["bash", Deploy.url("generate-certs.sh").path, flag], timeout: .seconds(20))
+            #expect(result.status == 0)
+            #expect(result.stdout.contains("Usage:") && result.stdout.contains("--new-ca") && result.stdout.contains("--namespace"))
+            #expect(result.stderr.isEmpty)
         }
     }
 
@@ -173,7 +313,8 @@ struct DeployCertificateTests {
     }
 
     @Test("bad arguments are refused with a message and exit code 2",
-          arguments: [["--san", "webhook.example"], ["--days", "ten"], ["--out"], ["--frobnicate"]])
+          arguments: [["--san", "webhook.example"], ["--days", "ten"], ["--out"], ["--frobnicate"],
+                      ["--namespace", "Team_A"], ["--namespace", "a.b"], ["--new-ca"]])
     func badArguments(arguments: [String]) async throws {
         let result = try await TestTools.run(["bash", Deploy.url("generate-certs.sh").path] + arguments, timeout: .seconds(20))
         #expect(result.status == 2)

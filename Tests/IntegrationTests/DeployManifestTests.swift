@@ -128,11 +128,13 @@ struct DeployManifestTests {
         #expect(flags["--port"] == "8443")
         #expect(flags["--metrics-port"] == "9090")
 
+        // Probes use the plain metrics port: under --client-ca-file the TLS port wants a client
+        // certificate on every path, and the kubelet has none.
         for (probe, path) in [("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")] {
             let get = try #require(container[probe]?["httpGet"], "\(probe) is not an httpGet probe")
             #expect(get["path"]?.string == path)
-            #expect(get["scheme"]?.string == "HTTPS")
-            #expect(get["port"]?.string == "webhook")
+            #expect(get["scheme"]?.string == "HTTP")
+            #expect(get["port"]?.string == "metrics")
         }
 
         // The TLS files live on the mounted Secret.

@@ -120,4 +120,25 @@ struct DeploySystemdTests {
             #expect(try Self.values(Self.service, key).isEmpty, "\(key)= must not be set")
         }
     }
+
+    @Test("webhook-url.yaml is webhook.yaml calling the socket's port by URL")
+    func webhookByURL() throws {
+        let byURL = try Deploy.object("systemd/webhook-url.yaml", kind: "MutatingWebhookConfiguration", name: "irsa-webhook")
+        let byService = try Deploy.object("webhook.yaml", kind: "MutatingWebhookConfiguration", name: "irsa-webhook")
+        let hook = try #require(byURL["webhooks"]?[0])
+        let url = try #require(URLComponents(string: hook["clientConfig"]?["url"]?.string ?? ""))
+        #expect(url.scheme == "https" && url.path == "/mutate")
+        let listen = try Self.values(Self.socket, "ListenStream")
+        #expect(listen.map { $0.split(separator: ":").last.map(String.init) } == [url.port.map(String.init)],
+                "the URL's port is the socket's")
+        #expect(hook["clientConfig"]?["caBundle"]?.string == "")
+        #expect(hook["clientConfig"]?["service"] == nil)
+
+        var urlHook = try #require(hook.mapping)
+        var serviceHook = try #require(byService["webhooks"]?[0]?.mapping)
+        urlHook["clientConfig"] = nil
+        serviceHook["clientConfig"] = nil
+        #expect(try Deploy.json(.mapping(urlHook)) == (try Deploy.json(.mapping(serviceHook))), "everything but clientConfig is webhook.yaml's")
+        #expect(try Deploy.json(byURL["metadata"]) == (try Deploy.json(byService["metadata"])))
+    }
 }

@@ -40,12 +40,27 @@ enum Deploy {
         return matches[0]
     }
 
-    /// Every *.yaml under deploy/, relative to it, sorted.
+    /// Every Kubernetes manifest under deploy/ (each *.yaml but the kustomization files),
+    /// relative to it, sorted.
     static let manifestFiles: [String] = {
         let base = url("").standardizedFileURL.path
         let files = FileManager.default.enumerator(atPath: base)?.compactMap { $0 as? String } ?? []
-        return files.filter { $0.hasSuffix(".yaml") }.sorted()
+        return files.filter { $0.hasSuffix(".yaml") && !$0.hasSuffix("kustomization.yaml") }.sorted()
     }()
+
+    /// A YAML value as JSON with sorted keys, to compare values whatever their mapping order,
+    /// scalar style or place in a file.
+    static func json(_ node: Node?) throws -> String {
+        guard let node else { return "null" }
+        let object = try Yams.load(yaml: Yams.serialize(node: node)) ?? NSNull()
+        return String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .fragmentsAllowed]), as: UTF8.self)
+    }
+
+    /// The resources a kustomization.yaml under deploy/ lists, in order.
+    static func kustomizationResources(_ relative: String) throws -> [String] {
+        let kustomization = try #require(try documents(relative).first)
+        return kustomization["resources"]?.array(of: String.self) ?? []
+    }
 
     /// The absolute path of a tool on PATH, or nil.
     static func which(_ tool: String) -> String? {
@@ -107,13 +122,15 @@ struct DeployDirectoryTests {
     @Test("deploy/ has one manifest per concern, and nothing unexpected")
     func manifestSet() {
         #expect(Deploy.manifestFiles == [
-            "cert-manager.yaml", "deploy.yaml", "deployment.yaml", "dev/serviceaccounts.yaml",
-            "namespace.yaml", "pdb.yaml", "rbac.yaml", "service.yaml", "test-oidc-issuer.yaml",
-            "webhook.yaml",
+            "cert-manager/certificates.yaml", "cert-manager/deploy.yaml", "deploy.yaml", "deployment.yaml",
+            "dev/serviceaccounts.yaml", "namespace.yaml", "pdb.yaml", "rbac.yaml", "service.yaml",
+            "systemd/webhook-url.yaml", "test-oidc-issuer.yaml", "webhook.yaml",
         ])
     }
 
-    @Test("scripts are executable", arguments: ["build-deploy-yaml.sh", "generate-certs.sh"])
+    static let scripts = ["build-deploy-yaml.sh", "generate-certs.sh", "make-kubeconfig.sh"]
+
+    @Test("scripts are executable", arguments: scripts)
     func scriptsAreExecutable(script: String) {
         #expect(FileManager.default.isExecutableFile(atPath: Deploy.url(script).path))
     }
@@ -121,7 +138,7 @@ struct DeployDirectoryTests {
     @Test("shell scripts, and the test pod's script, pass shellcheck",
           .enabled(if: Deploy.which("shellcheck") != nil, "shellcheck is not installed (Debian package shellcheck)"))
     func shellcheck() async throws {
-        let scripts = ["build-deploy-yaml.sh", "generate-certs.sh"].map { Deploy.url($0).path }
+        let scripts = Self.scripts.map { Deploy.url($0).path }
         let bash = try await TestTools.run(["shellcheck", "--shell=bash"] + scripts, timeout: .seconds(60))
         #expect(bash.status == 0, "\(bash.stdout)")
 

@@ -1,0 +1,3 @@
+module irsa-webhook/benchmarks/gowebhook
+
+go 1.22
