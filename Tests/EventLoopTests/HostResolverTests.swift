@@ -71,12 +71,12 @@ import Testing
         let group = EventLoopGroup(threads: 1)
         defer { group.shutdown() }
         let table = TableLookup(["api.test": ["::1", "127.0.0.1"]])
-        let resolver = Self.resolver(table, positiveTTL: .milliseconds(300))
+        let resolver = Self.resolver(table, positiveTTL: .seconds(2))
         let expected = [try SocketAddress(host: "::1", port: 443), try SocketAddress(host: "127.0.0.1", port: 443)]
         #expect(try await Self.resolve(resolver, "api.test", on: group.loops[0]) == expected)
         #expect(try await Self.resolve(resolver, "api.test", on: group.loops[0]) == expected)
         #expect(table.count == 1, "the second answer came from the cache")
-        try await Task.sleep(for: .milliseconds(400))
+        try await Task.sleep(for: .milliseconds(2_100))
         #expect(try await Self.resolve(resolver, "api.test", on: group.loops[0]) == expected)
         #expect(table.count == 2, "an expired answer is looked up again")
     }
@@ -85,12 +85,12 @@ import Testing
         let group = EventLoopGroup(threads: 1)
         defer { group.shutdown() }
         let table = TableLookup([:])
-        let resolver = Self.resolver(table, negativeTTL: .milliseconds(300))
+        let resolver = Self.resolver(table, negativeTTL: .seconds(2))
         for _ in 0..<3 {
             await #expect(throws: HostResolutionError.self) { try await Self.resolve(resolver, "missing.test", on: group.loops[0]) }
         }
         #expect(table.count == 1)
-        try await Task.sleep(for: .milliseconds(400))
+        try await Task.sleep(for: .milliseconds(2_100))
         await #expect(throws: HostResolutionError.self) { try await Self.resolve(resolver, "missing.test", on: group.loops[0]) }
         #expect(table.count == 2)
     }
@@ -121,15 +121,15 @@ import Testing
     @Test func theDeadlineEndsTheWaitNotTheLookup() async throws {
         let group = EventLoopGroup(threads: 1)
         defer { group.shutdown() }
-        let table = TableLookup(["slow.test": ["127.0.0.1"]], delay: .milliseconds(500))
+        let table = TableLookup(["slow.test": ["127.0.0.1"]], delay: .seconds(3))
         let resolver = Self.resolver(table)
         let start = Deadline.now()
         await #expect { try await Self.resolve(resolver, "slow.test", on: group.loops[0], within: .milliseconds(50)) } throws: { error in
             (error as? IOError)?.code == .timedOut
         }
-        #expect(Deadline.now().duration(since: start) < .milliseconds(400))
+        #expect(Deadline.now().duration(since: start) < .seconds(2), "the wait ended at its deadline, before the 3 s lookup")
         #expect(await eventually { table.count == 1 })
-        try await Task.sleep(for: .milliseconds(600))
+        try await Task.sleep(for: .milliseconds(3_200))
         #expect(try await Self.resolve(resolver, "slow.test", on: group.loops[0]).count == 1)
         #expect(table.count == 1, "the finished lookup filled the cache")
     }

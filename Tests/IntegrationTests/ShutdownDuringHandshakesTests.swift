@@ -7,7 +7,7 @@ import Glibc
 /// SIGTERM while the event loops are inside OpenSSL: the loops are stopped and joined before
 /// the process exits (whose atexit handlers clean OpenSSL up), so the exit status is always 0
 /// or 1, never a signal, however many handshakes are in flight.
-@Suite(.serialized, .timeLimit(.minutes(5))) struct ShutdownDuringHandshakesTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct ShutdownDuringHandshakesTests {
     /// `threads` threads, each opening TLS connections one after another and closing each after
     /// its handshake, until killed.
     static let flood = #"""
