@@ -43,12 +43,15 @@ public struct HTTPClientKubernetesTransport: KubernetesTransport {
 extension HTTPClientKubernetesTransport {
     /// A transport to the server `api` names over a new `HTTPClient` on `loop`, with a TLS
     /// context trusting `api`'s certificate authority (the system store when it has none) and
-    /// presenting its client certificate, if any.
+    /// presenting its client certificate, if any, opening at most `maxConnections` connections.
     ///
     /// - Throws: `TLSError` when the PEM material is unusable, `KubernetesConfigurationError`
     ///   when the configuration cannot be served by the HTTP client.
-    public init(api: KubernetesAPIConfiguration, loop: EventLoop) throws {
-        try self.init(client: .kubernetes(api: api, loop: loop, maxResponseBodySize: ServiceAccountJSON.maximumBodyBytes), api: api)
+    public init(api: KubernetesAPIConfiguration, loop: EventLoop, maxConnections: Int = 16) throws {
+        try self.init(
+            client: .kubernetes(
+                api: api, loop: loop, maxResponseBodySize: ServiceAccountJSON.maximumBodyBytes, maxConnections: maxConnections),
+            api: api)
     }
 }
 

@@ -3,8 +3,8 @@ import EventLoop
 /// Looks ServiceAccounts up in the Kubernetes API: `GET /api/v1/namespaces/{ns}/serviceaccounts/{name}`.
 ///
 /// 200 yields the account (keeping the annotations `annotationFilter` keeps), 404 yields nil,
-/// 401 and 403 fail at once with a message saying what to fix, 429, 5xx and dropped connections
-/// are retried as `RetryPolicy` says, and the whole lookup is bounded by `requestTimeout`.
+/// 401 and 403 fail at once with a message saying what to fix, 429, 5xx, dropped connections and
+/// a server host name that does not resolve are retried as `RetryPolicy` says, and the whole lookup is bounded by `requestTimeout`.
 /// Put a `ServiceAccountCache` in front: every call here is a request.
 public final class KubernetesClient: ServiceAccountSource {
     /// Timeouts, retries and what to keep.
@@ -78,6 +78,10 @@ public final class KubernetesClient: ServiceAccountSource {
                 throw timedOut(key, attempts: attempt, after: lastRetryable)
             } catch let error as CancellationError {
                 throw error
+            } catch let error as HostResolutionError {
+                // Retried (a name may appear in DNS moments later) within the deadline; the
+                // resolver remembers the failure briefly, so the retries ask DNS once.
+                outcome = .retry(after: nil, KubernetesClientError(code: .unresolvableHost, key: key, detail: "\(error)", attempts: attempt))
             } catch {
                 outcome = .retry(after: nil, KubernetesClientError(code: .unavailable, key: key, detail: "\(error)", attempts: attempt))
             }

@@ -16,6 +16,8 @@ public struct KubernetesClientError: Error, Hashable, CustomStringConvertible {
         public static let invalidResponse = Code(name: "invalid response")
         /// 429/5xx or connection failures until the attempts or the time ran out.
         public static let unavailable = Code(name: "API server unavailable")
+        /// The API server's host name did not resolve (the detail names the host).
+        public static let unresolvableHost = Code(name: "API server host name does not resolve")
         /// The request timeout passed.
         public static let timedOut = Code(name: "timed out")
         public var description: String { name }

@@ -7,8 +7,8 @@ import Glibc
 /// fails clearly instead of exhausting memory.
 public enum ConfigurationFile {
     /// Why a file could not be read; `description` reads "<reason>" for embedding in an error.
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
     }
 
     /// What identifies a file's current contents cheaply: a change means it was rewritten or
@@ -22,7 +22,7 @@ public enum ConfigurationFile {
     }
 
     /// The whole file, at most `limit` bytes.
-    static func read(_ path: String, limit: Int) throws(Failure) -> [UInt8] {
+    public static func read(_ path: String, limit: Int) throws(Failure) -> [UInt8] {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw Failure(description: "cannot open: \(errorText(errno))") }
         defer { close(descriptor) }

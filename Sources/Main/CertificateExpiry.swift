@@ -12,9 +12,10 @@ enum CertificateExpiry {
     static let warningWindow: Duration = .seconds(30 * 86_400)
     static let checkInterval: Duration = .seconds(86_400)
 
-    /// Records the current certificate's expiry and warns if it is close, then again every day.
-    static func watch(_ tls: ReloadableTLSContext, metrics: WebhookMetrics, logger: Logger, loop: EventLoop) {
-        loop.spawn {
+    /// Records the current certificate's expiry and warns if it is close, then again every day,
+    /// until the returned task is cancelled.
+    static func watch(_ tls: ReloadableTLSContext, metrics: WebhookMetrics, logger: Logger, loop: EventLoop) -> Task<Void, Never> {
+        Task(executorPreference: loop) {
             while true {
                 check(tls.current, metrics: metrics, logger: logger)
                 do {

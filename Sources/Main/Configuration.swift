@@ -47,6 +47,7 @@ struct Configuration: Sendable {
     /// What named the kubeconfig, for errors: `--kubeconfig` or `KUBECONFIG`.
     var kubeconfigOrigin = "--kubeconfig"
     var apiTimeout: Duration
+    var apiMaxConnections: Int
     var failClosed: Bool
     /// The mutation's defaults, from `MutationOptions`.
     var patchConfig: PatchConfig
@@ -83,6 +84,10 @@ struct Configuration: Sendable {
         watchTimeout = try Self.duration(options.watchTimeout, flag: "--watch-timeout")
         guard watchTimeout >= .seconds(1) else { throw ConfigurationError("--watch-timeout must be at least 1s, got '\(options.watchTimeout)'") }
         apiTimeout = try Self.duration(options.apiTimeout, flag: "--api-timeout")
+        guard options.apiMaxConnections >= 1 else {
+            throw ConfigurationError("--api-max-connections must be at least 1, got \(options.apiMaxConnections)")
+        }
+        apiMaxConnections = options.apiMaxConnections
         failClosed = options.failClosed
 
         patchConfig = try Self.patchConfig(options.mutation)

@@ -1,5 +1,6 @@
 import Admission
 import CEventLoopShims
+import EventLoop
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,8 +10,14 @@ import Glibc
 /// the directory, so the directory, not the file, is what gets watched.
 ///
 /// Changes are debounced: the callback runs once the directory has been quiet for `settle`.
+/// `stop()` (or releasing the watcher) ends and joins the thread, so no callback, which may be
+/// inside OpenSSL reloading a certificate, runs while the process exits.
 final class FileWatcher: @unchecked Sendable {
     private let descriptor: Int32
+    /// Written once by `stop()` to wake the thread.
+    private let stopEvent: Int32
+    private let thread: pthread_t
+    private let stopped = LockedValue(false)
 
     /// Starts watching the directories of `paths`; throws when inotify cannot be set up.
     init(paths: [String], settle: Duration = .milliseconds(200), onChange: @escaping @Sendable () -> Void) throws(ConfigurationError) {
@@ -26,38 +33,66 @@ final class FileWatcher: @unchecked Sendable {
                 throw ConfigurationError("cannot watch \(directory) for changes: \(reason)")
             }
         }
+        stopEvent = eventfd(0, Int32(EFD_CLOEXEC))
+        guard stopEvent >= 0 else {
+            let reason = String(cString: strerror(errno))
+            close(descriptor)
+            throw ConfigurationError("eventfd for the certificate watcher failed: \(reason)")
+        }
         let settleMilliseconds = Int32(clamping: settle.totalNanoseconds / 1_000_000)
-        let context = Unmanaged.passRetained(WatchContext(descriptor: descriptor, settleMilliseconds: settleMilliseconds, onChange: onChange))
+        let context = Unmanaged.passRetained(WatchContext(
+            descriptor: descriptor, stopEvent: stopEvent, settleMilliseconds: settleMilliseconds, onChange: onChange))
         var thread = pthread_t()
         let result = pthread_create(&thread, nil, { argument in
             Unmanaged<WatchContext>.fromOpaque(argument!).takeRetainedValue().run()
             return nil
         }, context.toOpaque())
         precondition(result == 0, "pthread_create for the file watcher failed: \(result)")
-        pthread_detach(thread)
+        self.thread = thread
+    }
+
+    deinit { stop() }
+
+    /// Ends the watch: wakes the thread, waits for a callback in progress to finish, joins the
+    /// thread and closes the descriptors. Idempotent.
+    func stop() {
+        guard !stopped.withLock({ stopped in defer { stopped = true }; return stopped }) else { return }
+        var one: UInt64 = 1
+        _ = write(stopEvent, &one, MemoryLayout<UInt64>.size)
+        pthread_join(thread, nil)
+        close(descriptor)
+        close(stopEvent)
     }
 
     private final class WatchContext {
         let descriptor: Int32
+        let stopEvent: Int32
         let settleMilliseconds: Int32
         let onChange: @Sendable () -> Void
 
-        init(descriptor: Int32, settleMilliseconds: Int32, onChange: @escaping @Sendable () -> Void) {
+        init(descriptor: Int32, stopEvent: Int32, settleMilliseconds: Int32, onChange: @escaping @Sendable () -> Void) {
             self.descriptor = descriptor
+            self.stopEvent = stopEvent
             self.settleMilliseconds = settleMilliseconds
             self.onChange = onChange
         }
 
+        /// Until `stop()`: waits for the first event, then until the directory is quiet, then calls back.
         func run() {
             CEventLoopShims_setThreadName("file-watcher")
             var buffer = [UInt8](repeating: 0, count: 4096)
-            var poll = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+            var fds = [
+                pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: stopEvent, events: Int16(POLLIN), revents: 0),
+            ]
             while true {
-                // Wait for the first event, then until the directory is quiet.
-                guard Glibc.poll(&poll, 1, -1) > 0 else { continue }
+                guard Glibc.poll(&fds, 2, -1) > 0 else { continue }
                 repeat {
-                    _ = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-                } while Glibc.poll(&poll, 1, settleMilliseconds) > 0
+                    if fds[1].revents != 0 { return }
+                    if fds[0].revents != 0 {
+                        _ = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+                    }
+                } while Glibc.poll(&fds, 2, settleMilliseconds) > 0
                 onChange()
             }
         }

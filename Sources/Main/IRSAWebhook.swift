@@ -40,7 +40,9 @@ enum IRSAWebhook {
         let mainLoop = EventLoopGroup(threads: 1, threadName: "main-loop")
         mainLoop.loops[0].spawn {
             do throws(ConfigurationError) {
-                exit(try await command.execute())
+                let status = try await command.execute()
+                LogSink.standardError.flush(within: .seconds(2))
+                exit(status)
             } catch {
                 exitWithConfigurationError(error.description)
             }
@@ -66,6 +68,7 @@ enum IRSAWebhook {
 
     /// One line on standard error, exit code 2: what a bad flag or environment variable gets.
     static func exitWithConfigurationError(_ message: String) -> Never {
+        LogSink.standardError.flush(within: .seconds(2))
         let line = "irsa-webhook: error: \(message.split(separator: "\n").first.map(String.init) ?? message)\n"
         _ = line.withCString { write(2, $0, strlen($0)) }
         exit(2)

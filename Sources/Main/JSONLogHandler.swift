@@ -7,7 +7,8 @@ import Logging
 /// A swift-log handler writing one JSON object per line to standard error:
 /// `{"time":"…","level":"info","message":"…",<metadata…>}`.
 ///
-/// Each line goes out in a single write(2), so concurrent lines never interleave.
+/// Lines go to `LogSink.standardError` (never blocking the caller), whole, so concurrent lines
+/// never interleave.
 struct JSONLogHandler: LogHandler {
     var logLevel: Logger.Level
     var metadata: Logger.Metadata = [:]
@@ -46,15 +47,7 @@ struct JSONLogHandler: LogHandler {
             line.string("\(event.file):\(event.line)")
         }
         line.raw("}\n")
-        let bytes = line.finish()
-        bytes.withUnsafeBytes { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let written = Glibc.write(2, bytes.baseAddress! + offset, bytes.count - offset)
-                if written < 0 { if errno == EINTR { continue } else { return } }
-                offset += written
-            }
-        }
+        LogSink.standardError.write(line.finish())
     }
 
     private static func append(_ value: Logger.Metadata.Value, to line: inout JSONWriter) {

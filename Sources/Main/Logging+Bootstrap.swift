@@ -1,7 +1,7 @@
 import Logging
 
 /// Installs the process-wide log handler chosen by the configuration. Logs go to standard
-/// error (journald under systemd, the container log in Kubernetes).
+/// error (journald under systemd, the container log in Kubernetes) through `LogSink`.
 enum LoggingSetup {
     static func bootstrap(format: Configuration.LogFormat, level: Logger.Level) {
         LoggingSystem.bootstrap { label in
@@ -9,9 +9,7 @@ enum LoggingSetup {
             case .json:
                 return JSONLogHandler(label: label, level: level)
             case .text:
-                var handler = StreamLogHandler.standardError(label: label)
-                handler.logLevel = level
-                return handler
+                return TextLogHandler(label: label, level: level)
             }
         }
     }

@@ -16,6 +16,8 @@ enum MetricHelp {
         "irsa_serviceaccount_store_last_confirmed_seconds": "Watch mode: seconds since the API last confirmed the store (0 while the watch runs, -1 before the first LIST).",
         "irsa_kubernetes_api_requests_total": "Requests to the Kubernetes API, by HTTP status (error when none came back).",
         "irsa_kubernetes_api_request_duration_seconds": "Kubernetes API request latency.",
+        "irsa_kubernetes_api_connections_opened_total": "Connections opened to the Kubernetes API server, by server (at most --api-max-connections at once).",
+        "irsa_log_lines_dropped_total": "Log lines dropped because standard error did not keep up, by sink.",
         "irsa_open_connections": "Connections open on the TLS port.",
         "irsa_connections_accepted_total": "Connections accepted on the TLS port.",
         "irsa_tls_handshake_failures_total": "Failed TLS handshakes, by reason (certificate_rejected means a client such as the API server rejected our certificate: check the caBundle).",

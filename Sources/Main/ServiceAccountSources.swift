@@ -25,6 +25,8 @@ struct ServiceAccountSources {
     let file: ReloadableServiceAccountSource?
     /// The annotations kept.
     let filter: ServiceAccountAnnotationFilter
+    /// The HTTP client of the GET lookups, and the server it talks to (`host:port`), for metrics.
+    let http: (client: HTTPClient, server: String)?
 
     init(
         _ configuration: Configuration, group: EventLoopGroup, environment: [String: String], metrics: WebhookMetrics
@@ -46,6 +48,7 @@ struct ServiceAccountSources {
             client = nil
             file = reloadable
             self.filter = filter
+            http = nil
             return
         case .kubeconfig(let path):
             do {
@@ -61,11 +64,12 @@ struct ServiceAccountSources {
             }
         }
         let kubernetes: KubernetesClient
+        let httpTransport: HTTPClientKubernetesTransport
         let informerClient: HTTPClient
         do {
-            let transport = try HTTPClientKubernetesTransport(api: api, loop: group.loops[0])
+            httpTransport = try HTTPClientKubernetesTransport(api: api, loop: group.loops[0], maxConnections: configuration.apiMaxConnections)
             kubernetes = KubernetesClient(
-                api: api, transport: MeasuredKubernetesTransport(inner: transport, metrics: metrics),
+                api: api, transport: MeasuredKubernetesTransport(inner: httpTransport, metrics: metrics),
                 configuration: KubernetesClient.Configuration(
                     requestTimeout: configuration.apiTimeout, annotationFilter: filter,
                     userAgent: "irsa-webhook/\(IRSAWebhook.version)"))
@@ -107,5 +111,6 @@ struct ServiceAccountSources {
             self.caches = caches
             informer = nil
         }
+        self.http = (httpTransport.client, api.host.contains(":") ? "[\(api.host)]:\(api.port)" : "\(api.host):\(api.port)")
     }
 }

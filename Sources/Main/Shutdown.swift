@@ -4,7 +4,8 @@ import Logging
 /// Graceful shutdown on SIGTERM or SIGINT: readiness goes false, listeners stop accepting,
 /// idle keep-alive connections close at once, requests in flight finish (answered with
 /// `Connection: close`), and the process exits within the grace period. A second signal
-/// exits at once.
+/// exits at once. `Webhook.run` then joins the certificate watcher and the event loops before
+/// the process exits, so no thread is inside OpenSSL when its atexit cleanup runs.
 enum Shutdown {
     static func perform(
         servers: [HTTPServer], readiness: Readiness, grace: Duration, logger: Logger

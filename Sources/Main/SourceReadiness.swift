@@ -5,16 +5,16 @@ import Logging
 /// Marks the ServiceAccount source usable: at once for a static file; in watch mode once the
 /// informer's first LIST has completed; in get mode (or when the API refuses list or watch)
 /// once a probe lookup (`default/default`) gets an answer (found or not found both prove the API
-/// is reachable and we are authorised), retrying every 2 seconds until it does.
+/// is reachable and we are authorised), retrying every 2 seconds until it does. The probe's task
+/// is returned so that shutdown can cancel it; the informer's is not (see `Webhook.run`).
 enum SourceReadiness {
-    static func start(_ sources: ServiceAccountSources, readiness: Readiness, loop: EventLoop, logger: Logger) {
+    static func start(_ sources: ServiceAccountSources, readiness: Readiness, loop: EventLoop, logger: Logger) -> Task<Void, Never>? {
         guard let client = sources.client else {
             readiness.markSourceUsable()
-            return
+            return nil
         }
         guard let informer = sources.informer else {
-            probe(client, readiness: readiness, loop: loop, logger: logger)
-            return
+            return probe(client, readiness: readiness, loop: loop, logger: logger)
         }
         readiness.setSourceWaitReason("ServiceAccount source not reachable yet: the first list has not completed")
         informer.start(onSynced: {
@@ -23,12 +23,14 @@ enum SourceReadiness {
             logger.info("Kubernetes API reachable", metadata: ["serviceAccountSource": "watch"])
         }, onForbidden: { _ in
             readiness.setSourceWaitReason("ServiceAccount source not reachable yet")
-            probe(client, readiness: readiness, loop: loop, logger: logger)
+            _ = probe(client, readiness: readiness, loop: loop, logger: logger)
         })
+        return nil
     }
 
-    private static func probe(_ client: KubernetesClient, readiness: Readiness, loop: EventLoop, logger: Logger) {
-        loop.spawn {
+    /// The probe's task; it ends when the API answers or the task is cancelled.
+    private static func probe(_ client: KubernetesClient, readiness: Readiness, loop: EventLoop, logger: Logger) -> Task<Void, Never> {
+        Task(executorPreference: loop) {
             var attempt = 0
             while true {
                 attempt += 1
@@ -42,7 +44,11 @@ enum SourceReadiness {
                         logger.warning("Kubernetes API not reachable yet", metadata: ["error": "\(error)"])
                     }
                 }
-                try? await loop.sleep(until: .after(.seconds(2)))
+                do {
+                    try await loop.sleep(until: .after(.seconds(2)))
+                } catch {
+                    return
+                }
             }
         }
     }
@@ -72,5 +78,9 @@ enum SourceStatistics {
         metrics.catchUp("eviction", to: evictions)
         metrics.catchUp("upstream_error", to: errors)
         metrics.catchUp("stale_if_error", to: staleOnError)
+        if let (client, server) = sources.http {
+            let opened = await withTaskExecutorPreference(client.loop) { client.connectionsOpened }
+            metrics.apiConnectionsOpened.catchUp(server, to: opened)
+        }
     }
 }

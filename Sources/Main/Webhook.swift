@@ -47,6 +47,7 @@ enum Webhook {
             readiness: readiness, metrics: metrics, logger: logger,
             beforeMetrics: {
                 await SourceStatistics.export(sources, to: metrics)
+                metrics.catchUpLogLinesDropped(to: LogSink.standardError.droppedLines)
                 for (name, listener) in listeners.withLock({ $0 }) { metrics.acceptPauses.catchUp(name, to: listener.acceptPauses) }
             })
 
@@ -100,12 +101,14 @@ enum Webhook {
         let certificateWatcher = try CertificateReloader.watch(
             configuration: tlsConfiguration, paths: [configuration.tlsCertFile, configuration.tlsKeyFile] + (configuration.clientCAFile.map { [$0] } ?? []),
             context: tls, metrics: metrics, logger: logger)
-        CertificateExpiry.watch(tls, metrics: metrics, logger: logger, loop: group.loops[0])
         var serviceAccountsFileWatcher: FileWatcher?
         if case .file(let path) = configuration.serviceAccounts, let file = sources.file {
             serviceAccountsFileWatcher = try ServiceAccountFileReloader.watch(path: path, filter: sources.filter, source: file, logger: logger)
         }
-        SourceReadiness.start(sources, readiness: readiness, loop: group.loops[0], logger: logger)
+        let backgroundTasks = [
+            CertificateExpiry.watch(tls, metrics: metrics, logger: logger, loop: group.loops[0]),
+            SourceReadiness.start(sources, readiness: readiness, loop: group.loops[0], logger: logger),
+        ].compactMap { $0 }
 
         logger.info("listening", metadata: [
             "address": "\(listener.localAddress)", "metricsAddress": "\(metricsAddress)",
@@ -127,7 +130,16 @@ enum Webhook {
         logger.info("shutting down", metadata: ["signal": "\(signal)", "graceSeconds": .stringConvertible(Double(configuration.shutdownGrace.totalNanoseconds) / 1e9)])
         TerminationSignal.exitOnNext()
         let clean = await Shutdown.perform(servers: servers, readiness: readiness, grace: configuration.shutdownGrace, logger: logger)
-        withExtendedLifetime((certificateWatcher, serviceAccountsFileWatcher)) {}
+        // exit() runs OpenSSL's atexit cleanup: first end every thread that may be inside OpenSSL
+        // (a certificate reload, handshakes and API requests on the loops). Background tasks end
+        // first: a task still asleep on a stopped loop's timer would never finish. The informer's
+        // watch is not awaited (a socket wait does not observe cancellation): it stays suspended
+        // on its stopped loop, which runs nothing more.
+        for task in backgroundTasks { task.cancel() }
+        for task in backgroundTasks { await task.value }
+        certificateWatcher.stop()
+        serviceAccountsFileWatcher?.stop()
+        group.shutdown()
         return clean ? 0 : 1
     }
 }

@@ -130,6 +130,19 @@ final class WebhookMetrics: Sendable {
 
     private let listsRecorded = LockedValue<UInt64>(0)
 
+    /// Log lines dropped because standard error did not keep up (`LogSink`), brought up to the
+    /// sink's count at each scrape.
+    func catchUpLogLinesDropped(to total: Int) {
+        logLinesDropped.catchUp("stderr", to: total)
+    }
+
+    private let logLinesDropped = PrometheusLabelledCounters(label: "irsa_log_lines_dropped_total", dimension: "sink")
+
+    /// Connections the Kubernetes API client opened, by server (`host:port`), brought up to the
+    /// client's own count at each scrape: at most `--api-max-connections` at once, so a rate
+    /// well above idle churn means connections keep failing.
+    let apiConnectionsOpened = PrometheusLabelledCounters(label: "irsa_kubernetes_api_connections_opened_total", dimension: "server")
+
     /// The Prometheus text exposition of every metric, with help texts, then the process metrics.
     func render() -> [UInt8] {
         var buffer: [UInt8] = []

@@ -205,3 +205,141 @@ func onLoop<T: Sendable>(_ loop: EventLoop, _ body: @escaping @Sendable () async
         await server.stop()
     }
 }
+
+/// Host names: resolved off the loop, every address tried in order, the certificate verified
+/// against the name.
+@Suite(.serialized) struct HTTPClientHostNameTests {
+    private static func tlsServer() async throws -> (TestHTTPServer, TLSContext) {
+        let certificates = try await TestCertificates.shared()
+        let server = try await TestHTTPServer(tls: try ReloadableTLSContext(configuration: certificates.serverConfiguration()))
+        return (server, try TLSContext(configuration: certificates.clientConfiguration()))
+    }
+
+    private static func get(_ url: String, on loop: EventLoop, tls: TLSContext, resolver: HostResolver = .shared) async throws
+        -> (body: String, opened: Int) {
+        try await onLoop(loop) {
+            let client = HTTPClient(loop: loop, tlsContext: tls, resolver: resolver)
+            let response = try await client.execute(try HTTPClientRequest(url: url), deadline: .after(.seconds(5)))
+            client.closeIdleConnections()
+            return (String(decoding: response.body, as: UTF8.self), client.connectionsOpened)
+        }
+    }
+
+    @Test func localhostOverTLSIsResolvedAndVerified() async throws {
+        let (server, tls) = try await Self.tlsServer()
+        let answer = try await Self.get("https://localhost:\(server.port)/hello?name", on: server.group.loops[0], tls: tls)
+        #expect(answer.body == "hello name")
+        await server.stop()
+    }
+
+    @Test func everyAddressIsTriedInOrderUntilOneAccepts() async throws {
+        let (server, tls) = try await Self.tlsServer()
+        // Nothing listens on ::1 or 127.0.0.2 at this port: both refuse, then 127.0.0.1 serves.
+        let resolver = HostResolver { _ in try! ["::1", "127.0.0.2", "127.0.0.1"].map { try SocketAddress(host: $0, port: 0) } }
+        let answer = try await Self.get("https://localhost:\(server.port)/hello?third", on: server.group.loops[0], tls: tls, resolver: resolver)
+        #expect(answer.body == "hello third")
+        #expect(answer.opened == 1)
+        await server.stop()
+    }
+
+    @Test func theCertificateIsVerifiedAgainstTheNameNotTheAddress() async throws {
+        let (server, tls) = try await Self.tlsServer()
+        // other.test resolves to the server's address, but its certificate names only localhost.
+        let resolver = HostResolver { _ in [try! SocketAddress(host: "127.0.0.1", port: 0)] }
+        await #expect { try await Self.get("https://other.test:\(server.port)/hello", on: server.group.loops[0], tls: tls, resolver: resolver) }
+            throws: { error in (error as? TLSError)?.code == .certificateVerificationFailed }
+        await server.stop()
+    }
+
+    @Test func noAddressAcceptingNamesEveryAttempt() async throws {
+        let group = EventLoopGroup(threads: 1)
+        defer { group.shutdown() }
+        let loop = group.loops[0]
+        // A socket bound to every address without listening: its port refuses connections.
+        let reserved = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(reserved) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(reserved, $0, length) == 0 && getsockname(reserved, $0, &length) == 0 }
+        }
+        try #require(bound)
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        let resolver = HostResolver { _ in try! ["127.0.0.2", "127.0.0.3"].map { try SocketAddress(host: $0, port: 0) } }
+        let error = try await onLoop(loop) { () -> HTTPClientError? in
+            let client = HTTPClient(loop: loop, resolver: resolver)
+            do {
+                _ = try await client.execute(try HTTPClientRequest(url: "http://api.test:\(port)/"), deadline: .after(.seconds(5)))
+                return nil
+            } catch let error as HTTPClientError {
+                return error
+            }
+        }
+        #expect(error?.code == .connectFailed)
+        #expect(error?.detail.contains("api.test") == true && error?.detail.contains("127.0.0.2:\(port)") == true
+            && error?.detail.contains("127.0.0.3:\(port)") == true, "\(String(describing: error))")
+    }
+}
+
+/// The bound on open connections per server: a burst waits in line instead of opening one
+/// connection per request.
+@Suite(.serialized) struct HTTPClientConnectionLimitTests {
+    @Test func aThousandConcurrentRequestsOpenAtMostTheBound() async throws {
+        let server = try await TestHTTPServer()
+        let loop = server.group.loops[0]
+        let port = server.port
+        let (answered, opened) = try await onLoop(loop) { () -> (Int, Int) in
+            let client = HTTPClient(loop: loop)
+            let answered = try await withThrowingTaskGroup(of: Bool.self) { requests in
+                for index in 0..<1_000 {
+                    requests.addTask(executorPreference: loop) {
+                        let response = try await client.execute(
+                            try HTTPClientRequest(url: "http://127.0.0.1:\(port)/hello?\(index)"), deadline: .after(.seconds(30)))
+                        return String(decoding: response.body, as: UTF8.self) == "hello \(index)"
+                    }
+                }
+                return try await requests.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            client.closeIdleConnections()
+            return (answered, client.connectionsOpened)
+        }
+        #expect(answered == 1_000)
+        #expect(opened <= 16, "opened \(opened) connections")
+        #expect(server.observer["opened"] ?? 0 <= 16, "the server saw \(server.observer["opened"] ?? 0) connections")
+        await server.stop()
+    }
+
+    @Test func aWaitingRequestGivesUpAtItsDeadline() async throws {
+        let server = try await TestHTTPServer()
+        let loop = server.group.loops[0]
+        let port = server.port
+        let (error, waited, slowAnswer) = try await onLoop(loop) { () -> (IOError?, Duration, String) in
+            var configuration = HTTPClient.Configuration()
+            configuration.maxConnectionsPerHost = 1
+            let client = HTTPClient(loop: loop, configuration: configuration)
+            let slow = Task(executorPreference: loop) {
+                try await client.execute(try HTTPClientRequest(url: "http://127.0.0.1:\(port)/slow"), deadline: .after(.seconds(5)))
+            }
+            try await Task.sleep(for: .milliseconds(50))
+            let start = Deadline.now()
+            var error: IOError?
+            do {
+                _ = try await client.execute(try HTTPClientRequest(url: "http://127.0.0.1:\(port)/hello"), deadline: .after(.milliseconds(100)))
+            } catch let caught as IOError {
+                error = caught
+            }
+            let waited = Deadline.now().duration(since: start)
+            let answer = String(decoding: try await slow.value.body, as: UTF8.self)
+            // The slot is free again: the next request is served on the same connection.
+            _ = try await client.execute(try HTTPClientRequest(url: "http://127.0.0.1:\(port)/hello"), deadline: .after(.seconds(5)))
+            #expect(client.connectionsOpened == 1)
+            client.closeIdleConnections()
+            return (error, waited, answer)
+        }
+        #expect(error?.code == .timedOut && error?.call.contains("wait for a connection") == true, "\(String(describing: error))")
+        #expect(waited < .milliseconds(300))
+        #expect(slowAnswer == "slow")
+        await server.stop()
+    }
+}

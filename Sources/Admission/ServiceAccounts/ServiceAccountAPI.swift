@@ -46,7 +46,9 @@ struct ServiceAccountAPI: Sendable {
 extension HTTPClient {
     /// A client on `loop` for the API server `api` describes: TLS trusting its certificate
     /// authority (the system store when it has none) and presenting its client certificate, if any.
-    public static func kubernetes(api: KubernetesAPIConfiguration, loop: EventLoop, maxResponseBodySize: Int) throws -> HTTPClient {
+    public static func kubernetes(
+        api: KubernetesAPIConfiguration, loop: EventLoop, maxResponseBodySize: Int, maxConnections: Int = 16
+    ) throws -> HTTPClient {
         var tlsContext: TLSContext?
         if api.usesTLS {
             tlsContext = try TLSContext(configuration: .client(
@@ -57,6 +59,7 @@ extension HTTPClient {
         }
         var configuration = HTTPClient.Configuration()
         configuration.maxResponseBodySize = maxResponseBodySize
+        configuration.maxConnectionsPerHost = maxConnections
         return HTTPClient(loop: loop, tlsContext: tlsContext, configuration: configuration)
     }
 }

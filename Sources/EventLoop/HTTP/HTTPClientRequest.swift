@@ -136,6 +136,8 @@ public struct HTTPClientError: Error, Hashable, Sendable, CustomStringConvertibl
         public static let responseTooLarge = Code(name: "response body too large")
         /// The server closed the connection before the response was complete.
         public static let connectionClosed = Code(name: "connection closed before the response was complete")
+        /// No address of the host accepted a connection (each attempt is in the detail).
+        public static let connectFailed = Code(name: "cannot connect")
         public var description: String { name }
     }
 

@@ -50,6 +50,9 @@ struct ServeCommand: WebhookCommand {
     @Option(parsing: .unconditional, help: "Timeout of one ServiceAccount lookup at the Kubernetes API, e.g. 2s or 500ms.")
     var apiTimeout: String = "2s"
 
+    @Option(help: "Connections open at once to the Kubernetes API; further lookups wait for one in turn.")
+    var apiMaxConnections: Int = 16
+
     @Flag(help: "Deny pods whose ServiceAccount cannot be looked up, instead of admitting them unmutated with a warning.")
     var failClosed: Bool = false
 
