@@ -34,6 +34,7 @@ final class LogSink: Sendable {
         var thread = pthread_t()
         let context = Unmanaged.passRetained(self).toOpaque()
         let result = pthread_create(&thread, nil, { context in
+            CEventLoopShims_setThreadName("log-writer")  // else it inherits its creator's name
             Unmanaged<LogSink>.fromOpaque(context!).takeRetainedValue().runWriter()
             return nil
         }, context)

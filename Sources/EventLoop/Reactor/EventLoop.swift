@@ -99,12 +99,7 @@ public final class EventLoop: @unchecked Sendable {
         var collectRemote = true
         while true {
             iterationTime = Deadline.now()
-            if collectRemote {
-                remoteLock.withLock {
-                    jobs.append(contentsOf: remoteJobs)
-                    remoteJobs.removeAll(keepingCapacity: true)
-                }
-            }
+            if collectRemote { collectRemoteJobs() }
             runJobs()
             if stopRequested {
                 releaseAfterStop()
@@ -163,6 +158,17 @@ public final class EventLoop: @unchecked Sendable {
                 }
             }
             runningJobs.removeAll(keepingCapacity: true)
+            // Jobs from other threads (a listener's stop at shutdown) join between batches, so
+            // a long chain of local jobs (a flood of handshakes) cannot hold them back for the
+            // whole budget.
+            if selector.isWakePending { collectRemoteJobs() }
+        }
+    }
+
+    private func collectRemoteJobs() {
+        remoteLock.withLock {
+            jobs.append(contentsOf: remoteJobs)
+            remoteJobs.removeAll(keepingCapacity: true)
         }
     }
 

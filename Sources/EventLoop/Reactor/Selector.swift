@@ -79,6 +79,9 @@ final class Selector {
         slots.removeAll()
     }
 
+    /// True from a `wake()` until the loop consumes the eventfd: jobs from other threads may be waiting. Any thread.
+    var isWakePending: Bool { wakePending.load(ordering: .acquiring) }
+
     /// Wakes the loop from `epoll_wait`; writes the eventfd only if no wake-up is pending. Any thread.
     func wake() {
         if !wakePending.exchange(true, ordering: .acquiringAndReleasing) {
