@@ -210,10 +210,9 @@ extension FakeKubernetesAPI {
         def close_watch(self, watcher):
             self.watchers.discard(watcher)
 
-        def note_written(self, rvs):
-            now = time.time()
+        def note_written(self, rvs, at):
             for rv in rvs:
-                self.write_times.setdefault(rv, now)
+                self.write_times.setdefault(rv, at)
 
         def wait_for(self, rv, seconds):
             """Waits until the store has reached `rv`, up to `seconds`; True when it has."""

@@ -26,11 +26,12 @@ extension FakeKubernetesAPI {
                 self.buffer = self.buffer[BUFFER_SIZE:]
 
         def flush(self):
+            at = time.time()  # before the write: a reader cannot see the bytes earlier
             if self.buffer:
                 self.chunk(self.buffer)
                 self.buffer = b""
             if self.written:
-                store.note_written(self.written)
+                store.note_written(self.written, at)
                 self.written = []
 
         def event(self, kind, data, rv):
