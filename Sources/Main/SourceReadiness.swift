@@ -5,8 +5,8 @@ import Logging
 /// Marks the ServiceAccount source usable: at once for a static file; in watch mode once the
 /// informer's first LIST has completed; in get mode (or when the API refuses list or watch)
 /// once a probe lookup (`default/default`) gets an answer (found or not found both prove the API
-/// is reachable and we are authorised), retrying every 2 seconds until it does. The probe's task
-/// is returned so that shutdown can cancel it; the informer's is not (see `Webhook.run`).
+/// is reachable and we are authorised), retrying every 2 seconds until it does. The probe's or
+/// the informer's task is returned so that shutdown can cancel it and wait for its end.
 enum SourceReadiness {
     static func start(_ sources: ServiceAccountSources, readiness: Readiness, loop: EventLoop, logger: Logger) -> Task<Void, Never>? {
         guard let client = sources.client else {
@@ -17,7 +17,7 @@ enum SourceReadiness {
             return probe(client, readiness: readiness, loop: loop, logger: logger)
         }
         readiness.setSourceWaitReason("ServiceAccount source not reachable yet: the first list has not completed")
-        informer.start(onSynced: {
+        return informer.start(onSynced: {
             guard !readiness.isSourceUsable else { return }
             readiness.markSourceUsable()
             logger.info("Kubernetes API reachable", metadata: ["serviceAccountSource": "watch"])
@@ -25,7 +25,6 @@ enum SourceReadiness {
             readiness.setSourceWaitReason("ServiceAccount source not reachable yet")
             _ = probe(client, readiness: readiness, loop: loop, logger: logger)
         })
-        return nil
     }
 
     /// The probe's task; it ends when the API answers or the task is cancelled.

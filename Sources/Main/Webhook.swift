@@ -131,10 +131,10 @@ enum Webhook {
         TerminationSignal.exitOnNext()
         let clean = await Shutdown.perform(servers: servers, readiness: readiness, grace: configuration.shutdownGrace, logger: logger)
         // exit() runs OpenSSL's atexit cleanup: first end every thread that may be inside OpenSSL
-        // (a certificate reload, handshakes and API requests on the loops). Background tasks end
-        // first: a task still asleep on a stopped loop's timer would never finish. The informer's
-        // watch is not awaited (a socket wait does not observe cancellation): it stays suspended
-        // on its stopped loop, which runs nothing more.
+        // (a certificate reload, handshakes and API requests on the loops). Background tasks (the
+        // informer's LIST and WATCH among them) end first: a task still waiting on a stopped
+        // loop's timer or socket would never finish; cancelled, their waits fail at once and
+        // they close their connections.
         for task in backgroundTasks { task.cancel() }
         for task in backgroundTasks { await task.value }
         certificateWatcher.stop()

@@ -139,4 +139,50 @@ extension ServiceAccountStore.Lookup {
         #expect(try await source.serviceAccount(key("missing")) == nil)
         #expect(api.requests.count == 2)
     }
+
+    /// The open-addressed table against a dictionary: random inserts, updates and removals of
+    /// keys short and long (the hash's three paths: under 4, 4 to 16 and over 16 bytes), with
+    /// enough removals that the slots after a removed one shift back across the table's end.
+    @Test func theTableAgreesWithADictionaryThroughInsertsUpdatesAndRemovals() {
+        var generator = SeededGenerator(seed: 11)
+        let names = (0..<3_000).map { index in
+            switch index % 3 {
+            case 0: "s\(index % 97)"
+            case 1: "app-\(index)"
+            default: "a-rather-long-service-account-name-\(index)"
+            }
+        }
+        let keys = names.enumerated().map { ServiceAccountKey(namespace: "team-\($0.offset % 7)", name: $0.element) }
+        var table = ServiceAccountStore.Table()
+        var model: [ServiceAccountKey: UInt64] = [:]
+        for step in 0..<40_000 {
+            let key = keys[Int.random(in: 0..<keys.count, using: &generator)]
+            if Int.random(in: 0..<3, using: &generator) == 0 {
+                table.remove(key)
+                model[key] = nil
+            } else {
+                let entry = ServiceAccountStore.Entry(annotations: [:], resourceVersion: UInt64(step + 1), fetchedAt: 0, exists: true, fetched: false)
+                table.upsert(key, entry)
+                model[key] = UInt64(step + 1)
+            }
+            if step % 4_000 == 0 || step == 39_999 {
+                #expect(table.count == model.count)
+                for key in keys {
+                    #expect(table.entry(key)?.resourceVersion == model[key], "\(key) after step \(step)")
+                }
+            }
+        }
+        for key in keys { table.remove(key) }
+        #expect(table.count == 0 && keys.allSatisfy { table.entry($0) == nil })
+    }
+
+    @Test func keysDifferingOnlyWhereNamespaceEndsAndNameBeginsAreDistinct() {
+        var table = ServiceAccountStore.Table()
+        table.add(ServiceAccount(namespace: "ab", name: "c", resourceVersion: 1))
+        table.add(ServiceAccount(namespace: "a", name: "bc", resourceVersion: 2))
+        #expect(table.entry(ServiceAccountKey(namespace: "ab", name: "c"))?.resourceVersion == 1)
+        #expect(table.entry(ServiceAccountKey(namespace: "a", name: "bc"))?.resourceVersion == 2)
+        #expect(ServiceAccountKeyHash.hash(ServiceAccountKey(namespace: "ab", name: "c"))
+            != ServiceAccountKeyHash.hash(ServiceAccountKey(namespace: "a", name: "bc")))
+    }
 }

@@ -50,4 +50,66 @@ struct SelectorRegistrationTests {
         #expect(SelectorRegistration.roundedUp(Deadline(uptimeNanoseconds: 5 * grid + 7)).uptimeNanoseconds == 6 * grid)
         #expect(SelectorRegistration.roundedUp(.distantFuture) == .distantFuture)
     }
+
+    /// Cancelling the task fails its suspended read with `CancellationError` at once (the
+    /// informer's watch at shutdown); the socket stays usable, and the stale cancellation does
+    /// not reach the next task's wait on it. Closing it afterwards leaks nothing.
+    @Test func cancellingTheTaskEndsItsSocketWaitAndOnlyThatWait() async throws {
+        let probes = ProbeList()
+        let server = try startServer(probes: probes) { socket in
+            guard (try? await readFully(socket, count: 1)) != nil else { return }
+            try? await socket.loop.sleep(until: .after(.milliseconds(50)))
+            try? await write(socket, "x")
+            _ = try? await readFully(socket, count: 1)
+        }
+        let (outcome, elapsed, next) = try await withClient(of: server, probes: probes) { client, loop in
+            let buffer = TestBuffer(count: 16)
+            let reader = Task(executorPreference: loop) { () -> String in
+                do {
+                    _ = try await client.read(into: buffer.bytes)
+                    return "read returned"
+                } catch is CancellationError {
+                    return "cancelled"
+                } catch {
+                    return "\(error)"
+                }
+            }
+            try await loop.sleep(until: .after(.milliseconds(30)))
+            let start = Deadline.now()
+            reader.cancel()
+            let outcome = await reader.value
+            let elapsed = Deadline.now().duration(since: start)
+            try await write(client, "g")
+            let next = try await readFully(client, count: 1)
+            return (outcome, elapsed, next)
+        }
+        #expect(outcome == "cancelled")
+        #expect(elapsed < .seconds(1), "\(elapsed)")
+        #expect(next == Array("x".utf8), "the next wait (after a 50 ms pause) got the byte, not the old cancellation")
+        await server.stopAccepting()
+        #expect(await expectAllClosed(probes.all))
+    }
+
+    /// A task cancelled before it waits fails at once instead of suspending.
+    @Test func aCancelledTaskDoesNotSuspendInASocketWait() async throws {
+        let probes = ProbeList()
+        let server = try startServer(probes: probes) { socket in
+            _ = try? await readFully(socket, count: 1)
+        }
+        let outcome = try await withClient(of: server, probes: probes) { client, loop in
+            let buffer = TestBuffer(count: 16)
+            return await Task(executorPreference: loop) { () -> String in
+                withUnsafeCurrentTask { $0?.cancel() }
+                do {
+                    _ = try await client.read(into: buffer.bytes)
+                    return "read returned"
+                } catch {
+                    return error is CancellationError ? "cancelled" : "\(error)"
+                }
+            }.value
+        }
+        #expect(outcome == "cancelled")
+        await server.stopAccepting()
+        #expect(await expectAllClosed(probes.all))
+    }
 }

@@ -205,4 +205,22 @@ import Testing
         #expect(try await setup.admittedRole(account.name, namespace: account.namespace) == account.annotations["vultr.com/role-arn"])
         #expect(try await setup.metric("irsa_serviceaccount_store_entries") == 100_000)
     }
+
+    /// Shutdown cancels the informer and waits for it: its watch wait ends at once, its
+    /// connections close, and the process exits 0 well within the grace period.
+    @Test func sigtermWhileTheWatchIsConnectedExitsPromptlyWithTheInformerStopped() async throws {
+        let setup = try await WatchModeWebhook(api: try Self.api(), watchTimeout: "300s")
+        let deadline = ContinuousClock.now + .seconds(20)
+        while !setup.api.requests.contains(where: { $0.contains("watch=1") }), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(setup.api.requests.contains { $0.contains("watch=1") }, "\(setup.api.requests)")
+        try await Task.sleep(for: .milliseconds(300))
+        let start = ContinuousClock.now
+        let status = try await setup.webhook.stop(signal: SIGTERM, timeout: .seconds(20))
+        let elapsed = ContinuousClock.now - start
+        #expect(status == 0, "\(setup.webhook.output.suffix(2000))")
+        #expect(elapsed < .seconds(5), "exit took \(elapsed)")
+        #expect(setup.webhook.output.contains("ServiceAccount informer stopped"), "\(setup.webhook.output.suffix(2000))")
+    }
 }

@@ -15,6 +15,8 @@ import Logging
 ///   runs, and the store, no longer watched, serves as the GET mode's TTL cache does.
 ///
 /// Runs as one task on the HTTP client's event loop; events are applied to the store there.
+/// Cancelling that task (shutdown) ends it within a loop iteration or two, wherever it waits (a
+/// socket wait or a backoff pause fails with `CancellationError`), with its connections closed.
 public final class ServiceAccountInformer: Sendable {
     /// Page size and timings.
     public struct Configuration: Sendable {
@@ -63,16 +65,19 @@ public final class ServiceAccountInformer: Sendable {
 
     /// Starts listing and watching on the client's loop. `onSynced` runs after every completed
     /// LIST (the first makes the webhook ready); `onForbidden` once if the API refuses (403).
-    public func start(onSynced: @escaping @Sendable () -> Void, onForbidden: @escaping @Sendable (String) -> Void) {
-        api.client.loop.spawn {
+    /// Returns the task: cancel it and await it to stop the informer.
+    @discardableResult
+    public func start(onSynced: @escaping @Sendable () -> Void, onForbidden: @escaping @Sendable (String) -> Void) -> Task<Void, Never> {
+        Task(executorPreference: api.client.loop) {
             await self.run(onSynced: onSynced, onForbidden: onForbidden)
+            self.api.client.closeIdleConnections()
         }
     }
 
     private func run(onSynced: @Sendable () -> Void, onForbidden: @Sendable (String) -> Void) async {
         var backoff = ReconnectBackoff()
         var version: String?
-        while true {
+        while !Task.isCancelled {
             guard let from = version else {
                 do {
                     version = try await list()
@@ -81,6 +86,7 @@ public final class ServiceAccountInformer: Sendable {
                     disable(failure.description, onForbidden: onForbidden)
                     return
                 } catch {
+                    if Task.isCancelled { break }
                     let pause = backoff.next(random: Double.random(in: 0..<1))
                     logger.warning("ServiceAccount LIST failed; retrying", metadata: ["error": "\(error)", "retryIn": "\(pause)"])
                     try? await api.client.loop.sleep(until: .after(pause))
@@ -98,6 +104,7 @@ public final class ServiceAccountInformer: Sendable {
                     counters.withLock { $0.eventsByType[type, default: 0] += 1 }
                 })
             store.setWatching(false)
+            if Task.isCancelled { break }
             counters.withLock { $0.restartsByReason[end.reason, default: 0] += 1 }
             version = last
             if delivered { backoff.reset() }
@@ -119,6 +126,7 @@ public final class ServiceAccountInformer: Sendable {
                 return
             }
         }
+        logger.info("ServiceAccount informer stopped")
     }
 
     /// Lists into a new table, swaps it into the store, and returns the version to watch from.

@@ -4,8 +4,8 @@ import EventLoop
 /// mutation reads (the kept annotations) and its resourceVersion, filled by a LIST, kept current
 /// by the watch, and topped up by GETs for accounts the watch has not delivered yet.
 ///
-/// Lookups take a lock for one dictionary probe: no actor and no thread hop, so the admission
-/// path stays on its event loop. One store serves every loop (one copy of 100,000 accounts, not
+/// Lookups hash the key (`ServiceAccountKeyHash`), then take a lock for one probe of the table
+/// (`Table`): no actor and no thread hop, so the admission path stays on its event loop. One store serves every loop (one copy of 100,000 accounts, not
 /// one per loop); writers (the watch on one loop, GET answers) hold the lock just as briefly, and
 /// a relist builds its table outside the lock and swaps it in.
 ///
@@ -68,22 +68,6 @@ public final class ServiceAccountStore: Sendable {
         case fetch(fallback: ServiceAccount??)
     }
 
-    /// A whole store's worth of accounts, built from LIST pages outside the lock.
-    public struct Table: Sendable {
-        fileprivate var entries: [ServiceAccountKey: Entry] = [:]
-
-        public init() {}
-
-        /// Adds a listed account.
-        public mutating func add(_ account: ServiceAccount) {
-            entries[account.key] = Entry(annotations: account.annotations, resourceVersion: account.resourceVersion ?? 0,
-                                         fetchedAt: 0, exists: true, fetched: false)
-        }
-
-        /// The accounts held.
-        public var count: Int { entries.count }
-    }
-
     private struct State {
         var table = Table()
         /// Keys whose entry came from a GET and is not yet confirmed by the watch.
@@ -116,7 +100,7 @@ public final class ServiceAccountStore: Sendable {
         let now = self.now()
         return state.withLock { state in
             var snapshot = state.statistics
-            snapshot.entries = state.table.count - state.fetchedKeys.count(where: { state.table.entries[$0]?.exists == false })
+            snapshot.entries = state.table.count - state.fetchedKeys.count(where: { state.table.entry($0)?.exists == false })
             if let confirmedAt = state.confirmedAt {
                 snapshot.secondsSinceConfirmed = state.watching ? 0 : Double(now.uptimeNanoseconds &- confirmedAt.uptimeNanoseconds) / 1e9
             }
@@ -126,12 +110,15 @@ public final class ServiceAccountStore: Sendable {
 
     // MARK: - Lookups
 
-    /// The hot path: the entry for `key` if it may be served, else what to do instead.
+    /// The hot path: the entry for `key` if it may be served, else what to do instead. The key
+    /// is hashed before the lock is taken; the lock is held for the probe and the counter.
     func lookup(_ key: ServiceAccountKey) -> Lookup {
-        state.withLock { state in
+        let hash = ServiceAccountKeyHash.hash(key)
+        return state.withLock { state in
             if state.watching {
-                if let entry = state.table.entries[key] {
+                if let index = state.table.index(of: key, hash: hash) {
                     state.statistics.storeLookups += 1
+                    let entry = state.table[index]
                     return .answer(entry.exists ? Self.account(key, entry) : nil)
                 }
                 if state.deletions[key] != nil {
@@ -140,7 +127,8 @@ public final class ServiceAccountStore: Sendable {
                 }
                 return .fetch(fallback: nil)
             }
-            guard let entry = state.table.entries[key] else { return .fetch(fallback: nil) }
+            guard let index = state.table.index(of: key, hash: hash) else { return .fetch(fallback: nil) }
+            let entry = state.table[index]
             let watchConfirmed = state.confirmedAt?.uptimeNanoseconds ?? 0
             let confirmed = max(entry.fetchedAt, watchConfirmed)
             let age = Duration.nanoseconds(Int64(clamping: now().uptimeNanoseconds &- confirmed))
@@ -160,15 +148,15 @@ public final class ServiceAccountStore: Sendable {
     func keepFetched(_ account: ServiceAccount?, for key: ServiceAccountKey, startedAt: Deadline) -> ServiceAccount? {
         state.withLock { state in
             state.statistics.fetchedLookups += 1
-            let existing = state.table.entries[key]
+            let existing = state.table.entry(key)
             if let account {
                 let version = account.resourceVersion ?? 0
                 if let deleted = state.deletions[key], version <= deleted { return nil }
                 if let existing, existing.exists, existing.resourceVersion > version || (account.resourceVersion == nil && !existing.fetched) {
                     return Self.account(key, existing)
                 }
-                state.table.entries[key] = Entry(annotations: account.annotations, resourceVersion: version,
-                                                 fetchedAt: startedAt.uptimeNanoseconds, exists: true, fetched: true)
+                state.table.upsert(key, Entry(annotations: account.annotations, resourceVersion: version,
+                                              fetchedAt: startedAt.uptimeNanoseconds, exists: true, fetched: true))
                 state.fetchedKeys.insert(key)
                 return account
             }
@@ -177,8 +165,8 @@ public final class ServiceAccountStore: Sendable {
                 let fetchedLater = existing.fetched && existing.fetchedAt > startedAt.uptimeNanoseconds
                 if watchKnowsIt || fetchedLater { return Self.account(key, existing) }
             }
-            state.table.entries[key] = Entry(annotations: [:], resourceVersion: 0, fetchedAt: startedAt.uptimeNanoseconds,
-                                             exists: false, fetched: true)
+            state.table.upsert(key, Entry(annotations: [:], resourceVersion: 0, fetchedAt: startedAt.uptimeNanoseconds,
+                                          exists: false, fetched: true))
             state.fetchedKeys.insert(key)
             return nil
         }
@@ -199,8 +187,8 @@ public final class ServiceAccountStore: Sendable {
         state.withLock { state in
             var carried: Set<ServiceAccountKey> = []
             for key in state.fetchedKeys {
-                guard let entry = state.table.entries[key], entry.exists, entry.resourceVersion > listed, table.entries[key] == nil else { continue }
-                table.entries[key] = entry
+                guard let entry = state.table.entry(key), entry.exists, entry.resourceVersion > listed, table.entry(key) == nil else { continue }
+                table.upsert(key, entry)
                 carried.insert(key)
             }
             swap(&state.table, &table)
@@ -220,7 +208,7 @@ public final class ServiceAccountStore: Sendable {
                 state.fetchedKeys.remove(account.key)
                 state.deletions[account.key] = nil
             case .deleted(let account, _):
-                state.table.entries[account.key] = nil
+                state.table.remove(account.key)
                 state.fetchedKeys.remove(account.key)
                 if state.deletions.count >= Self.maximumRememberedDeletions { state.deletions.removeAll(keepingCapacity: true) }
                 state.deletions[account.key] = account.resourceVersion ?? .max

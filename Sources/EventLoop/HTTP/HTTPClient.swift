@@ -102,6 +102,9 @@ public final class HTTPClient: @unchecked Sendable {
         for connection in connections { discard(connection) }
     }
 
+    /// The number of open connections: idle, busy and connecting.
+    public var openConnectionCount: Int { slots.openCount }
+
     /// The number of idle pooled connections.
     public var idleConnectionCount: Int {
         idle.values.reduce(0) { $0 + $1.count }
@@ -126,7 +129,7 @@ public final class HTTPClient: @unchecked Sendable {
                 return head
             } catch .beforeResponse(let error) {
                 discard(connection)
-                if reused, mayRetry, !Self.isTimeout(error) {
+                if reused, mayRetry, !Self.isTimeout(error), !(error is CancellationError) {
                     mayRetry = false
                     continue
                 }

@@ -25,6 +25,9 @@ final class HTTPConnectionSlots {
         self.loop = loop
     }
 
+    /// The connections holding a slot, for every key.
+    var openCount: Int { open.values.reduce(0, +) }
+
     /// Counts a new connection to `key` if a slot is free and nobody waits for one already.
     func take(_ key: HTTPPoolKey) -> Bool {
         let count = open[key, default: 0]

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The readiness of one registered descriptor and the (at most one) task waiting per direction.
 ///
 /// Registered once, edge-triggered: an event with nobody waiting is remembered as `ready`
@@ -16,6 +18,12 @@
 /// The wait states skip the runtime's exclusivity checks (several per request): only this
 /// class's own non-reentrant methods on the loop thread touch them.
 ///
+/// A wait honours task cancellation: cancelling the waiting task fails the wait with
+/// `CancellationError` (on the loop, after a hop), and the socket's owner closes it as after any
+/// failed read or write. Each wait takes a ticket, so a cancellation that arrives late (after
+/// its wait ended, or before the wait reached the loop) reaches that wait or none, never a
+/// later wait of another task on the same descriptor (a pooled client connection).
+///
 /// Everything here is confined to the loop thread except `wait`, which may be called from a
 /// task on another executor and then hops to the loop to register itself.
 final class SelectorRegistration: TimerTarget, @unchecked Sendable {
@@ -29,6 +37,10 @@ final class SelectorRegistration: TimerTarget, @unchecked Sendable {
 
     private struct WaitState {
         var waiter: UnsafeContinuation<Void, any Error>?
+        /// The ticket of `waiter`'s wait.
+        var ticket: UInt64 = 0
+        /// The ticket of a wait cancelled before it began (it was still on its way to the loop).
+        var cancelledTicket: UInt64 = 0
         var ready = false
         var deadline = Deadline.distantFuture
         /// The deadline of this direction's live timer entry, if any.
@@ -40,6 +52,8 @@ final class SelectorRegistration: TimerTarget, @unchecked Sendable {
 
     let descriptor: Int32
     let loop: EventLoop
+    /// The last wait's ticket. Any thread.
+    private let lastTicket = Atomic<UInt64>(0)
     /// Set by the selector on registration. Loop thread only.
     var generation: UInt32 = 0
     /// Loop thread only.
@@ -74,15 +88,24 @@ final class SelectorRegistration: TimerTarget, @unchecked Sendable {
         fail(&write, with: IOError.closed(Direction.write.operation))
     }
 
-    /// Suspends until the descriptor is ready in `direction`, failing with `.timedOut` at `deadline`
-    /// and with `.closed` if deregistered. Any thread; at most one waiter per direction.
+    /// Suspends until the descriptor is ready in `direction`, failing with `.timedOut` at `deadline`,
+    /// with `.closed` if deregistered, and with `CancellationError` if the task is cancelled.
+    /// Any thread; at most one waiter per direction.
     nonisolated(nonsending) func wait(_ direction: Direction, deadline: Deadline) async throws {
-        try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
-            if loop.inEventLoop {
-                beginWait(direction, continuation, deadline: deadline)
-            } else {
-                loop.execute { self.beginWait(direction, continuation, deadline: deadline) }
+        let ticket = lastTicket.wrappingAdd(1, ordering: .relaxed).newValue
+        try await withTaskCancellationHandler {
+            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
+                if Task.isCancelled {
+                    continuation.resume(throwing: CancellationError())
+                } else if loop.inEventLoop {
+                    beginWait(direction, continuation, deadline: deadline, ticket: ticket)
+                } else {
+                    loop.execute { self.beginWait(direction, continuation, deadline: deadline, ticket: ticket) }
+                }
             }
+        } onCancel: {
+            // Always a hop: the canceller may be anywhere, even inside this registration on the loop.
+            loop.execute { self.cancelWait(direction, ticket: ticket) }
         }
     }
 
@@ -126,27 +149,52 @@ final class SelectorRegistration: TimerTarget, @unchecked Sendable {
         }
     }
 
-    private func beginWait(_ direction: Direction, _ continuation: UnsafeContinuation<Void, any Error>, deadline: Deadline) {
+    private func beginWait(_ direction: Direction, _ continuation: UnsafeContinuation<Void, any Error>, deadline: Deadline, ticket: UInt64) {
         guard isRegistered else {
             continuation.resume(throwing: IOError.closed(direction.operation))
             return
         }
         switch direction {
-        case .read: begin(&read, direction, continuation, deadline: deadline)
-        case .write: begin(&write, direction, continuation, deadline: deadline)
+        case .read: begin(&read, direction, continuation, deadline: deadline, ticket: ticket)
+        case .write: begin(&write, direction, continuation, deadline: deadline, ticket: ticket)
         }
     }
 
-    private func begin(_ state: inout WaitState, _ direction: Direction, _ continuation: UnsafeContinuation<Void, any Error>, deadline: Deadline) {
+    private func begin(
+        _ state: inout WaitState, _ direction: Direction, _ continuation: UnsafeContinuation<Void, any Error>, deadline: Deadline, ticket: UInt64
+    ) {
         precondition(state.waiter == nil, "two concurrent \(direction.operation)s on one descriptor")
+        if state.cancelledTicket == ticket {
+            continuation.resume(throwing: CancellationError())
+            return
+        }
         if state.ready {
             state.ready = false
             continuation.resume()
             return
         }
         state.waiter = continuation
+        state.ticket = ticket
         state.deadline = deadline
         armTimer(&state, direction)
+    }
+
+    private func cancelWait(_ direction: Direction, ticket: UInt64) {
+        switch direction {
+        case .read: cancel(&read, ticket: ticket)
+        case .write: cancel(&write, ticket: ticket)
+        }
+    }
+
+    /// Fails the wait with `ticket` if it is pending; otherwise remembers the ticket, in case that
+    /// wait has yet to begin (a no-op if it already ended: tickets are not reused).
+    private func cancel(_ state: inout WaitState, ticket: UInt64) {
+        guard let waiter = state.waiter, state.ticket == ticket else {
+            state.cancelledTicket = ticket
+            return
+        }
+        state.waiter = nil
+        waiter.resume(throwing: CancellationError())
     }
 
     private func update(_ state: inout WaitState, _ direction: Direction, deadline: Deadline) {
