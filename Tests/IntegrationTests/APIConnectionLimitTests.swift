@@ -13,7 +13,8 @@ import Testing
         try api.setAccounts(Dictionary(uniqueKeysWithValues: accounts.map { ("default/\($0)", ["vultr.com/role-arn": Self.role(for: $0)]) }))
         let tls = try await TestTools.makeCertificate(in: directory, name: "tls")
         let kubeconfig = try TestTools.write(api.kubeconfig, to: "kubeconfig", in: directory)
-        // Get mode: in watch mode the store already holds every account and nothing is looked up.
+        // Get mode: in watch mode the store already holds every account and nothing is looked up;
+        // the same burst for accounts the watch has not delivered is ServiceAccountInformerTests'.
         let webhook = try WebhookProcess([
             "--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", "--threads", "2", "--api-timeout", "60s",
             "--serviceaccount-source", "get",

@@ -182,6 +182,27 @@ import Testing
         try setup.api.behaveWatch()
     }
 
+    /// APIConnectionLimitTests' burst in watch mode: 1,000 accounts the watch has not delivered
+    /// (it is silent), 200 connections asking for 5 each at once. Their GETs wait in line for the
+    /// bounded API connections instead of opening one each.
+    @Test func aThousandAccountsNotYetInTheStoreOpenAtMostTheConnectionBound() async throws {
+        let setup = try await WatchModeWebhook(api: try Self.api(), arguments: ["--api-timeout", "60s"])
+        try setup.api.behaveWatch(.init(silent: true))
+        try await Task.sleep(for: .seconds(6))  // the current stream ends; the next one is silent
+        let accounts = (0..<1_000).map { "late-\($0)" }
+        try setup.api.setAccounts(Dictionary(uniqueKeysWithValues: accounts.map { ("default/\($0)", ["vultr.com/role-arn": WatchModeWebhook.role($0)]) }))
+        try setup.api.behave(delay: .milliseconds(50))
+        let plan = stride(from: 0, to: accounts.count, by: 5).map { Array(accounts[$0..<$0 + 5]) }
+        let answers = try await AdmissionBatch.send(port: setup.port, caFile: setup.caFile, connections: plan, timeout: .seconds(150))
+        let mutated = answers.filter { WatchModeWebhook.role(in: $0.patch) == WatchModeWebhook.role($0.account) }
+        #expect(mutated.count == 1_000, "e.g. \(answers.first { $0.patch == nil }.map(String.init(describing:)) ?? "-")")
+        let opened = try await setup.metric("irsa_kubernetes_api_connections_opened_total{server=\"127.0.0.1:\(setup.api.port)\"}")
+        print("watch mode, 1,000 accounts not yet in the store over 200 connections: \(Int(opened)) GET connections opened")
+        #expect(opened >= 1 && opened <= 16, "\(opened)")
+        try setup.api.behave()
+        try setup.api.behaveWatch()
+    }
+
     @Test func oneHundredThousandAccountsSyncInPages() async throws {
         let api = try FakeKubernetesAPI()
         try api.generateAccounts(count: 100_000, annotatedEvery: 10)
