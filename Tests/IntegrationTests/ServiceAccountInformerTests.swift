@@ -90,7 +90,16 @@ import Testing
     @Test(arguments: Fault.allCases)
     func watchFaultsAreSurvivedAndChangesStillArrive(_ fault: Fault) async throws {
         let setup = try await WatchModeWebhook(api: try Self.api())
+        let watches = { setup.api.requests.filter { $0.contains("watch=1") || $0.contains("watch=true") }.count }
+        let watchesBefore = watches()
         try setup.api.behaveWatch(fault.behaviour)
+        if fault == .stalledMidEvent || fault == .garbageChunk {
+            // The one-time fault is taken by the next watch request and fires at its first event: the changes
+            // below must reach that stream, not the one open now (which may outlive them and the fault unused).
+            let deadline = ContinuousClock.now + .seconds(15)
+            while watches() == watchesBefore, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(watches() > watchesBefore, "no new watch request after \(watchesBefore)")
+        }
         if fault == .goneAsEvent || fault == .goneAsStatus {
             // With no event in between, the stream's renewal (after at most 4 s) asks for a version older than the compaction.
             try setup.api.compact()
