@@ -49,6 +49,8 @@ struct Configuration: Sendable {
     var apiTimeout: Duration
     var apiMaxConnections: Int
     var failClosed: Bool
+    /// The webhook configuration and entry whose matchConditions the webhook keeps narrowed, if any.
+    var narrowing: (configuration: String, webhook: String)?
     /// The mutation's defaults, from `MutationOptions`.
     var patchConfig: PatchConfig
     var cacheTTL: Duration
@@ -89,6 +91,7 @@ struct Configuration: Sendable {
         }
         apiMaxConnections = options.apiMaxConnections
         failClosed = options.failClosed
+        narrowing = try Self.narrowing(options, sources: serviceAccounts, mode: mode)
 
         patchConfig = try Self.patchConfig(options.mutation)
 
@@ -165,6 +168,27 @@ struct Configuration: Sendable {
             defaultTokenExpiration: Int(lifetime.components.seconds),
             tokenMountPath: options.tokenMountPath.hasSuffix("/") ? String(options.tokenMountPath.dropLast()) : options.tokenMountPath,
             stsEndpoint: stsEndpoint, region: options.region)
+    }
+
+    /// `--narrow-webhook-configuration` and `--narrow-webhook-name`, checked: the names are
+    /// Kubernetes object names, and narrowing needs the watch (it follows the store).
+    private static func narrowing(
+        _ options: ServeCommand, sources: ServiceAccountSourceKind, mode: ServiceAccountMode
+    ) throws(ConfigurationError) -> (configuration: String, webhook: String)? {
+        guard let name = options.narrowWebhookConfiguration, !name.isEmpty else { return nil }
+        guard isAnnotationPrefix(name) else {
+            throw ConfigurationError("--narrow-webhook-configuration '\(name)' is not a Kubernetes object name (a DNS subdomain such as irsa-webhook)")
+        }
+        guard isAnnotationPrefix(options.narrowWebhookName) else {
+            throw ConfigurationError("--narrow-webhook-name '\(options.narrowWebhookName)' is not a webhook name (a DNS subdomain such as irsa-webhook.vultr.com)")
+        }
+        if case .file = sources {
+            throw ConfigurationError("--narrow-webhook-configuration needs the Kubernetes API (--kubeconfig or in-cluster), not --service-accounts-file")
+        }
+        guard mode == .watch else {
+            throw ConfigurationError("--narrow-webhook-configuration needs --serviceaccount-source=watch (it follows the watched store)")
+        }
+        return (name, options.narrowWebhookName)
     }
 
     private static func port(_ value: Int, flag: String, allowZero: Bool) throws(ConfigurationError) -> UInt16 {

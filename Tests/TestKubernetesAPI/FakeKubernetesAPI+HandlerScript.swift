@@ -45,6 +45,11 @@ extension FakeKubernetesAPI {
     def is_true(value):
         return value in ("true", "1")
 
+    def log_request(handler):
+        with log_lock:
+            with open(os.path.join(state, "requests.log"), "a") as log:
+                log.write("%s %s\n" % (handler.path, handler.headers.get("Authorization", "-")))
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         # TCP_NODELAY, as Go's net/http sets: the head and the body are two TLS records, and with
@@ -84,9 +89,7 @@ extension FakeKubernetesAPI {
             self.connection.shutdown(socket.SHUT_RDWR)
 
         def do_GET(self):
-            with log_lock:
-                with open(os.path.join(state, "requests.log"), "a") as log:
-                    log.write("%s %s\n" % (self.path, self.headers.get("Authorization", "-")))
+            log_request(self)
             path, _, query_text = self.path.partition("?")
             query = dict(urllib.parse.parse_qsl(query_text, keep_blank_values=True))
             parts = [urllib.parse.unquote(p) for p in path.split("/")]

@@ -56,6 +56,13 @@ struct ServeCommand: WebhookCommand {
     @Flag(help: "Deny pods whose ServiceAccount cannot be looked up, instead of admitting them unmutated with a warning.")
     var failClosed: Bool = false
 
+    // MARK: Narrowing
+    @Option(help: "Keep the matchConditions of this MutatingWebhookConfiguration's entry (--narrow-webhook-name) equal to \"the pod's ServiceAccount has a role\", so the API server sends only those pods (Kubernetes 1.30+; needs the watch source and RBAC get and patch on it).")
+    var narrowWebhookConfiguration: String?
+
+    @Option(help: "The webhook entry narrowed within --narrow-webhook-configuration.")
+    var narrowWebhookName: String = "irsa-webhook.vultr.com"
+
     // MARK: Mutation
     @OptionGroup(title: "Mutation")
     var mutation: MutationOptions
