@@ -178,9 +178,16 @@ extension FakeKubernetesAPI {
                     if other != me:
                         others.update(entry["fields"])
                 previous = owners.get(me, {"fields": {}})["fields"]
-                for path in sorted(set(previous) - set(wanted), key=len, reverse=True):
+                removed_items = []
+                for path in sorted(set(previous) - set(wanted), key=len):
                     if path in others or any(p[:len(path)] == path for p in others):
-                        continue
+                        continue  # another manager still owns it, or something under it
+                    if any(path[:len(item)] == item for item in removed_items):
+                        continue  # went with its list item
+                    if previous[path] is ITEM:
+                        removed_items.append(path)
+                    elif len(path) > 1 and path[-2][0] == "k" and path[-1][1] == LIST_MAP_KEYS[schema_of(path[:-2])]:
+                        continue  # the key of an item that stays
                     remove_field(merged, path)
                 for webhook in merged.get("webhooks") or []:
                     if webhook.get("matchConditions") == []:
