@@ -49,8 +49,8 @@ struct Configuration: Sendable {
     var apiTimeout: Duration
     var apiMaxConnections: Int
     var failClosed: Bool
-    /// The webhook configuration and entry whose matchConditions the webhook keeps narrowed, if any.
-    var narrowing: (configuration: String, webhook: String)?
+    /// What the webhook keeps narrowed and how its replicas elect the writer, if narrowing is on.
+    var narrowing: NarrowingSettings?
     /// The mutation's defaults, from `MutationOptions`.
     var patchConfig: PatchConfig
     var cacheTTL: Duration
@@ -91,7 +91,7 @@ struct Configuration: Sendable {
         }
         apiMaxConnections = options.apiMaxConnections
         failClosed = options.failClosed
-        narrowing = try Self.narrowing(options, sources: serviceAccounts, mode: mode)
+        narrowing = try NarrowingSettings(options, sources: serviceAccounts, mode: mode, environment: environment)
 
         patchConfig = try Self.patchConfig(options.mutation)
 
@@ -143,7 +143,7 @@ struct Configuration: Sendable {
 
     /// The mutation's defaults from `options`, as `serve` and `mutate` both take them.
     static func patchConfig(_ options: MutationOptions) throws(ConfigurationError) -> PatchConfig {
-        guard isAnnotationPrefix(options.annotationPrefix) else {
+        guard isDNSSubdomain(options.annotationPrefix) else {
             throw ConfigurationError("--annotation-prefix '\(options.annotationPrefix)' is not a DNS subdomain such as vultr.com")
         }
         guard !options.tokenAudience.isEmpty else { throw ConfigurationError("--token-audience must not be empty") }
@@ -168,27 +168,6 @@ struct Configuration: Sendable {
             defaultTokenExpiration: Int(lifetime.components.seconds),
             tokenMountPath: options.tokenMountPath.hasSuffix("/") ? String(options.tokenMountPath.dropLast()) : options.tokenMountPath,
             stsEndpoint: stsEndpoint, region: options.region)
-    }
-
-    /// `--narrow-webhook-configuration` and `--narrow-webhook-name`, checked: the names are
-    /// Kubernetes object names, and narrowing needs the watch (it follows the store).
-    private static func narrowing(
-        _ options: ServeCommand, sources: ServiceAccountSourceKind, mode: ServiceAccountMode
-    ) throws(ConfigurationError) -> (configuration: String, webhook: String)? {
-        guard let name = options.narrowWebhookConfiguration, !name.isEmpty else { return nil }
-        guard isAnnotationPrefix(name) else {
-            throw ConfigurationError("--narrow-webhook-configuration '\(name)' is not a Kubernetes object name (a DNS subdomain such as irsa-webhook)")
-        }
-        guard isAnnotationPrefix(options.narrowWebhookName) else {
-            throw ConfigurationError("--narrow-webhook-name '\(options.narrowWebhookName)' is not a webhook name (a DNS subdomain such as irsa-webhook.vultr.com)")
-        }
-        if case .file = sources {
-            throw ConfigurationError("--narrow-webhook-configuration needs the Kubernetes API (--kubeconfig or in-cluster), not --service-accounts-file")
-        }
-        guard mode == .watch else {
-            throw ConfigurationError("--narrow-webhook-configuration needs --serviceaccount-source=watch (it follows the watched store)")
-        }
-        return (name, options.narrowWebhookName)
     }
 
     private static func port(_ value: Int, flag: String, allowZero: Bool) throws(ConfigurationError) -> UInt16 {
@@ -235,7 +214,7 @@ struct Configuration: Sendable {
     }
 
     /// A DNS subdomain (RFC 1123): what Kubernetes accepts before the `/` of an annotation key.
-    private static func isAnnotationPrefix(_ prefix: String) -> Bool {
+    static func isDNSSubdomain(_ prefix: String) -> Bool {
         guard !prefix.isEmpty, prefix.utf8.count <= 253 else { return false }
         return prefix.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in
             guard let first = label.utf8.first, let last = label.utf8.last, label.utf8.count <= 63 else { return false }

@@ -3,10 +3,14 @@ import EventLoop
 
 /// The narrowing writer's line on `/readyz`: what it last wrote, or why it has not.
 enum NarrowingStatus {
-    static func line(_ statistics: MatchConditionWriter.Statistics, configuration: MatchConditionWriter.Configuration) -> String {
-        let prefix = "narrowing \(configuration.configurationName)/\(configuration.webhookName): "
+    static func line(_ narrowing: Narrowing) -> String {
+        let statistics = narrowing.writer.statistics, settings = narrowing.settings
+        let prefix = "narrowing \(settings.configuration)/\(settings.webhook): "
         let now = Deadline.now()
-        if !statistics.writing { return prefix + "not writing (another replica holds the Lease)" }
+        if !statistics.writing {
+            let holder = narrowing.elector.statistics.holder.map { $0.isEmpty ? "nobody" : $0 } ?? "not known yet"
+            return prefix + "not writing: the Lease \(settings.leaseNamespace)/\(settings.leaseName) is held by \(holder), this is \(settings.identity)"
+        }
         if !statistics.synced { return prefix + "waiting for the first ServiceAccount list" }
         if statistics.consecutiveFailures > 0 {
             let since = statistics.failingSince.map { seconds(now.duration(since: $0)) } ?? "0"

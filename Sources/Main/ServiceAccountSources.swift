@@ -20,8 +20,8 @@ struct ServiceAccountSources {
     let caches: [ServiceAccountCache]
     /// The informer, in watch mode.
     let informer: ServiceAccountInformer?
-    /// The narrowing writer and its metrics, with `--narrow-webhook-configuration`.
-    let narrowing: (writer: MatchConditionWriter, metrics: NarrowingMetrics)?
+    /// The narrowing writer, its Lease elector and metrics, with `--narrow-webhook-configuration`.
+    let narrowing: Narrowing?
     /// The API client, when the source is the Kubernetes API.
     let client: KubernetesClient?
     /// The file's source, when the accounts come from `--service-accounts-file`.
@@ -93,9 +93,8 @@ struct ServiceAccountSources {
             informerConfiguration.watchTimeout = configuration.watchTimeout
             informerConfiguration.userAgent = "irsa-webhook/\(IRSAWebhook.version)"
             informerConfiguration.annotationFilter = filter
-            if let target = configuration.narrowing {
-                let narrowingMetrics = NarrowingMetrics()
-                narrowing = (try Self.writer(target, api: api, loop: group.loops[0], patchConfig: configuration.patchConfig, metrics: narrowingMetrics), narrowingMetrics)
+            if let settings = configuration.narrowing {
+                narrowing = try Narrowing(settings, api: api, loop: group.loops[0], patchConfig: configuration.patchConfig)
             } else {
                 narrowing = nil
             }
@@ -123,25 +122,5 @@ struct ServiceAccountSources {
             narrowing = nil
         }
         self.http = (httpTransport.client, api.host.contains(":") ? "[\(api.host)]:\(api.port)" : "\(api.host):\(api.port)")
-    }
-
-    /// The narrowing writer for `narrowing` (configuration and entry), with an HTTP client of its own on `loop`.
-    private static func writer(
-        _ narrowing: (configuration: String, webhook: String), api: KubernetesAPIConfiguration, loop: EventLoop,
-        patchConfig: PatchConfig, metrics: NarrowingMetrics
-    ) throws(ConfigurationError) -> MatchConditionWriter {
-        let client: HTTPClient
-        do {
-            client = try HTTPClient.kubernetes(api: api, loop: loop, maxResponseBodySize: 16 * 1024 * 1024, maxConnections: 2)
-        } catch {
-            throw ConfigurationError("Kubernetes API client: \(error)")
-        }
-        var writerConfiguration = MatchConditionWriter.Configuration(configurationName: narrowing.configuration, webhookName: narrowing.webhook)
-        writerConfiguration.userAgent = "irsa-webhook/\(IRSAWebhook.version)"
-        return MatchConditionWriter(
-            configuration: writerConfiguration, client: client, api: api,
-            hasRole: { patchConfig.role(of: $0) != nil },
-            recordWrite: { duration, succeeded in metrics.recordWrite(duration: duration, succeeded: succeeded) },
-            logger: Logger(label: "irsa-webhook"))
     }
 }

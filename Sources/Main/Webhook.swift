@@ -109,9 +109,9 @@ enum Webhook {
             CertificateExpiry.watch(tls, metrics: metrics, logger: logger, loop: group.loops[0]),
             SourceReadiness.start(sources, readiness: readiness, loop: group.loops[0], logger: logger),
         ].compactMap { $0 }
-        if let writer = sources.narrowing?.writer {
-            readiness.addDetail { NarrowingStatus.line(writer.statistics, configuration: writer.configuration) }
-            backgroundTasks.append(Task(executorPreference: group.loops[0]) { await writer.run() })
+        if let narrowing = sources.narrowing {
+            readiness.addDetail { NarrowingStatus.line(narrowing) }
+            backgroundTasks.append(narrowing.start(loop: group.loops[0]))
         }
 
         logger.info("listening", metadata: [

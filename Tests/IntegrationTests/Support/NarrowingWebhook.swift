@@ -14,6 +14,11 @@ final class NarrowingWebhook {
     static let seeded = FakeKubernetesAPI.webhookConfiguration(
         name: configuration, webhooks: [entry, otherEntry], conditions: ["user-condition": "request.namespace != 'sandbox'"])
 
+    /// Narrowing on, its Lease in irsa-system with a 3 s duration (renewed within 2 s).
+    static let arguments = [
+        "--narrow-webhook-configuration", configuration, "--narrow-lease-namespace", "irsa-system", "--narrow-lease-duration", "3s",
+    ]
+
     let api: FakeKubernetesAPI
     let setup: WatchModeWebhook
 
@@ -25,8 +30,7 @@ final class NarrowingWebhook {
         if seed { try api.setWebhookConfiguration(Self.seeded) }
         try prepare(api)
         self.api = api
-        setup = try await WatchModeWebhook(
-            api: api, arguments: ["--narrow-webhook-configuration", Self.configuration] + arguments, waitForSync: waitForSync)
+        setup = try await WatchModeWebhook(api: api, arguments: Self.arguments + arguments, waitForSync: waitForSync)
     }
 
     /// The PATCHes answered so far (from number `from`).

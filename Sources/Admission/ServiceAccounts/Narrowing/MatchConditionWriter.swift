@@ -102,7 +102,9 @@ public final class MatchConditionWriter: ServiceAccountStoreGate {
     // MARK: - Writing
 
     /// Writes the condition whenever it changes, until cancelled; starts with the current one.
-    public func run() async {
+    /// Returns early when `mayWrite` (checked before each write: is this process still the Lease
+    /// holder?) says no.
+    public func run(mayWrite: @escaping @Sendable () -> Bool = { true }) async {
         await withTaskExecutorPreference(api.client.loop) {
             state.withLock { state in
                 state.statistics.writing = true
@@ -120,6 +122,7 @@ public final class MatchConditionWriter: ServiceAccountStoreGate {
                 guard let desired = state.withLock({ $0.desired }), !Task.isCancelled else { continue }
                 let condition = MatchConditionExpression.condition(for: desired, limit: configuration.maximumCodePoints)
                 if condition == state.withLock({ $0.statistics.written }) { continue }
+                guard mayWrite() else { break }
                 let started = Deadline.now()
                 do {
                     if !entryChecked {

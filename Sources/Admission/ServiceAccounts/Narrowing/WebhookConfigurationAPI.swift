@@ -69,14 +69,9 @@ struct WebhookConfigurationAPI: Sendable {
     }
 
     private func request(_ method: HTTPMethod, body: [UInt8] = []) throws -> HTTPClientRequest {
-        var headers = HTTPHeaders()
-        headers.add(name: "Accept", value: "application/json")
-        headers.add(name: "User-Agent", value: userAgent)
-        if method == .PATCH { headers.add(name: "Content-Type", value: "application/apply-patch+yaml") }
-        if let token = api.token { headers.add(name: "Authorization", value: "Bearer " + (try token.token())) }
-        var target = api.pathPrefix + "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/" + KubernetesClient.escapePathSegment(configuration)
-        if method == .PATCH { target += "?fieldManager=" + KubernetesClient.escapePathSegment(fieldManager) + "&force=true" }
-        return HTTPClientRequest(method: method, scheme: api.usesTLS ? .https : .http, host: api.host, port: api.port, target: target, headers: headers, body: body)
+        var path = "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/" + KubernetesClient.escapePathSegment(configuration)
+        if method == .PATCH { path += "?fieldManager=" + KubernetesClient.escapePathSegment(fieldManager) + "&force=true" }
+        return try api.request(method, path: path, userAgent: userAgent, body: body, contentType: "application/apply-patch+yaml")
     }
 
     private func failure(_ what: String, _ response: HTTPClientResponse) -> Failure {
