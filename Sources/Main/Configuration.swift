@@ -91,7 +91,7 @@ struct Configuration: Sendable {
         }
         apiMaxConnections = options.apiMaxConnections
         failClosed = options.failClosed
-        narrowing = try NarrowingSettings(options, sources: serviceAccounts, mode: mode, environment: environment)
+        narrowing = try NarrowingSettings(options, sources: serviceAccounts, mode: mode)
 
         patchConfig = try Self.patchConfig(options.mutation)
 

@@ -21,7 +21,6 @@ struct NarrowingSettings: Sendable {
     /// Nil when `--narrow-webhook-configuration` is absent or empty.
     init?(
         _ options: ServeCommand, sources: Configuration.ServiceAccountSourceKind, mode: Configuration.ServiceAccountMode,
-        environment: [String: String],
         namespaceFile: String = KubernetesAPIConfiguration.defaultServiceAccountDirectory + "/namespace"
     ) throws(ConfigurationError) {
         guard let name = options.narrowWebhookConfiguration, !name.isEmpty else { return nil }

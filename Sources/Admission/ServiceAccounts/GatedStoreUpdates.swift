@@ -29,7 +29,9 @@ final class GatedStoreUpdates: Sendable {
     }
 
     private struct State {
+        /// The held changes from `first` on (a queue: popping moves `first`, the array is compacted now and then).
         var held: [Held] = []
+        var first = 0
         /// The deadline a timer is armed for, if any.
         var timerArmedFor: Deadline?
         var statistics = Statistics()
@@ -78,7 +80,10 @@ final class GatedStoreUpdates: Sendable {
     /// admits them (or `bound` has passed). Events still held are dropped: the list is newer.
     func replace(with table: ServiceAccountStore.Table, resourceVersion: UInt64?, followed: [ServiceAccountKey]) async {
         if let gate {
-            state.withLock { $0.held.removeAll() }
+            state.withLock { state in
+                state.held.removeAll()
+                state.first = 0
+            }
             gate.willServe(followed)
             await withCheckedContinuation { resume in hold(.list(accounts: followed, resume: resume)) }
         }
@@ -89,7 +94,7 @@ final class GatedStoreUpdates: Sendable {
     /// Performs `change` at once when nothing is held and the gate admits it, else queues it.
     private func hold(_ change: Change) {
         let immediate = state.withLock { state in
-            guard state.held.isEmpty, admits(change) else {
+            guard state.first == state.held.count, admits(change) else {
                 state.held.append(Held(change: change, deadline: .after(bound)))
                 state.statistics.held += 1
                 return false
@@ -106,16 +111,24 @@ final class GatedStoreUpdates: Sendable {
         var arm: Deadline?
         state.withLock { state in
             let now = Deadline.now()
-            while let first = state.held.first {
+            while state.first < state.held.count {
+                let first = state.held[state.first]
                 let admitted = admits(first.change)
                 if !admitted, now < first.deadline { break }
-                state.held.removeFirst()
+                state.first += 1
                 if !admitted { state.statistics.timedOut += 1 }
                 perform(first.change)
             }
-            if let first = state.held.first, state.timerArmedFor.map({ $0 > first.deadline }) ?? true {
-                state.timerArmedFor = first.deadline
-                arm = first.deadline
+            if state.first == state.held.count {
+                state.held.removeAll(keepingCapacity: state.held.count < 4096)
+                state.first = 0
+            } else if state.first >= 4096, state.first * 2 >= state.held.count {
+                state.held.removeFirst(state.first)
+                state.first = 0
+            }
+            if state.first < state.held.count, state.timerArmedFor.map({ $0 > state.held[state.first].deadline }) ?? true {
+                state.timerArmedFor = state.held[state.first].deadline
+                arm = state.held[state.first].deadline
             }
         }
         if let arm {

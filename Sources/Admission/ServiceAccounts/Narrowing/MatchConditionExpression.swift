@@ -24,13 +24,18 @@ public enum MatchConditionExpression {
     /// The condition for `accounts` (those with a role), as narrow as fits in `limit` code points.
     public static func condition(for accounts: Set<ServiceAccountKey>, limit: Int = maximumCodePoints) -> NarrowingCondition {
         let byNamespace = sortedByNamespace(accounts)
-        let exact = serviceAccounts(byNamespace)
-        if exact.utf8.count <= limit {
-            return NarrowingCondition(scope: .serviceAccounts, expression: exact, accounts: accounts, namespaces: [])
+        // Each name costs at least its bytes, two quotes and a comma: no need to build what cannot fit.
+        let leastExactSize = byNamespace.reduce(0) { $0 + $1.namespace.utf8.count + 5 + $1.names.reduce(0) { $0 + $1.utf8.count + 3 } }
+        if leastExactSize <= limit {
+            let exact = serviceAccounts(byNamespace)
+            if exact.utf8.count <= limit {
+                return NarrowingCondition(scope: .serviceAccounts, expression: exact, accounts: accounts, namespaces: [])
+            }
         }
         let namespaceNames = byNamespace.map(\.namespace)
-        let coarse = namespaces(namespaceNames)
-        if coarse.utf8.count <= limit {
+        let leastCoarseSize = namespaceNames.reduce(0) { $0 + $1.utf8.count + 3 }
+        let coarse = leastCoarseSize <= limit ? namespaces(namespaceNames) : ""
+        if !coarse.isEmpty, coarse.utf8.count <= limit {
             return NarrowingCondition(scope: .namespaces, expression: coarse, accounts: [], namespaces: Set(namespaceNames))
         }
         return NarrowingCondition(scope: .everyPod, expression: nil, accounts: [], namespaces: [])
@@ -68,7 +73,7 @@ public enum MatchConditionExpression {
         var names: [String: [String]] = [:]
         for key in accounts { names[key.namespace, default: []].append(key.name) }
         return names.keys.sorted(by: utf8Order).map { namespace in
-            (namespace, names[namespace]!.sorted(by: utf8Order))
+            (namespace: namespace, names: names[namespace]!.sorted(by: utf8Order))
         }
     }
 
