@@ -64,8 +64,8 @@ struct NarrowingSettings: Sendable {
 
     /// The host name (a pod's name) and a random suffix, as client-go's controllers identify themselves.
     static func defaultIdentity() -> String {
-        var name = [CChar](repeating: 0, count: 256)
-        let host = gethostname(&name, name.count) == 0 ? String(cString: name) : "irsa-webhook"
+        var name = [UInt8](repeating: 0, count: 256)
+        let host = gethostname(&name, name.count) == 0 ? String(decoding: name.prefix { $0 != 0 }, as: UTF8.self) : "irsa-webhook"
         return host + "_" + String(UInt32.random(in: .min ... .max), radix: 16)
     }
 }

@@ -21,12 +21,12 @@ import Testing
         func follows(_ account: ServiceAccount) -> Bool { account.annotations["role"] != nil }
         func willServe(_ accounts: [ServiceAccountKey]) { state.withLock { $0.announced += accounts } }
         func serves(exactly accounts: [ServiceAccountKey]) { state.withLock { $0.exactly = accounts } }
-        func stoppedServing(_ account: ServiceAccountKey) { state.withLock { $0.stopped.append(account) } }
+        func stoppedServing(_ account: ServiceAccountKey) { state.withLock { state in state.stopped.append(account) } }
         func admits(_ account: ServiceAccountKey) -> Bool { state.withLock { $0.admitted.contains(account) } }
         func onAdmitting(_ body: @escaping @Sendable () -> Void) { state.withLock { $0.admitting = body } }
 
         func admit(_ account: ServiceAccountKey) {
-            state.withLock { $0.admitted.insert(account) }
+            _ = state.withLock { $0.admitted.insert(account) }
             state.withLock { $0.admitting }?()
         }
     }

@@ -76,8 +76,8 @@ import Testing
     private static func run(_ command: [String], timeout: Duration) async throws -> String {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("cel-out-\(UUID().uuidString)")
         let errors = FileManager.default.temporaryDirectory.appendingPathComponent("cel-err-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: output.path, contents: nil)
-        FileManager.default.createFile(atPath: errors.path, contents: nil)
+        try Data().write(to: output)
+        try Data().write(to: errors)
         defer {
             try? FileManager.default.removeItem(at: output)
             try? FileManager.default.removeItem(at: errors)

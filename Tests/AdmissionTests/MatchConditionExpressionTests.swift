@@ -39,7 +39,7 @@ import Testing
     ])
     func stringLiteralsEscapeQuotesBackslashesControlAndNonASCII(text: String, literal: String) {
         #expect(CELStringLiteral.quoted(text) == literal)
-        #expect(literal.unicodeScalars.allSatisfy(\.isASCII))
+        #expect(literal.unicodeScalars.allSatisfy { $0.isASCII })
     }
 
     @Test func tooManyAccountsFallBackToTheirNamespaces() {

@@ -244,9 +244,9 @@ public final class LeaseElector: Sendable {
             return .holding
         } catch {
             let description = "\(error)"
-            let changed = state.withLock {
-                defer { $0.statistics.lastError = description }
-                return $0.statistics.lastError != description
+            let changed = state.withLock { state in
+                defer { state.statistics.lastError = description }
+                return state.statistics.lastError != description
             }
             logger.log(level: changed ? .warning : .debug, "Lease request failed", metadata: metadata(observation).merging(["error": "\(error)"]) { $1 })
             return .failed

@@ -11,8 +11,10 @@ final class NarrowingWebhook {
     static let otherEntry = "other.example.com"
     /// The name of the condition the webhook owns (WebhookConfigurationAPI.conditionName).
     static let condition = "irsa-webhook-serviceaccounts-with-role"
-    static let seeded = FakeKubernetesAPI.webhookConfiguration(
-        name: configuration, webhooks: [entry, otherEntry], conditions: ["user-condition": "request.namespace != 'sandbox'"])
+    static var seeded: [String: Any] {
+        FakeKubernetesAPI.webhookConfiguration(
+            name: configuration, webhooks: [entry, otherEntry], conditions: ["user-condition": "request.namespace != 'sandbox'"])
+    }
 
     /// Narrowing on, its Lease in irsa-system with a 3 s duration (renewed within 2 s).
     static let arguments = [
