@@ -48,7 +48,7 @@ import Testing
     /// `object` shaped like an AdmissionReview for a pod CREATE; prints {"results": [...]}.
     static let evaluator = #"""
     import json, sys
-    import celpy
+    import celpy, celpy.celtypes
     spec = json.load(open(sys.argv[1]))
     environment = celpy.Environment()
     program = environment.program(environment.compile(spec["expression"]))
@@ -65,7 +65,7 @@ import Testing
                    "operation": "CREATE", "userInfo": {"username": "system:serviceaccount:kube-system:replicaset-controller",
                    "groups": ["system:serviceaccounts"]}, "dryRun": False}
         value = program.evaluate({"request": celpy.json_to_cel(request), "object": celpy.json_to_cel(obj)})
-        results.append(value if isinstance(value, bool) else repr(value))
+        results.append(bool(value) if isinstance(value, celpy.celtypes.BoolType) else repr(value))
     print(json.dumps({"results": results}))
     """#
 
