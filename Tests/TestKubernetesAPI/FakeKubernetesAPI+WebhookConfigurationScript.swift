@@ -29,10 +29,10 @@ extension FakeKubernetesAPI {
     LIST_MAP_KEYS = {("webhooks",): "name", ("webhooks", "matchConditions"): "name"}
     UNOWNED_METADATA = {"name", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp", "managedFields",
                         "selfLink"}
-    ITEM = object()  # a list-map item's own marker in a field set ("." in FieldsV1)
+    LIST_ITEM = object()  # a list-map item's own marker in a field set ("." in FieldsV1)
 
     def field_set(value, schema=(), path=()):
-        """{path: leaf value, or ITEM for a list-map item}; a path is a tuple of ("f", field) and ("k", key)."""
+        """{path: leaf value, or LIST_ITEM for a list-map item}; a path is a tuple of ("f", field) and ("k", key)."""
         fields = {}
         for name, child in value.items():
             if not path and name in ("apiVersion", "kind"):
@@ -44,7 +44,7 @@ extension FakeKubernetesAPI {
             if key is not None and isinstance(child, list):
                 for item in child:
                     item_path = here + (("k", item.get(key)),)
-                    fields[item_path] = ITEM
+                    fields[item_path] = LIST_ITEM
                     fields.update(field_set(item, schema + (name,), item_path))
             elif isinstance(child, dict) and child:
                 fields.update(field_set(child, schema + (name,), here))
@@ -95,7 +95,7 @@ extension FakeKubernetesAPI {
 
     def write_field(obj, path, value):
         container, where = locate(obj, path, create=True)
-        if value is not ITEM:
+        if value is not LIST_ITEM:
             container[where] = copy.deepcopy(value)
 
     def remove_field(obj, path):
@@ -110,7 +110,7 @@ extension FakeKubernetesAPI {
             for kind, name in path:
                 label = "f:" + name if kind == "f" else "k:" + compact_json({"name": name}).decode()
                 node = node.setdefault(label, {})
-            if value is ITEM:
+            if value is LIST_ITEM:
                 node["."] = {}
         return tree
 
@@ -163,7 +163,7 @@ extension FakeKubernetesAPI {
                 base = copy.deepcopy(live) if live is not None else {"metadata": {"name": name}}
                 owners = copy.deepcopy(self.managers.get(name, {}))
                 me = (manager, "Apply")
-                conflicts = [(other, path) for path, value in wanted.items() if value is not ITEM
+                conflicts = [(other, path) for path, value in wanted.items() if value is not LIST_ITEM
                              for other, entry in owners.items()
                              if other != me and path in entry["fields"] and read_field(base, path) != value]
                 if conflicts and not force:
@@ -184,7 +184,7 @@ extension FakeKubernetesAPI {
                         continue  # another manager still owns it, or something under it
                     if any(path[:len(item)] == item for item in removed_items):
                         continue  # went with its list item
-                    if previous[path] is ITEM:
+                    if previous[path] is LIST_ITEM:
                         removed_items.append(path)
                     elif len(path) > 1 and path[-2][0] == "k" and path[-1][1] == LIST_MAP_KEYS[schema_of(path[:-2])]:
                         continue  # the key of an item that stays
