@@ -79,6 +79,7 @@ import Testing
             let matchedAt = try await narrowing.setup.firstAdmission(of: name, showing: WatchModeWebhook.role(name), timeout: .seconds(3)) {
                 try narrowing.api.upsert(namespace: "default", name: name, annotations: Self.role(name))
             }
+            #expect(try await narrowing.waitForCondition { NarrowingWebhook.names($0, name) })
             let write = try narrowing.firstWrite(from: before) { NarrowingWebhook.names($0, name) }
             let seenAt = try #require(matchedAt, "round \(round): the role was never served")
             let writtenAt = try #require(write?.at, "round \(round): the role was never written")

@@ -9,6 +9,12 @@
 enum CELStringLiteral {
     /// Appends `text` as a quoted literal to `expression`.
     static func append(_ text: String, to expression: inout String) {
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x27 && $0 != 0x5C }) {
+            expression += "'"
+            expression += text
+            expression += "'"
+            return
+        }
         expression.unicodeScalars.append("'")
         for scalar in text.unicodeScalars {
             switch scalar.value {

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The CEL expression of the webhook's `matchConditions` entry that lets kube-apiserver send only
 /// the pods whose ServiceAccount has a role (Kubernetes 1.30+ evaluates it before calling the
 /// webhook), built from the set of such accounts. Pure: the same set gives the same text.
@@ -77,12 +81,21 @@ public enum MatchConditionExpression {
         }
     }
 
+    /// Byte order of the UTF-8 (a total order, unlike `<`, which equates canonically equivalent strings).
     private static func utf8Order(_ lhs: String, _ rhs: String) -> Bool {
-        lhs.utf8.lexicographicallyPrecedes(rhs.utf8)
+        var lhs = lhs, rhs = rhs
+        return lhs.withUTF8 { left in
+            rhs.withUTF8 { right in
+                let common = min(left.count, right.count)
+                let order = common == 0 ? 0 : memcmp(left.baseAddress!, right.baseAddress!, common)
+                return order != 0 ? order < 0 : left.count < right.count
+            }
+        }
     }
 }
 
 /// One webhook entry's narrowing condition: how narrow it is, its expression, and what it sends.
+/// Two are equal when their scope and expression are (the sets follow from the expression).
 public struct NarrowingCondition: Sendable, Hashable {
     /// How narrow the condition is: the `mode` label of the metrics.
     public enum Scope: String, Sendable, CaseIterable {
@@ -102,6 +115,15 @@ public struct NarrowingCondition: Sendable, Hashable {
     var accounts: Set<ServiceAccountKey>
     /// With `namespaces`: the namespaces whose pods are sent.
     var namespaces: Set<String>
+
+    public static func == (lhs: NarrowingCondition, rhs: NarrowingCondition) -> Bool {
+        lhs.scope == rhs.scope && lhs.expression == rhs.expression
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(scope)
+        hasher.combine(expression)
+    }
 
     /// The expression's length in code points (it is ASCII: see `CELStringLiteral`); 0 for none.
     public var size: Int { expression?.utf8.count ?? 0 }
