@@ -303,41 +303,46 @@ extension FakeKubernetesAPI {
                 obj = webhook_configurations.get(name)
                 if obj is None:
                     raise apply_failure(404, "NotFound", 'mutatingwebhookconfigurations.%s "%s" not found' % (WEBHOOK_GROUP, name), name)
-                handler.send_body(200, compact_json(obj))
-                return True
-            media = handler.headers.get("Content-Type", "").split(";")[0].strip()
-            if media != "application/apply-patch+yaml":
-                raise failure(415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted media types "
-                              "include: application/apply-patch+yaml (the fake API implements server-side apply only)")
-            manager = query.get("fieldManager", "")
-            if not manager:
-                raise failure(422, "Invalid", 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required '
-                              'for apply patch')
-            try:
-                applied = json.loads(body)
-                if not isinstance(applied, dict):
-                    raise ValueError("not an object")
-            except ValueError as error:
-                raise failure(400, "BadRequest", "error decoding YAML: %s (the fake API reads JSON only)" % error)
-            if applied.get("apiVersion") != WEBHOOK_VERSION or applied.get("kind") != "MutatingWebhookConfiguration":
-                raise failure(400, "BadRequest", "the API version in the data (%s) does not match the expected API version (%s)"
-                              % (applied.get("apiVersion"), WEBHOOK_VERSION))
-            if (applied.get("metadata") or {}).get("name") != name:
-                raise failure(400, "BadRequest", "the name of the object (%s) does not match the name on the URL (%s)"
-                              % ((applied.get("metadata") or {}).get("name"), name))
-            obj, changed = webhook_configurations.apply(name, applied, manager, is_true(query.get("force", "")))
-            entry.update({"at": time.time(), "changed": changed, "resourceVersion": obj["metadata"]["resourceVersion"],
-                          "object": obj})
-            handler.send_body(200, compact_json(obj))
+                answer = (200, compact_json(obj), [])
+            else:
+                obj, changed = apply_request(handler, name, query, body)
+                entry.update({"at": time.time(), "changed": changed, "resourceVersion": obj["metadata"]["resourceVersion"],
+                              "object": obj})
+                answer = (200, compact_json(obj), [])
         except Reply as reply:
-            entry["status"] = reply.code
-            handler.send_body(reply.code, compact_json(reply.body), reply.extra)
+            entry.update({"at": time.time(), "status": reply.code})
+            answer = (reply.code, compact_json(reply.body), reply.extra)
+        if verb == "patch":
+            webhook_configurations.record(entry)  # before answering: whoever sees the change finds its record
+        try:
+            handler.send_body(*answer)
         except (OSError, ssl.SSLError):
             handler.close_connection = True
-        if verb == "patch":
-            entry["at"] = entry["at"] or time.time()
-            webhook_configurations.record(entry)
         return True
+
+    def apply_request(handler, name, query, body):
+        """A server-side apply's checks, then the apply: (the object after, whether it changed)."""
+        media = handler.headers.get("Content-Type", "").split(";")[0].strip()
+        if media != "application/apply-patch+yaml":
+            raise failure(415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted media types "
+                          "include: application/apply-patch+yaml (the fake API implements server-side apply only)")
+        manager = query.get("fieldManager", "")
+        if not manager:
+            raise failure(422, "Invalid", 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required '
+                          'for apply patch')
+        try:
+            applied = json.loads(body)
+            if not isinstance(applied, dict):
+                raise ValueError("not an object")
+        except ValueError as error:
+            raise failure(400, "BadRequest", "error decoding YAML: %s (the fake API reads JSON only)" % error)
+        if applied.get("apiVersion") != WEBHOOK_VERSION or applied.get("kind") != "MutatingWebhookConfiguration":
+            raise failure(400, "BadRequest", "the API version in the data (%s) does not match the expected API version (%s)"
+                          % (applied.get("apiVersion"), WEBHOOK_VERSION))
+        if (applied.get("metadata") or {}).get("name") != name:
+            raise failure(400, "BadRequest", "the name of the object (%s) does not match the name on the URL (%s)"
+                          % ((applied.get("metadata") or {}).get("name"), name))
+        return webhook_configurations.apply(name, applied, manager, is_true(query.get("force", "")))
 
     serviceaccount_get = Handler.do_GET
 
