@@ -188,6 +188,30 @@ import Testing
         #expect(try Self.canonical(stored) == Self.canonical(NarrowingWebhook.seeded), "no condition of ours, everything else intact")
     }
 
+    /// The API down and back (its watch history restarts, so the informer lists again): the
+    /// relist goes through the gate like any change (held until its accounts are written), and
+    /// the condition follows what changed while the API was down.
+    @Test func afterTheAPIWasDownTheRelistIsWrittenBeforeItReplacesTheStore() async throws {
+        let narrowing = try await NarrowingWebhook { api in
+            try api.upsert(namespace: "default", name: "before", annotations: Self.role("before"))
+        }
+        #expect(try await narrowing.waitForCondition { NarrowingWebhook.names($0, "before") })
+        let held = try await narrowing.setup.metric(#"irsa_narrowing_held_changes_total{result="admitted"}"#)
+        narrowing.api.stop()
+        try narrowing.api.upsert(namespace: "default", name: "during", annotations: Self.role("during"))
+        try narrowing.api.upsert(namespace: "default", name: "before")
+        try await Task.sleep(for: .seconds(1))
+        try narrowing.api.behaveWebhookConfigurations(delay: .milliseconds(400))
+        try narrowing.api.restart()
+        #expect(try await narrowing.waitForCondition(timeout: .seconds(30)) { !NarrowingWebhook.names($0, "before") && NarrowingWebhook.names($0, "during") },
+                "\(narrowing.setup.webhook.output.suffix(2000))")
+        #expect(try await narrowing.setup.waitForMetric("irsa_serviceaccount_lists_total", atLeast: 2))
+        #expect(try await narrowing.setup.waitForMetric(#"irsa_narrowing_held_changes_total{result="admitted"}"#, atLeast: held + 1),
+                "the relist waited for its write")
+        #expect(try await narrowing.setup.admittedRole("during") == WatchModeWebhook.role("during"))
+        #expect(try await narrowing.setup.admittedRole("before") == nil)
+    }
+
     @Test func aMissingEntryIsReportedAndRetried() async throws {
         let narrowing = try await NarrowingWebhook(seed: false) { api in
             try api.setWebhookConfiguration(FakeKubernetesAPI.webhookConfiguration(name: NarrowingWebhook.configuration, webhooks: ["someone-else.example.com"]))
