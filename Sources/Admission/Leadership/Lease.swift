@@ -89,8 +89,8 @@ struct Lease: Sendable, Equatable {
         var spec = spec
         spec["holderIdentity"] = record.holderIdentity
         spec["leaseDurationSeconds"] = record.leaseDurationSeconds
-        spec["acquireTime"] = record.acquireTime ?? NSNull()
-        spec["renewTime"] = record.renewTime ?? NSNull()
+        spec["acquireTime"] = record.acquireTime
+        spec["renewTime"] = record.renewTime
         spec["leaseTransitions"] = record.leaseTransitions
         return spec
     }

@@ -31,6 +31,7 @@ public final class LeaseElector: Sendable {
         /// This process's identity in `holderIdentity`: unique per process (client-go's
         /// controllers use the host name and a random suffix).
         public var identity: String
+        /// How long a Lease lasts, when the leader gives up renewing, how often to try.
         public var timing: LeaseTiming
         /// Release the Lease when `run` is cancelled.
         public var releaseOnCancel: Bool
@@ -244,9 +245,9 @@ public final class LeaseElector: Sendable {
             return .holding
         } catch {
             let description = "\(error)"
-            let changed = state.withLock {
-                defer { $0.statistics.lastError = description }
-                return $0.statistics.lastError != description
+            let changed = state.withLock { state in
+                defer { state.statistics.lastError = description }
+                return state.statistics.lastError != description
             }
             logger.log(level: changed ? .warning : .debug, "Lease request failed", metadata: metadata(observation).merging(["error": "\(error)"]) { $1 })
             return .failed
