@@ -44,7 +44,10 @@ test: deps python-deps
 	$(SWIFT) build --build-tests
 	# Serially: the suites time real sockets, processes and timeouts, and on a 2-core machine
 	# suites blocking in child processes starve each other's timers when run side by side.
-	$(SWIFT) test --skip-build --no-parallel
+	# The log is kept, and on failure its failed tests and recorded issues are printed again last,
+	# so the end of a long CI log names what failed.
+	set -o pipefail; $(SWIFT) test --skip-build --no-parallel 2>&1 | tee .build/test.log \
+	  || { echo "--- failures (from .build/test.log) ---"; grep -E '✘|error:|fatal|Fatal' .build/test.log | grep -v ' passed after' | tail -60; exit 1; }
 
 # EventLoopTests and AdmissionTests under ThreadSanitizer, then AddressSanitizer, each in its own
 # scratch path so the debug build stays; a TSan report fails the run (halt_on_error; the one
