@@ -20,12 +20,10 @@ import TestKubernetesAPI
         return ["apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": metadata, "spec": spec]
     }
 
-    private static var spec: [String: Any] {
-        [
-            "holderIdentity": "a", "leaseDurationSeconds": 15, "acquireTime": "2026-12-07T10:00:00.000000Z",
-            "renewTime": "2026-12-07T10:00:00.000000Z", "leaseTransitions": 0,
-        ]
-    }
+    private static var spec: [String: Any] { [
+        "holderIdentity": "a", "leaseDurationSeconds": 15, "acquireTime": "2026-12-07T10:00:00.000000Z",
+        "renewTime": "2026-12-07T10:00:00.000000Z", "leaseTransitions": 0,
+    ] }
 
     private static func metadata(_ response: KubernetesAPIRequest) -> [String: Any] {
         response.json?["metadata"] as? [String: Any] ?? [:]
