@@ -62,6 +62,7 @@ import TestKubernetesAPI
         let statistics = a.elector.statistics
         #expect(statistics.isLeader && statistics.acquisitions == 1 && statistics.losses == 0 && statistics.holder == "a")
 
+        #expect(a.recordedTerms.first?.onLoop == true, "the leader work runs on the elector's event loop, not the global pool")
         await a.stop()
         #expect(!a.elector.isLeader && !a.isWorking && a.recordedTerms.count == 1)
         let released = try #require(try lease())
