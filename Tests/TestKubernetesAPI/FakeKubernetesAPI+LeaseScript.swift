@@ -88,10 +88,10 @@ extension FakeKubernetesAPI {
 
     leases = Leases()
 
-    def lease_body(handler, namespace):
-        """The request's Lease, checked as the API server decodes and validates one."""
+    def lease_body(data, namespace):
+        """The Lease in a request body, checked as the API server decodes and validates one."""
         try:
-            body = json.loads(handler.rfile.read(int(handler.headers.get("Content-Length") or 0)) or b"null")
+            body = json.loads(data or b"null")
         except ValueError as error:
             raise failure(400, "BadRequest", "error decoding the request body: %s" % error)
         if not isinstance(body, dict) or not isinstance(body.get("metadata", {}), dict):
@@ -132,6 +132,7 @@ extension FakeKubernetesAPI {
 
         def lease_request(self, verb):
             log_request(self)
+            data = self.rfile.read(int(self.headers.get("Content-Length") or 0))  # all of it, so the connection stays usable
             path = self.path.partition("?")[0]
             parts = [urllib.parse.unquote(p) for p in path.split("/")]
             with store.changed:
@@ -155,14 +156,14 @@ extension FakeKubernetesAPI {
                     raise failure(404, "NotFound", "the server could not find the requested resource")
                 namespace = parts[5]
                 if len(parts) == 7 and verb == "POST":
-                    body = lease_body(self, namespace)
+                    body = lease_body(data, namespace)
                     with store.changed:
                         return self.send_body(201, compact_json(leases.create(namespace, body)))
                 if len(parts) == 8 and verb == "GET":
                     with store.changed:
                         return self.send_body(200, compact_json(leases.get(namespace, parts[7])))
                 if len(parts) == 8 and verb == "PUT":
-                    body = lease_body(self, namespace)
+                    body = lease_body(data, namespace)
                     with store.changed:
                         return self.send_body(200, compact_json(leases.update(namespace, parts[7], body)))
                 raise failure(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")

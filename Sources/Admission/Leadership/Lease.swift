@@ -89,8 +89,8 @@ struct Lease: Sendable, Equatable {
         var spec = spec
         spec["holderIdentity"] = record.holderIdentity
         spec["leaseDurationSeconds"] = record.leaseDurationSeconds
-        spec["acquireTime"] = record.acquireTime ?? NSNull()
-        spec["renewTime"] = record.renewTime ?? NSNull()
+        spec["acquireTime"] = record.acquireTime
+        spec["renewTime"] = record.renewTime
         spec["leaseTransitions"] = record.leaseTransitions
         return spec
     }
@@ -110,15 +110,6 @@ struct Lease: Sendable, Equatable {
 
     /// `secondsSinceEpoch` plus `microseconds` as a MicroTime.
     static func microTime(secondsSinceEpoch: Int, microseconds: Int) -> String {
-        var seconds = secondsSinceEpoch
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func digits(_ value: Int, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        return digits(Int(parts.tm_year) + 1900, 4) + "-" + digits(Int(parts.tm_mon) + 1, 2) + "-" + digits(Int(parts.tm_mday), 2)
-            + "T" + digits(Int(parts.tm_hour), 2) + ":" + digits(Int(parts.tm_min), 2) + ":" + digits(Int(parts.tm_sec), 2)
-            + "." + digits(microseconds, 6) + "Z"
+        RFC3339Time.format(secondsSinceEpoch: secondsSinceEpoch, fraction: microseconds, fractionDigits: 6)
     }
 }

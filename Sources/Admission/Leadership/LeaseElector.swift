@@ -31,6 +31,7 @@ public final class LeaseElector: Sendable {
         /// This process's identity in `holderIdentity`: unique per process (client-go's
         /// controllers use the host name and a random suffix).
         public var identity: String
+        /// How long a Lease lasts, when the leader gives up renewing, how often to try.
         public var timing: LeaseTiming
         /// Release the Lease when `run` is cancelled.
         public var releaseOnCancel: Bool

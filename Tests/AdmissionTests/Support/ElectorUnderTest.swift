@@ -12,10 +12,13 @@ final class ElectorUnderTest: Sendable {
     struct Term: Sendable {
         var started: Double
         var ended: Double?
+        /// Whether the work ran on the elector's event loop (the HTTP client's).
+        var onLoop: Bool
     }
 
     let identity: String
     let elector: LeaseElector
+    private let loop: EventLoop
     private let terms = LockedValue<[Term]>([])
     private let task = LockedValue<Task<Void, Never>?>(nil)
 
@@ -25,6 +28,7 @@ final class ElectorUnderTest: Sendable {
     /// An elector for Lease `irsa/irsa-webhook` as `identity`, on `loop`, with an HTTP client of its own.
     init(_ identity: String, api: FakeKubernetesAPI, loop: EventLoop, releaseOnCancel: Bool = true) throws {
         self.identity = identity
+        self.loop = loop
         let configuration = LeaseElector.Configuration(
             namespace: "irsa", name: "irsa-webhook", identity: identity, timing: Self.timing, releaseOnCancel: releaseOnCancel)
         elector = LeaseElector(
@@ -37,11 +41,12 @@ final class ElectorUnderTest: Sendable {
     func start() {
         let terms = self.terms
         let elector = self.elector
+        let loop = self.loop
         task.withLock {
             $0 = Task {
                 await elector.run {
                     let index = terms.withLock {
-                        $0.append(Term(started: Date().timeIntervalSince1970))
+                        $0.append(Term(started: Date().timeIntervalSince1970, onLoop: loop.inEventLoop))
                         return $0.count - 1
                     }
                     try? await Task.sleep(for: .seconds(3600))
