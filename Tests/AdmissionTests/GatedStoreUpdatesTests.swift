@@ -74,10 +74,10 @@ import Testing
         let updates = GatedStoreUpdates(store: store, gate: ManualGate(), bound: .milliseconds(200), loop: group.loops[0])
         let started = ContinuousClock.now
         updates.apply(Self.upsert("app", role: true, version: 2))
-        while Self.servesRole(store, "app") != true, ContinuousClock.now - started < .seconds(5) { try await Task.sleep(for: .milliseconds(5)) }
+        while Self.servesRole(store, "app") != true, ContinuousClock.now - started < .seconds(10) { try await Task.sleep(for: .milliseconds(5)) }
         let waited = ContinuousClock.now - started
         #expect(Self.servesRole(store, "app") == true)
-        #expect(waited >= .milliseconds(200) && waited < .seconds(2), "served after \(waited)")
+        #expect(waited >= .milliseconds(200) && waited < .seconds(5), "served after \(waited) (a loaded machine may be late, never early)")
         #expect(updates.statistics.timedOut == 1)
     }
 

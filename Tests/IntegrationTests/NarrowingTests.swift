@@ -27,10 +27,15 @@ import Testing
             try api.upsert(namespace: "default", name: "app", annotations: Self.role("app"))
             try api.upsert(namespace: "team-b", name: "batch.v2", annotations: Self.role("batch"))
             try api.upsert(namespace: "default", name: "plain")
-            try api.behave(times: 1, delay: .seconds(2))  // the first LIST takes 2 s
+            try api.behave(times: 1, delay: .seconds(3))  // the first LIST takes 3 s
         }
-        try await Task.sleep(for: .seconds(1))
-        #expect(try narrowing.patches().isEmpty, "nothing may be written before the first LIST has completed")
+        var checks = 0
+        while try narrowing.api.listTime().requests == 0 {
+            #expect(try narrowing.patches().isEmpty, "nothing may be written before the first LIST has completed")
+            checks += 1
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(checks > 0)
         #expect(try await narrowing.waitForCondition(timeout: .seconds(20)) { $0 != nil }, "\(narrowing.setup.webhook.output.suffix(3000))")
         #expect(try narrowing.condition() == "!has(object.spec) || !has(object.spec.serviceAccountName) || "
             + "[{'default':['app'],'team-b':['batch.v2']}].exists(m, request.namespace in m && "

@@ -207,7 +207,11 @@ extension FakeKubernetesAPI {
                         merged["metadata"]["generation"] = merged["metadata"].get("generation", 0) + 1
                     self.objects[name] = merged
                     self.managers[name] = owners
-                return self.rendered(name), changed
+                rendered = self.rendered(name)
+                # Recorded with the commit, under the same lock: whoever sees the change finds its record.
+                self.patches.append({"at": time.time(), "status": 200, "changed": changed,
+                                     "resourceVersion": rendered["metadata"]["resourceVersion"], "object": rendered})
+                return rendered, changed
 
         def conflict(self, name, conflicts):
             def field(path):
@@ -284,7 +288,6 @@ extension FakeKubernetesAPI {
         control = webhook_configurations.control_for_request()
         if control.get("delay"):
             time.sleep(control["delay"])
-        entry = {"at": None, "status": 200, "changed": False, "resourceVersion": None, "object": None}
         try:
             if token and handler.headers.get("Authorization") != "Bearer " + token:
                 raise failure(401, "Unauthorized", "Unauthorized")
@@ -305,15 +308,13 @@ extension FakeKubernetesAPI {
                     raise apply_failure(404, "NotFound", 'mutatingwebhookconfigurations.%s "%s" not found' % (WEBHOOK_GROUP, name), name)
                 answer = (200, compact_json(obj), [])
             else:
-                obj, changed = apply_request(handler, name, query, body)
-                entry.update({"at": time.time(), "changed": changed, "resourceVersion": obj["metadata"]["resourceVersion"],
-                              "object": obj})
+                obj, _ = apply_request(handler, name, query, body)
                 answer = (200, compact_json(obj), [])
         except Reply as reply:
-            entry.update({"at": time.time(), "status": reply.code})
+            if verb == "patch":
+                webhook_configurations.record({"at": time.time(), "status": reply.code, "changed": False, "resourceVersion": None,
+                                               "object": None})
             answer = (reply.code, compact_json(reply.body), reply.extra)
-        if verb == "patch":
-            webhook_configurations.record(entry)  # before answering: whoever sees the change finds its record
         try:
             handler.send_body(*answer)
         except (OSError, ssl.SSLError):
