@@ -13,9 +13,6 @@ struct IdleProcessTests {
     static let idle: Duration = .seconds(10)
     /// WATCHDOG_USEC: a ping every 200 ms, 50 during the idle period.
     static let watchdogMicroseconds = 400_000
-    /// `make sanitize` builds this bundle and the server it starts alike: under ThreadSanitizer the
-    /// runtime's interface is exported from both.
-    static let underThreadSanitizer = dlsym(nil, "__tsan_init") != nil
 
     @Test func anIdleWebhookUnderTheWatchdogWakesOnlyItsLoopsAndKeepsItsThreads() async throws {
         let directory = try TestTools.temporaryDirectory()
@@ -58,7 +55,7 @@ struct IdleProcessTests {
         let mainName = after.first { $0.id == pid }?.name
         for thread in after {
             let woken = thread.voluntarySwitches - (before.first { $0.id == thread.id }?.voluntarySwitches ?? 0)
-            if Self.underThreadSanitizer, thread.id != pid, thread.name == mainName {
+            if Sanitizers.thread, thread.id != pid, thread.name == mainName {
                 continue  // ThreadSanitizer's own background thread (it keeps the main thread's name) wakes every 100 ms
             } else if thread.name.hasPrefix("event-loop-") {
                 loopWakeups += woken
