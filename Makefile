@@ -20,11 +20,12 @@ deps:
 	  fi; \
 	fi
 
-# Python tools some tests use (Kubernetes schema validation, the sslyze TLS scan); installed when missing.
-PIP_PACKAGES := kubernetes-validate sslyze
+# Python tools some tests use (Kubernetes schema validation, the sslyze TLS scan, cel-python to
+# evaluate the narrowing condition's CEL); installed when missing.
+PIP_PACKAGES := kubernetes-validate sslyze cel-python
 python-deps:
 	@for p in $(PIP_PACKAGES); do \
-	  command -v $$p >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check $$p \
+	  command -v $$p >/dev/null 2>&1 || python3 -m pip show -q $$p >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check $$p \
 	    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages $$p; \
 	done
 

@@ -83,7 +83,10 @@ let package = Package(
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"]),
         .testTarget(
             name: "AdmissionTests",
-            dependencies: ["Admission", "EventLoop", "PatchVerification", "TestKubernetesAPI", .product(name: "Yams", package: "Yams")],
+            dependencies: [
+                "Admission", "EventLoop", "PatchVerification", "TestKubernetesAPI", .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "PatchVerificationTests", dependencies: ["PatchVerification"]),

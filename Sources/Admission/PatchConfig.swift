@@ -97,12 +97,17 @@ public struct PatchConfig: Sendable {
     /// The annotation keys under `annotationPrefix`.
     public var annotationKeys: AnnotationKeys { keys }
 
+    /// The role `serviceAccount` carries (`<prefix>/role-arn`, else the legacy alias), nil for none.
+    public func role(of serviceAccount: ServiceAccount) -> String? {
+        let annotations = serviceAccount.annotations
+        guard let role = annotations[keys.roleARN] ?? annotations[Self.legacyRoleAnnotation], !role.isEmpty else { return nil }
+        return role
+    }
+
     /// The settings for `pod` running as `serviceAccount`, or nil when the ServiceAccount has no role.
     public func settings(serviceAccount: ServiceAccount, pod: Pod) -> PatchSettings? {
+        guard let role = role(of: serviceAccount) else { return nil }
         let annotations = serviceAccount.annotations
-        guard let role = annotations[keys.roleARN] ?? annotations[Self.legacyRoleAnnotation], !role.isEmpty else {
-            return nil
-        }
         var warnings: [String] = []
 
         var audience = defaultAudience

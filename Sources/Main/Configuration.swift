@@ -49,6 +49,8 @@ struct Configuration: Sendable {
     var apiTimeout: Duration
     var apiMaxConnections: Int
     var failClosed: Bool
+    /// What the webhook keeps narrowed and how its replicas elect the writer, if narrowing is on.
+    var narrowing: NarrowingSettings?
     /// The mutation's defaults, from `MutationOptions`.
     var patchConfig: PatchConfig
     var cacheTTL: Duration
@@ -89,6 +91,7 @@ struct Configuration: Sendable {
         }
         apiMaxConnections = options.apiMaxConnections
         failClosed = options.failClosed
+        narrowing = try NarrowingSettings(options, sources: serviceAccounts, mode: mode)
 
         patchConfig = try Self.patchConfig(options.mutation)
 
@@ -140,7 +143,7 @@ struct Configuration: Sendable {
 
     /// The mutation's defaults from `options`, as `serve` and `mutate` both take them.
     static func patchConfig(_ options: MutationOptions) throws(ConfigurationError) -> PatchConfig {
-        guard isAnnotationPrefix(options.annotationPrefix) else {
+        guard isDNSSubdomain(options.annotationPrefix) else {
             throw ConfigurationError("--annotation-prefix '\(options.annotationPrefix)' is not a DNS subdomain such as vultr.com")
         }
         guard !options.tokenAudience.isEmpty else { throw ConfigurationError("--token-audience must not be empty") }
@@ -211,7 +214,7 @@ struct Configuration: Sendable {
     }
 
     /// A DNS subdomain (RFC 1123): what Kubernetes accepts before the `/` of an annotation key.
-    private static func isAnnotationPrefix(_ prefix: String) -> Bool {
+    static func isDNSSubdomain(_ prefix: String) -> Bool {
         guard !prefix.isEmpty, prefix.utf8.count <= 253 else { return false }
         return prefix.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in
             guard let first = label.utf8.first, let last = label.utf8.last, label.utf8.count <= 63 else { return false }

@@ -90,15 +90,6 @@ struct JSONLogHandler: LogHandler {
 
     /// `secondsSinceEpoch` in RFC 3339 UTC, with `milliseconds` when given.
     static func timestamp(secondsSinceEpoch: Int, milliseconds: Int? = nil) -> String {
-        var seconds = secondsSinceEpoch
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let digits = String(value)
-            return String(repeating: "0", count: max(0, width - digits.count)) + digits
-        }
-        let fraction = milliseconds.map { "." + pad(Int32($0), 3) } ?? ""
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))\(fraction)Z"
+        RFC3339Time.format(secondsSinceEpoch: secondsSinceEpoch, fraction: milliseconds, fractionDigits: 3)
     }
 }

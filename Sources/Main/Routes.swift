@@ -42,9 +42,9 @@ struct Routes: Sendable {
         router.add(.GET, "/healthz") { _ in .text(.ok, "ok\n") }
         router.add(.GET, "/readyz") { _ in
             if let reason = self.readiness.notReadyReason {
-                return .text(.serviceUnavailable, "not ready: \(reason)\n")
+                return .text(.serviceUnavailable, "not ready: \(reason)\n" + self.readiness.details)
             }
-            return .text(.ok, "ok\n")
+            return .text(.ok, "ok\n" + self.readiness.details)
         }
         router.add(.GET, "/metrics") { _ in
             await self.beforeMetrics()

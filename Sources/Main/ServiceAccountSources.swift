@@ -8,7 +8,8 @@ import Logging
 ///   the file changes (`ServiceAccountFileReloader`);
 /// - the Kubernetes API in watch mode: one `ServiceAccountStore` shared by every loop, kept
 ///   current by a `ServiceAccountInformer` (LIST + WATCH on the first loop); accounts it lacks are
-///   fetched through one `ServiceAccountFetchCoalescer`;
+///   fetched through one `ServiceAccountFetchCoalescer`; with `--narrow-webhook-configuration`
+///   a `MatchConditionWriter` follows the accounts with a role through the informer's gate;
 /// - the Kubernetes API in get mode: one `ServiceAccountCache` per loop, pinned to that loop so a
 ///   hit costs no thread hop, all sharing one `ServiceAccountFetchCoalescer` so concurrent misses
 ///   for one account cost one GET across all loops.
@@ -19,6 +20,8 @@ struct ServiceAccountSources {
     let caches: [ServiceAccountCache]
     /// The informer, in watch mode.
     let informer: ServiceAccountInformer?
+    /// The narrowing writer, its Lease elector and metrics, with `--narrow-webhook-configuration`.
+    let narrowing: Narrowing?
     /// The API client, when the source is the Kubernetes API.
     let client: KubernetesClient?
     /// The file's source, when the accounts come from `--service-accounts-file`.
@@ -45,6 +48,7 @@ struct ServiceAccountSources {
             perLoop = Dictionary(uniqueKeysWithValues: group.loops.map { (ObjectIdentifier($0), reloadable as any ServiceAccountSource) })
             caches = []
             informer = nil
+            narrowing = nil
             client = nil
             file = reloadable
             self.filter = filter
@@ -89,9 +93,14 @@ struct ServiceAccountSources {
             informerConfiguration.watchTimeout = configuration.watchTimeout
             informerConfiguration.userAgent = "irsa-webhook/\(IRSAWebhook.version)"
             informerConfiguration.annotationFilter = filter
+            if let settings = configuration.narrowing {
+                narrowing = try Narrowing(settings, api: api, loop: group.loops[0], patchConfig: configuration.patchConfig)
+            } else {
+                narrowing = nil
+            }
             informer = ServiceAccountInformer(
                 store: store, client: informerClient, api: api, configuration: informerConfiguration,
-                logger: Logger(label: "irsa-webhook"))
+                gate: narrowing?.writer, logger: Logger(label: "irsa-webhook"))
             let source = StoreServiceAccountSource(store: store, fetcher: coalescer)
             perLoop = Dictionary(uniqueKeysWithValues: group.loops.map { (ObjectIdentifier($0), source as any ServiceAccountSource) })
             caches = []
@@ -110,6 +119,7 @@ struct ServiceAccountSources {
             self.perLoop = perLoop
             self.caches = caches
             informer = nil
+            narrowing = nil
         }
         self.http = (httpTransport.client, api.host.contains(":") ? "[\(api.host)]:\(api.port)" : "\(api.host):\(api.port)")
     }

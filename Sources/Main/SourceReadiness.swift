@@ -57,7 +57,9 @@ enum SourceReadiness {
 enum SourceStatistics {
     static func export(_ sources: ServiceAccountSources, to metrics: WebhookMetrics) async {
         if let informer = sources.informer {
-            metrics.recordInformer(informer.statistics, store: informer.store.statistics)
+            let statistics = informer.statistics
+            metrics.recordInformer(statistics, store: informer.store.statistics)
+            if let narrowing = sources.narrowing { narrowing.metrics.record(narrowing.writer.statistics, informer: statistics) }
         }
         var hits = 0, staleHits = 0, misses = 0, coalesced = 0, evictions = 0, errors = 0, staleOnError = 0
         for cache in sources.caches {

@@ -105,10 +105,14 @@ enum Webhook {
         if case .file(let path) = configuration.serviceAccounts, let file = sources.file {
             serviceAccountsFileWatcher = try ServiceAccountFileReloader.watch(path: path, filter: sources.filter, source: file, logger: logger)
         }
-        let backgroundTasks = [
+        var backgroundTasks = [
             CertificateExpiry.watch(tls, metrics: metrics, logger: logger, loop: group.loops[0]),
             SourceReadiness.start(sources, readiness: readiness, loop: group.loops[0], logger: logger),
         ].compactMap { $0 }
+        if let narrowing = sources.narrowing {
+            readiness.addDetail { NarrowingStatus.line(narrowing) }
+            backgroundTasks.append(narrowing.start(loop: group.loops[0]))
+        }
 
         logger.info("listening", metadata: [
             "address": "\(listener.localAddress)", "metricsAddress": "\(metricsAddress)",

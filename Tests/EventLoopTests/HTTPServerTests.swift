@@ -32,10 +32,11 @@ final class TestHTTPServer: Sendable {
         return router
     }
 
-    init(configuration: HTTPServer.Configuration = .init(), threads: Int = 1, tls: ReloadableTLSContext? = nil) async throws {
+    init(configuration: HTTPServer.Configuration = .init(), threads: Int = 1, tls: ReloadableTLSContext? = nil,
+         router: Router = testRouter()) async throws {
         group = EventLoopGroup(threads: threads)
         observer = CountingObserver()
-        server = HTTPServer(group: group, router: Self.testRouter(), configuration: configuration, observer: observer)
+        server = HTTPServer(group: group, router: router, configuration: configuration, observer: observer)
         listener = try server.start(address: try SocketAddress(host: "127.0.0.1", port: 0), tls: tls)
         port = Int(listener.localAddress.port)
     }

@@ -181,15 +181,17 @@ func openServerSideSockets(port: Int, peers: Set<Int>? = nil) -> Int {
     defer { try? file.close() }
     let table = String(decoding: file.readDataToEndOfFile(), as: UTF8.self)
     let portHex = String(format: "%04X", port)
-    var count = 0
+    // Counted by inode: the kernel writes the table a page per read, and sockets opened or closed
+    // between two reads (TIME_WAIT entries expiring, other processes) can show one socket twice.
+    var counted = Set<Substring>()
     for line in table.split(separator: "\n").dropFirst() {
         let columns = line.split(separator: " ")
         guard columns.count > 9, columns[1].hasSuffix(":" + portHex), columns[3] != "0A" else { continue }
         if let peers, let peerPort = columns[2].split(separator: ":").last.flatMap({ Int($0, radix: 16) }),
            !peers.contains(peerPort) { continue }
-        if ourInodes.contains(String(columns[9])) { count += 1 }
+        if ourInodes.contains(String(columns[9])) { counted.insert(columns[9]) }
     }
-    return count
+    return counted.count
 }
 
 /// Waits until `condition` holds, polling for at most `timeout`; returns whether it held.

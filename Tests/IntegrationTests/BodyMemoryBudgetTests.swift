@@ -40,7 +40,9 @@ import Testing
 
         #expect(report["metrics_413"] as? Int == Self.connectionsPerPort, "\(report["statuses"] ?? "")")
         #expect((report["tls_503"] as? Int ?? 0) > 0, "no body waited for the budget: \(report["statuses"] ?? "")")
-        #expect(peak - before < Self.rssGrowthBound, "RSS grew by \((peak - before) >> 20) MiB")
+        if !Sanitizers.address {
+            #expect(peak - before < Self.rssGrowthBound, "RSS grew by \((peak - before) >> 20) MiB")
+        }
         #expect(served.failures.isEmpty)
         #expect(served.requests > 20)
         #expect(served.p99Milliseconds < 1000)

@@ -36,6 +36,15 @@ import Testing
         (["--token-expiration", "366d"], "--token-expiration"),
         (["--service-accounts-file", "a.yaml", "--kubeconfig", "b.yaml"],
          "--service-accounts-file and --kubeconfig both name the ServiceAccount source"),
+        (["--narrow-webhook-configuration", "Bad_Name"], "--narrow-webhook-configuration 'Bad_Name' is not a Kubernetes name"),
+        (["--narrow-webhook-configuration", "irsa-webhook", "--service-accounts-file", "a.yaml"],
+         "--narrow-webhook-configuration needs the Kubernetes API"),
+        (["--narrow-webhook-configuration", "irsa-webhook", "--serviceaccount-source", "get"], "needs --serviceaccount-source=watch"),
+        (["--narrow-webhook-configuration", "irsa-webhook"], "--narrow-lease-namespace is required outside a cluster"),
+        (["--narrow-webhook-configuration", "irsa-webhook", "--narrow-lease-namespace", "irsa-system", "--narrow-lease-duration", "2s"],
+         "--narrow-lease-duration"),
+        (["--narrow-webhook-configuration", "irsa-webhook", "--narrow-lease-namespace", "irsa-system", "--narrow-lease-duration", "4500ms"],
+         "--narrow-lease-duration must be whole seconds"),
     ]
 
     @Test(arguments: badArguments)

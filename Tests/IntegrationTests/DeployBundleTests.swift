@@ -30,7 +30,7 @@ struct DeployBundleTests {
         #expect(bundle == expected)
         let kinds = bundle.compactMap { $0["kind"]?.string }
         #expect(kinds == [
-            "Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Service",
+            "Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Service",
             "Deployment", "PodDisruptionBudget", "MutatingWebhookConfiguration",
         ])
     }

@@ -11,7 +11,7 @@ struct DeployManifestTests {
     ]
     static let namespacedKinds: Set = [
         "ServiceAccount", "Deployment", "Service", "PodDisruptionBudget", "Secret", "Pod",
-        "Issuer", "Certificate", "CronJob",
+        "Issuer", "Certificate", "CronJob", "Role", "RoleBinding",
     ]
 
     @Test("every document is a Kubernetes object", arguments: Deploy.manifestFiles)
@@ -55,18 +55,35 @@ struct DeployManifestTests {
         #expect(namespace["metadata"]?["labels"]?.stringMap["pod-security.kubernetes.io/enforce"] == "restricted")
     }
 
-    @Test("RBAC grants exactly get, list and watch on serviceaccounts to the webhook's account")
+    @Test("RBAC: get, list and watch on serviceaccounts; get and patch on its own webhook configuration only; its Lease")
     func rbac() throws {
         let account = try Deploy.object("rbac.yaml", kind: "ServiceAccount", name: "irsa-webhook")
         #expect(account["metadata"]?["namespace"]?.string == "irsa-system")
 
         let role = try Deploy.object("rbac.yaml", kind: "ClusterRole", name: "irsa-webhook")
         let rules = try #require(role["rules"]?.sequence)
-        #expect(rules.count == 1)
+        #expect(rules.count == 2)
         #expect(rules.first?["apiGroups"]?.array(of: String.self) == [""])
         #expect(rules.first?["resources"]?.array(of: String.self) == ["serviceaccounts"])
         #expect(rules.first?["verbs"]?.array(of: String.self).sorted() == ["get", "list", "watch"])
         #expect(rules.first?["resourceNames"] == nil && rules.first?["nonResourceURLs"] == nil)
+        let webhook = try Deploy.object("webhook.yaml", kind: "MutatingWebhookConfiguration", name: "irsa-webhook")
+        #expect(rules.last?["apiGroups"]?.array(of: String.self) == ["admissionregistration.k8s.io"])
+        #expect(rules.last?["resources"]?.array(of: String.self) == ["mutatingwebhookconfigurations"])
+        #expect(rules.last?["resourceNames"]?.array(of: String.self) == [webhook["metadata"]?["name"]?.string ?? "?"])
+        #expect(rules.last?["verbs"]?.array(of: String.self).sorted() == ["get", "patch"])
+
+        let leases = try Deploy.object("rbac.yaml", kind: "Role", name: "irsa-webhook")
+        #expect(leases["metadata"]?["namespace"]?.string == "irsa-system")
+        let leaseRules = try #require(leases["rules"]?.sequence)
+        #expect(leaseRules.allSatisfy {
+            $0["apiGroups"]?.array(of: String.self) == ["coordination.k8s.io"] && $0["resources"]?.array(of: String.self) == ["leases"]
+        })
+        #expect(leaseRules.map { $0["verbs"]?.array(of: String.self).sorted() ?? [] } == [["create"], ["get", "update"]])
+        #expect(leaseRules.last?["resourceNames"]?.array(of: String.self) == ["irsa-webhook-narrowing"])
+        let leaseBinding = try Deploy.object("rbac.yaml", kind: "RoleBinding", name: "irsa-webhook")
+        #expect(leaseBinding["roleRef"]?["kind"]?.string == "Role")
+        #expect(leaseBinding["subjects"]?[0]?["name"]?.string == "irsa-webhook")
 
         let binding = try Deploy.object("rbac.yaml", kind: "ClusterRoleBinding", name: "irsa-webhook")
         #expect(binding["roleRef"]?["kind"]?.string == "ClusterRole")

@@ -1,6 +1,7 @@
 extension FakeKubernetesAPI {
     /// The script's HTTP handler: authentication, the request log, the GET/LIST faults of `behave`,
-    /// the OIDC discovery paths, GET and LIST of ServiceAccounts, and kube-apiserver's Status errors.
+    /// the OIDC discovery paths, GET and LIST of ServiceAccounts, and kube-apiserver's Status errors
+    /// (Leases are `LeaseRequests`, in `leaseScript`).
     static let handlerScript = #"""
     USER = "system:serviceaccount:irsa:irsa-webhook"
     INCONSISTENT_CONTINUE = ("The provided continue parameter is too old to display a consistent list result. You can start "
@@ -45,7 +46,12 @@ extension FakeKubernetesAPI {
     def is_true(value):
         return value in ("true", "1")
 
-    class Handler(BaseHTTPRequestHandler):
+    def log_request(handler):
+        with log_lock:
+            with open(os.path.join(state, "requests.log"), "a") as log:
+                log.write("%s %s\n" % (handler.path, handler.headers.get("Authorization", "-")))
+
+    class Handler(LeaseRequests, BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         # TCP_NODELAY, as Go's net/http sets: the head and the body are two TLS records, and with
         # Nagle the body waits for the client's delayed ACK of the head (about 40 ms a response).
@@ -84,9 +90,9 @@ extension FakeKubernetesAPI {
             self.connection.shutdown(socket.SHUT_RDWR)
 
         def do_GET(self):
-            with log_lock:
-                with open(os.path.join(state, "requests.log"), "a") as log:
-                    log.write("%s %s\n" % (self.path, self.headers.get("Authorization", "-")))
+            if self.path.startswith(LEASE_PREFIX):
+                return self.lease_request("GET")
+            log_request(self)
             path, _, query_text = self.path.partition("?")
             query = dict(urllib.parse.parse_qsl(query_text, keep_blank_values=True))
             parts = [urllib.parse.unquote(p) for p in path.split("/")]

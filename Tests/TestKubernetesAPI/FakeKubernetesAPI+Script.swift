@@ -3,6 +3,7 @@ extension FakeKubernetesAPI {
     /// free one; the port is the first line on stdout). Arguments: state directory, token (empty:
     /// any), certificate, key, client CA ("-": none), port, issuer. It answers as kube-apiserver does:
     ///
+    /// - Leases: see `leaseScript`.
     /// - Every request is appended to `requests.log` ("<path with query> <Authorization or ->") and
     ///   needs `Authorization: Bearer <token>` (401 Unauthorized otherwise). Errors carry a real
     ///   Status (kind, apiVersion, status Failure, message, reason, code, details).
@@ -48,12 +49,16 @@ extension FakeKubernetesAPI {
     ///   and the continue tokens after it.
     /// - Commands: one JSON object per line on stdin, one JSON answer per line on stdout ({"error":
     ///   ...} on failure): set, upsert, delete, generate, compact, resourceVersion (these answer
-    ///   {"resourceVersion"}), behave, behaveWatch, writeTimes, listTime, down, up. EOF on stdin
-    ///   (the test process closed it or died) ends the process.
+    ///   {"resourceVersion"}), behave, behaveWatch, writeTimes, listTime, down, up, the Lease
+    ///   commands (`leaseScript`): lease, leaseWrites, putLease, leaseFault, and those of
+    ///   `webhookConfigurationScript`. EOF on stdin (the test process closed it or died) ends the process.
+    /// - MutatingWebhookConfigurations: GET and server-side apply, see `webhookConfigurationScript`.
     ///
     /// TLS handshakes run in the connection's thread and the backlog is 128, so a burst of
     /// connections is not serialised behind one handshake or dropped by a full accept queue.
-    static var script: String { [storeScript, handlerScript, watchScript, mainScript].joined(separator: "\n") }
+    static var script: String {
+        [storeScript, leaseScript, handlerScript, watchScript, webhookConfigurationScript, mainScript].joined(separator: "\n")
+    }
 
     /// The script's listener and command channel: the HTTPS server (taken down and up in place by
     /// `stop` and `restart`) and the commands read from stdin.
@@ -110,6 +115,9 @@ extension FakeKubernetesAPI {
 
     def run_command(command):
         op = command["op"]
+        answer = webhook_configuration_command(command)
+        if answer is not None:
+            return answer
         if op in ("set", "upsert", "delete", "generate", "compact", "resourceVersion"):
             with store.changed:
                 if op == "set":
@@ -124,6 +132,8 @@ extension FakeKubernetesAPI {
                     store.compact()
                 store.changed.notify_all()
                 return {"resourceVersion": str(store.rv)}
+        if op in LEASE_COMMANDS:
+            return lease_command(command)
         if op == "behave":
             behaviour.set_control(command["control"])
         elif op == "behaveWatch":

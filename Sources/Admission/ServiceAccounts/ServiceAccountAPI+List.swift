@@ -4,6 +4,8 @@ extension ServiceAccountAPI {
     /// A completed LIST: every account, and the version to watch from.
     struct Listing {
         var table: ServiceAccountStore.Table
+        /// The accounts `collecting` picked.
+        var collected: [ServiceAccountKey]
         var resourceVersion: String
         var pages: Int
     }
@@ -11,20 +13,24 @@ extension ServiceAccountAPI {
     /// Lists every ServiceAccount, `pageSize` at a time (`limit` and `continue`). Each page is
     /// decoded as soon as it has arrived and folded into the table, so memory holds one page of
     /// JSON at a time, never the whole list. A 410 on a `continue` token (it expired while we
-    /// paged) starts the list over, at most `maximumRestarts` times.
-    func list(pageSize: Int, pageTimeout: Duration, maximumRestarts: Int = 3) async throws -> Listing {
+    /// paged) starts the list over, at most `maximumRestarts` times. The keys of the accounts
+    /// `collecting` picks are returned too (those with a role, for the narrowing writer).
+    func list(
+        pageSize: Int, pageTimeout: Duration, maximumRestarts: Int = 3, collecting: (ServiceAccount) -> Bool = { _ in false }
+    ) async throws -> Listing {
         var restarts = 0
         while true {
             do {
-                return try await listOnce(pageSize: pageSize, pageTimeout: pageTimeout)
+                return try await listOnce(pageSize: pageSize, pageTimeout: pageTimeout, collecting: collecting)
             } catch let failure as Failure where failure.isGone && restarts < maximumRestarts {
                 restarts += 1
             }
         }
     }
 
-    private func listOnce(pageSize: Int, pageTimeout: Duration) async throws -> Listing {
+    private func listOnce(pageSize: Int, pageTimeout: Duration, collecting: (ServiceAccount) -> Bool) async throws -> Listing {
         var table = ServiceAccountStore.Table()
+        var collected: [ServiceAccountKey] = []
         var continueToken: String?
         var pages = 0
         while true {
@@ -33,9 +39,12 @@ extension ServiceAccountAPI {
             let body = try await pageBody(try request(query), deadline: .after(pageTimeout))
             let page = try body.withUnsafeBytes { try ServiceAccountListPage.decode($0, keeping: filter) }
             pages += 1
-            for account in page.accounts { table.add(account) }
+            for account in page.accounts {
+                table.add(account)
+                if collecting(account) { collected.append(account.key) }
+            }
             guard let next = page.continueToken else {
-                return Listing(table: table, resourceVersion: page.resourceVersion, pages: pages)
+                return Listing(table: table, collected: collected, resourceVersion: page.resourceVersion, pages: pages)
             }
             continueToken = next
         }

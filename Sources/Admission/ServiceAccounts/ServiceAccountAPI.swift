@@ -25,12 +25,8 @@ struct ServiceAccountAPI: Sendable {
 
     /// `GET /api/v1/serviceaccounts` with `query`, as an HTTP request with the usual headers.
     func request(_ query: [(String, String)]) throws -> HTTPClientRequest {
-        var headers = HTTPHeaders()
-        headers.add(name: "Accept", value: "application/json")
-        headers.add(name: "User-Agent", value: userAgent)
-        if let token = api.token { headers.add(name: "Authorization", value: "Bearer " + (try token.token())) }
-        let target = api.pathPrefix + "/api/v1/serviceaccounts?" + query.map { $0.0 + "=" + KubernetesClient.escapePathSegment($0.1) }.joined(separator: "&")
-        return HTTPClientRequest(method: .GET, scheme: api.usesTLS ? .https : .http, host: api.host, port: api.port, target: target, headers: headers)
+        let path = "/api/v1/serviceaccounts?" + query.map { $0.0 + "=" + KubernetesClient.escapePathSegment($0.1) }.joined(separator: "&")
+        return try api.request(.GET, path: path, userAgent: userAgent)
     }
 
     /// The body of a response whose status is not 200, as a failure naming the request.

@@ -14,7 +14,8 @@ import Logging
 /// - A 403 on LIST or WATCH stops the informer: the error and a warning are logged, `onForbidden`
 ///   runs, and the store, no longer watched, serves as the GET mode's TTL cache does.
 ///
-/// Runs as one task on the HTTP client's event loop; events are applied to the store there.
+/// Runs as one task on the HTTP client's event loop; events are applied to the store there,
+/// through `GatedStoreUpdates` when a gate (the narrowing writer) must hear of roles first.
 /// Cancelling that task (shutdown) ends it within a loop iteration or two, wherever it waits (a
 /// socket wait or a backoff pause fails with `CancellationError`), with its connections closed.
 public final class ServiceAccountInformer: Sendable {
@@ -30,6 +31,8 @@ public final class ServiceAccountInformer: Sendable {
         public var userAgent = "irsa-webhook"
         /// Which annotations to keep.
         public var annotationFilter = ServiceAccountAnnotationFilter.all
+        /// The longest the gate may hold back a change (see `GatedStoreUpdates`).
+        public var gateBound: Duration = .seconds(1)
 
         public init() {}
     }
@@ -42,26 +45,40 @@ public final class ServiceAccountInformer: Sendable {
         public var restartsByReason: [String: UInt64] = [:]
         /// Completed LISTs.
         public var lists: UInt64 = 0
+        /// Changes held back until the gate admitted them (an account gaining a role).
+        public var heldChanges: UInt64 = 0
+        /// Held changes applied because the gate did not admit them in time.
+        public var heldChangesTimedOut: UInt64 = 0
     }
 
     /// The store kept current.
-    public let store: ServiceAccountStore
+    public var store: ServiceAccountStore { updates.store }
+    private let updates: GatedStoreUpdates
     private let api: ServiceAccountAPI
     private let configuration: Configuration
     private let logger: Logger
     private let counters = LockedValue(Statistics())
 
     /// An informer filling `store` through `client` (which must not be shared with GETs limited
-    /// to small bodies) from the API `api` describes.
-    public init(store: ServiceAccountStore, client: HTTPClient, api: KubernetesAPIConfiguration, configuration: Configuration, logger: Logger) {
-        self.store = store
+    /// to small bodies) from the API `api` describes, telling `gate` of accounts it follows.
+    public init(
+        store: ServiceAccountStore, client: HTTPClient, api: KubernetesAPIConfiguration, configuration: Configuration,
+        gate: (any ServiceAccountStoreGate)? = nil, logger: Logger
+    ) {
+        updates = GatedStoreUpdates(store: store, gate: gate, bound: configuration.gateBound, loop: client.loop)
         self.api = ServiceAccountAPI(client: client, api: api, userAgent: configuration.userAgent, filter: configuration.annotationFilter)
         self.configuration = configuration
         self.logger = logger
     }
 
     /// A snapshot of the counters.
-    public var statistics: Statistics { counters.withLock { $0 } }
+    public var statistics: Statistics {
+        var snapshot = counters.withLock { $0 }
+        let gated = updates.statistics
+        snapshot.heldChanges = gated.held
+        snapshot.heldChangesTimedOut = gated.timedOut
+        return snapshot
+    }
 
     /// Starts listing and watching on the client's loop. `onSynced` runs after every completed
     /// LIST (the first makes the webhook ready); `onForbidden` once if the API refuses (403).
@@ -100,7 +117,7 @@ public final class ServiceAccountInformer: Sendable {
                 from: from, timeout: timeout, margin: margin, onOpen: { store.setWatching(true) },
                 onEvent: { type, event in
                     delivered = true
-                    store.apply(event)
+                    updates.apply(event)
                     counters.withLock { $0.eventsByType[type, default: 0] += 1 }
                 })
             store.setWatching(false)
@@ -132,9 +149,9 @@ public final class ServiceAccountInformer: Sendable {
     /// Lists into a new table, swaps it into the store, and returns the version to watch from.
     private func list() async throws -> String {
         let started = Deadline.now()
-        let listing = try await api.list(pageSize: configuration.pageSize, pageTimeout: configuration.pageTimeout)
+        let listing = try await api.list(pageSize: configuration.pageSize, pageTimeout: configuration.pageTimeout, collecting: updates.follows)
         let accounts = listing.table.count
-        store.replace(with: listing.table, resourceVersion: ServiceAccount.orderedVersion(listing.resourceVersion))
+        await updates.replace(with: listing.table, resourceVersion: ServiceAccount.orderedVersion(listing.resourceVersion), followed: listing.collected)
         counters.withLock { $0.lists += 1 }
         logger.info("ServiceAccounts listed", metadata: [
             "accounts": "\(accounts)", "pages": "\(listing.pages)", "resourceVersion": "\(listing.resourceVersion)",

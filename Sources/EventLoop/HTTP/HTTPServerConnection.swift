@@ -44,6 +44,12 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
     /// Bytes of the current body reserved from `configuration.bodyBudget`, given back once its
     /// response is sent or the connection ends.
     @exclusivity(unchecked) private var budgetedBodyBytes = 0
+    /// `takeTurns`: the loop's poll count when this connection's current turn began, and the
+    /// requests it has served since.
+    @exclusivity(unchecked) private var pollCountAtTurnStart = -1
+    @exclusivity(unchecked) private var requestsThisTurn = 0
+    /// The requests one connection serves in a row before the loop polls for its other sockets.
+    static var requestsPerTurn: Int { 16 }
 
     init(
         stream: Stream,
@@ -158,6 +164,7 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
     /// Serves requests until the connection ends (false) or went idle with its buffers freed (true).
     nonisolated(nonsending) private func serveRequests() async throws -> Bool {
         while true {
+            await takeTurns()
             if readBuffer.isEmpty, try await !waitForRequestIdle() { return true }
             let head = try await readHead()
             // Measured, not the loop's iteration time: the observer gets the real duration.
@@ -189,6 +196,18 @@ final class HTTPServerConnection<Stream: ByteStream, Clock: HTTPClock>: Drainabl
             releaseBodyBudget()
             if machine.responseSent(keepAlive: keepAlive) == .close { return false }
         }
+    }
+
+    /// Gives way to the loop's other connections after `requestsPerTurn` requests served without
+    /// the loop polling in between: a client that pipelines requests as fast as they are answered
+    /// keeps its socket readable, and would otherwise hold the loop for as long as it sends.
+    nonisolated(nonsending) private func takeTurns() async {
+        if loop.pollCount != pollCountAtTurnStart {
+            pollCountAtTurnStart = loop.pollCount
+            requestsThisTurn = 0
+        }
+        requestsThisTurn += 1
+        if requestsThisTurn > Self.requestsPerTurn { await loop.yieldToIO() }
     }
 
     // MARK: Reading

@@ -30,8 +30,11 @@ public final class EventLoop: @unchecked Sendable {
     @exclusivity(unchecked) private var runningJobs: [Job] = []
     /// Loop thread only.
     private var stopRequested = false
-    /// Loop thread only: `epoll_wait` calls so far (tests count iterations with it).
+    /// Loop thread only: `epoll_wait` calls so far (tests count iterations with it; a connection
+    /// compares it to know whether the loop has polled since its last turn).
     private(set) var pollCount = 0
+    /// Loop thread only: tasks that gave way until the next `epoll_wait` (`yieldToIO`).
+    @exclusivity(unchecked) private var waitingForPoll: [UnsafeContinuation<Void, Never>] = []
     /// The thread's name, as `/proc/<pid>/task/<tid>/comm` shows it.
     let name: String
     /// Loop thread only: the monotonic time when the current iteration began (after its
@@ -82,6 +85,13 @@ public final class EventLoop: @unchecked Sendable {
         timers.cancel(handle)
     }
 
+    /// Suspends the calling task until this loop has polled for I/O once more, so the sockets and
+    /// timers that became ready meanwhile get their turn before it goes on. Loop thread only.
+    nonisolated(nonsending) func yieldToIO() async {
+        precondition(inEventLoop, "yieldToIO called off its event loop")
+        await withUnsafeContinuation { waitingForPoll.append($0) }
+    }
+
     func enqueue(_ job: Job) {
         if inEventLoop {
             jobs.append(job)
@@ -110,8 +120,8 @@ public final class EventLoop: @unchecked Sendable {
                 let now = Deadline.now()
                 iterationTime = now
                 fireTimers(now: now)
-                if jobs.isEmpty { timeout = timers.timeoutMilliseconds(now: now) }
-            } else if jobs.isEmpty {
+                if jobs.isEmpty, waitingForPoll.isEmpty { timeout = timers.timeoutMilliseconds(now: now) }
+            } else if jobs.isEmpty, waitingForPoll.isEmpty {
                 timeout = -1
             }
             pollCount &+= 1
@@ -120,6 +130,7 @@ public final class EventLoop: @unchecked Sendable {
             } catch {
                 preconditionFailure("\(error)")
             }
+            resumeTasksWaitingForPoll()
         }
     }
 
@@ -137,6 +148,7 @@ public final class EventLoop: @unchecked Sendable {
     /// to the loop, and those cycles would keep it, its epoll instance and its eventfd alive.
     private func releaseAfterStop() {
         jobs.removeAll()
+        waitingForPoll.removeAll()
         remoteLock.withLock { remoteJobs.removeAll() }
         timers = TimerQueue()
         selector.removeAllRegistrations()
@@ -163,6 +175,14 @@ public final class EventLoop: @unchecked Sendable {
             // whole budget.
             if selector.isWakePending { collectRemoteJobs() }
         }
+    }
+
+    /// After a poll: the tasks that gave way go on, behind the I/O the poll made ready.
+    private func resumeTasksWaitingForPoll() {
+        guard !waitingForPoll.isEmpty else { return }
+        let waiting = waitingForPoll
+        waitingForPoll.removeAll(keepingCapacity: true)
+        for task in waiting { task.resume() }
     }
 
     private func collectRemoteJobs() {

@@ -56,6 +56,25 @@ struct ServeCommand: WebhookCommand {
     @Flag(help: "Deny pods whose ServiceAccount cannot be looked up, instead of admitting them unmutated with a warning.")
     var failClosed: Bool = false
 
+    // MARK: Narrowing
+    @Option(help: "Keep the matchConditions of this MutatingWebhookConfiguration's entry (--narrow-webhook-name) equal to \"the pod's ServiceAccount has a role\", so the API server sends only those pods (Kubernetes 1.30+; needs the watch source and RBAC get and patch on it).")
+    var narrowWebhookConfiguration: String?
+
+    @Option(help: "The webhook entry narrowed within --narrow-webhook-configuration.")
+    var narrowWebhookName: String = "irsa-webhook.vultr.com"
+
+    @Option(help: "The Lease that elects the one replica writing the narrowed condition.")
+    var narrowLeaseName: String = "irsa-webhook-narrowing"
+
+    @Option(help: "The Lease's namespace. Default: the webhook's own (the in-cluster service account's namespace file).")
+    var narrowLeaseNamespace: String?
+
+    @Option(help: "This process's identity in the Lease. Default: the host name (the pod's name) and a random suffix.")
+    var narrowLeaseIdentity: String?
+
+    @Option(parsing: .unconditional, help: "The Lease's duration, whole seconds (at least 3s); the holder renews within two thirds of it and replicas retry every 2/15 of it (15s: 10s and 2s, as Kubernetes' controllers).")
+    var narrowLeaseDuration: String = "15s"
+
     // MARK: Mutation
     @OptionGroup(title: "Mutation")
     var mutation: MutationOptions

@@ -18,8 +18,17 @@ struct KubernetesAPIRequest {
     static func get(_ path: String, port: Int, caFile: String, token: String?, timeout: Duration = .seconds(10)) async throws
         -> KubernetesAPIRequest
     {
-        var command = ["curl", "-sS", "-i", "--max-time", "\(timeout.components.seconds)", "--cacert", caFile]
+        try await send("GET", path, port: port, caFile: caFile, token: token, timeout: timeout)
+    }
+
+    /// Sends `method` to `path` as `get` does, with `body` (of `contentType`) when given.
+    static func send(
+        _ method: String, _ path: String, body: String? = nil, contentType: String = "application/json", port: Int, caFile: String,
+        token: String?, timeout: Duration = .seconds(10)
+    ) async throws -> KubernetesAPIRequest {
+        var command = ["curl", "-sS", "-i", "-X", method, "--max-time", "\(timeout.components.seconds)", "--cacert", caFile]
         if let token { command += ["-H", "Authorization: Bearer \(token)"] }
+        if let body { command += ["-H", "Content-Type: \(contentType)", "--data-binary", body] }
         command.append("https://127.0.0.1:\(port)\(path)")
         let result = try await TestTools.run(command, timeout: timeout + .seconds(5))
         guard result.status == 0, let split = result.stdout.range(of: "\r\n\r\n") else {
