@@ -12,12 +12,7 @@ struct LeaseAPI: Sendable {
     let name: String
     let userAgent: String
 
-    /// A request that failed or got an answer the elector cannot use; `status` is nil when no
-    /// HTTP answer came back.
-    struct Failure: Error, CustomStringConvertible {
-        var status: Int?
-        var description: String
-    }
+    typealias Failure = KubernetesAPIFailure
 
     private var collectionPath: String {
         "/apis/coordination.k8s.io/v1/namespaces/" + KubernetesClient.escapePathSegment(namespace) + "/leases"

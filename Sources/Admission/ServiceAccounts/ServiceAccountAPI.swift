@@ -12,16 +12,7 @@ struct ServiceAccountAPI: Sendable {
     /// The annotations kept.
     let filter: ServiceAccountAnnotationFilter
 
-    /// A failed request; `status` is nil when no HTTP answer came back.
-    struct Failure: Error, CustomStringConvertible {
-        var status: Int?
-        var description: String
-
-        /// 410 Gone: the resourceVersion or continue token is too old.
-        var isGone: Bool { status == 410 }
-        /// 403: the webhook may not list or watch (RBAC). A 401 (a token being rotated) is retried instead.
-        var isForbidden: Bool { status == 403 }
-    }
+    typealias Failure = KubernetesAPIFailure
 
     /// `GET /api/v1/serviceaccounts` with `query`, as an HTTP request with the usual headers.
     func request(_ query: [(String, String)]) throws -> HTTPClientRequest {

@@ -28,8 +28,8 @@ public final class Socket: ByteStream, @unchecked Sendable {
     @exclusivity(unchecked) private var receiveQueueEmptied = false
     /// Reads in a row that found bytes without waiting; see `readsBeforeYield`.
     @exclusivity(unchecked) private(set) var readsWithoutWaiting = 0
-    /// After this many reads in a row found bytes without waiting, the next read first yields
-    /// to the loop's other jobs: a peer that keeps the receive queue full (pipelined requests,
+    /// After this many reads in a row found bytes without waiting, the next read first lets the
+    /// loop poll and serve its other sockets: a peer that keeps the receive queue full (pipelined requests,
     /// a large body) would otherwise hold the loop and starve every other connection on it.
     static let readsBeforeYield = 4
 
@@ -140,7 +140,9 @@ public final class Socket: ByteStream, @unchecked Sendable {
             }
         } else if readsWithoutWaiting >= Self.readsBeforeYield {
             readsWithoutWaiting = 0
-            await Task.yield()
+            // On the loop, until it has polled: a plain yield runs again in the same iteration,
+            // before the loop learns that its other sockets are ready.
+            if loop.inEventLoop { await loop.yieldToIO() } else { await Task.yield() }
         }
         while true {
             guard !isClosed else { throw IOError.closed("recv") }

@@ -24,11 +24,7 @@ struct WebhookConfigurationAPI: Sendable {
     /// The server-side apply field manager.
     let fieldManager: String
 
-    /// A failed request; `status` is nil when no HTTP answer came back.
-    struct Failure: Error, CustomStringConvertible {
-        var status: Int?
-        var description: String
-    }
+    typealias Failure = KubernetesAPIFailure
 
     /// Checks that the configuration exists and holds the entry (an apply would otherwise try to
     /// create them, which the API refuses for want of every other field).
