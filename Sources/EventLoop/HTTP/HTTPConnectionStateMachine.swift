@@ -1,6 +1,13 @@
 /// A source of the current monotonic instant; injected so timeouts can be tested without waiting.
 public protocol HTTPClock: Sendable {
     func now() -> Deadline
+    /// The instant read from the clock, for a connection's first deadline: `now()` may be as old
+    /// as the loop's iteration, which a burst of accepts and handshakes can make long.
+    func preciseNow() -> Deadline
+}
+
+extension HTTPClock {
+    public func preciseNow() -> Deadline { now() }
 }
 
 /// The real monotonic clock.
@@ -22,6 +29,8 @@ public struct EventLoopClock: HTTPClock {
 
     @inlinable
     public func now() -> Deadline { loop.iterationStart }
+
+    public func preciseNow() -> Deadline { Deadline.now() }
 }
 
 /// How long a server connection may take for each phase.
@@ -114,7 +123,7 @@ public struct HTTPConnectionStateMachine<Clock: HTTPClock> {
     public init(timeouts: HTTPTimeouts, clock: Clock, tls: Bool) {
         self.timeouts = timeouts
         self.clock = clock
-        let now = clock.now()
+        let now = clock.preciseNow()
         state = tls
             ? .handshaking(until: now + timeouts.tlsHandshake)
             : .awaitingRequest(until: now + timeouts.requestHead, isFirst: true)
