@@ -79,7 +79,16 @@ public final class ServiceAccountFetchCoalescer: ServiceAccountSource {
     }
 
     /// The upstream answer for `key`, and whether this call led the fetch or joined one.
-    func fetch(_ key: ServiceAccountKey) async -> (result: Result<ServiceAccount?, any Error>, participation: Participation) {
+    ///
+    /// A store that keeps answers passes two hooks, so that a caller who missed the store just
+    /// before the previous fetch's answer was kept does not fetch again: the leader asks
+    /// `answeredMeanwhile` before it fetches, and `publish`es its result before the next caller can
+    /// lead.
+    func fetch(
+        _ key: ServiceAccountKey,
+        answeredMeanwhile: () -> ServiceAccount?? = { nil },
+        publish: (Result<ServiceAccount?, any Error>) -> Void = { _ in }
+    ) async -> (result: Result<ServiceAccount?, any Error>, participation: Participation) {
         let turn = await withCheckedContinuation { (continuation: CheckedContinuation<Turn, Never>) in
             let leads = state.withLock { state -> Bool in
                 if state.waitersByKey[key] != nil {
@@ -88,7 +97,6 @@ public final class ServiceAccountFetchCoalescer: ServiceAccountSource {
                     return false
                 }
                 state.waitersByKey[key] = []
-                state.statistics.upstreamRequests += 1
                 return true
             }
             if leads { continuation.resume(returning: .lead) }
@@ -96,10 +104,16 @@ public final class ServiceAccountFetchCoalescer: ServiceAccountSource {
         if case .answered(let result) = turn { return (result, .joined) }
 
         let result: Result<ServiceAccount?, any Error>
-        do {
-            result = .success(try await upstream.serviceAccount(key))
-        } catch {
-            result = .failure(error)
+        if let answer = answeredMeanwhile() {
+            result = .success(answer)
+        } else {
+            state.withLock { $0.statistics.upstreamRequests += 1 }
+            do {
+                result = .success(try await upstream.serviceAccount(key))
+            } catch {
+                result = .failure(error)
+            }
+            publish(result)
         }
         let waiters = state.withLock { state in
             if case .failure = result { state.statistics.upstreamErrors += 1 }

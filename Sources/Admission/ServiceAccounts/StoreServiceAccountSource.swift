@@ -31,7 +31,17 @@ public final class StoreServiceAccountSource: ServiceAccountSource {
             fallback = servable
         }
         let startedAt = now()
-        switch await fetcher.fetch(key).result {
+        let store = store
+        let fetched = await fetcher.fetch(
+            key,
+            answeredMeanwhile: {
+                if case .answer(let account) = store.lookup(key) { return .some(account) }
+                return nil
+            },
+            publish: { result in
+                if case .success(let account) = result { _ = store.keepFetched(account, for: key, startedAt: startedAt) }
+            })
+        switch fetched.result {
         case .success(let account):
             return store.keepFetched(account, for: key, startedAt: startedAt)
         case .failure(let error):
