@@ -76,10 +76,7 @@ struct LeaseAPI: Sendable {
 
     /// A status the elector does not expect, with the API server's message.
     private func failure(_ method: String, status: Int, body: [UInt8]) -> Failure {
-        var description = "\(method) lease \(namespace)/\(name): HTTP \(status)"
-        if status == 403 { description += " (the webhook needs RBAC get, create and update on leases in its namespace)" }
-        let message = ServiceAccountJSON.statusMessage(body)
-        if !message.isEmpty { description += ": " + message }
-        return Failure(status: status, description: description)
+        Failure("\(method) lease \(namespace)/\(name)", status: status, body: body,
+                rbacHint: "the webhook needs RBAC get, create and update on leases in its namespace")
     }
 }

@@ -22,11 +22,7 @@ struct ServiceAccountAPI: Sendable {
 
     /// The body of a response whose status is not 200, as a failure naming the request.
     static func failure(_ what: String, status: Int, body: [UInt8]) -> Failure {
-        let message = ServiceAccountJSON.statusMessage(body)
-        var description = "\(what): HTTP \(status)"
-        if status == 403 { description += " (the webhook needs RBAC list and watch on serviceaccounts)" }
-        if !message.isEmpty { description += ": " + message }
-        return Failure(status: status, description: description)
+        Failure(what, status: status, body: body, rbacHint: "the webhook needs RBAC list and watch on serviceaccounts")
     }
 }
 

@@ -71,11 +71,7 @@ struct WebhookConfigurationAPI: Sendable {
     }
 
     private func failure(_ what: String, _ response: HTTPClientResponse) -> Failure {
-        let status = Int(response.head.status.code)
-        var description = "\(what) mutatingwebhookconfigurations/\(configuration): HTTP \(status)"
-        if status == 403 { description += " (the webhook needs RBAC get and patch on mutatingwebhookconfigurations, resourceNames [\(configuration)])" }
-        let message = ServiceAccountJSON.statusMessage(response.body)
-        if !message.isEmpty { description += ": " + message }
-        return Failure(status: status, description: description)
+        Failure("\(what) mutatingwebhookconfigurations/\(configuration)", status: Int(response.head.status.code), body: response.body,
+                rbacHint: "the webhook needs RBAC get and patch on mutatingwebhookconfigurations, resourceNames [\(configuration)]")
     }
 }
