@@ -188,7 +188,7 @@ import Testing
         try narrowing.api.generateAccounts(count: 20_000, annotatedEvery: 1, namespaces: 20_000)
         #expect(try await narrowing.waitForCondition(timeout: .seconds(60)) { $0 == nil })
         #expect(try await narrowing.setup.waitForMetric(#"irsa_narrowing_downgrades_total{mode="none"}"#, atLeast: 1))
-        #expect(try await narrowing.setup.metric(#"irsa_narrowing_mode{mode="none"}"#) == 1)
+        #expect(try await narrowing.setup.waitForMetric(#"irsa_narrowing_mode{mode="none"}"#, atLeast: 1), "the mode gauge is set after the downgrade is counted")
         let stored = try narrowing.api.webhookConfiguration(named: NarrowingWebhook.configuration)
         #expect(try Self.canonical(stored) == Self.canonical(NarrowingWebhook.seeded), "no condition of ours, everything else intact")
     }
