@@ -229,6 +229,31 @@ import Yams
         #expect(unmutated.stderr.contains("not mutated: no such ServiceAccount"), "\(unmutated.stderr)")
     }
 
+    /// A container built from an anchor with a merge key (`<<: *base`) has the merged env, as
+    /// kubectl reads it: its own AWS_REGION is kept, and the output holds the merged members.
+    @Test func mergeKeysAreReadAsKubectlReadsThem() async throws {
+        let pod = Self.workload("Pod").replacingOccurrences(of: "  - name: helper\n    image: registry.example/helper:1", with: """
+              - <<: &base
+                  image: registry.example/helper:1
+                  env:
+                  - name: AWS_REGION
+                    value: mine
+                name: helper
+              - <<: *base
+                name: helper-2
+            """)
+        let result = try await Self.mutate(["--region", "ewr", "-"], stdin: Self.serviceAccount + "\n---\n" + pod)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(!result.stdout.contains("<<"), "\(result.stdout)")
+        let containers = try #require(Self.podOf(try Self.documents(result.stdout)[1])?["spec"]?["containers"]?.sequence)
+        #expect(containers.count == 3)
+        for container in containers.dropFirst() {
+            #expect(container["image"]?.string == "registry.example/helper:1")
+            let env = Self.env(container)
+            #expect(env["AWS_REGION"] == "mine" && env["AWS_DEFAULT_REGION"] == "ewr" && env["AWS_ROLE_ARN"] == Self.role, "\(env)")
+        }
+    }
+
     /// -o json prints kubectl's shape (one object, or a List); --patch prints each pod-bearing
     /// object's patch from its root, which the independent RFC 6902 applier turns into exactly
     /// what -o json printed.

@@ -43,8 +43,11 @@ public struct ManifestDocument {
 
     /// The documents of `bytes`, read from `source`; empty documents are left out.
     ///
+    /// Merge keys (`<<: *base`) are resolved as kubectl resolves them (`resolvingMergeKeys`).
+    ///
     /// - Throws: `ManifestError` for text that is not UTF-8 or not YAML (JSON is YAML), naming the
-    ///   document and the line, and for documents nested or aliased beyond `ConfigurationYAML`'s limits.
+    ///   document and the line, for documents nested or aliased beyond `ConfigurationYAML`'s limits,
+    ///   and for a merge key of anything but mappings.
     public static func documents(in bytes: [UInt8], source: String) throws(ManifestError) -> [ManifestDocument] {
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw ManifestError("\(source): not UTF-8 text")
@@ -63,7 +66,13 @@ public struct ManifestDocument {
                 }
                 guard node.null == nil else { continue }
                 let start = node.mark.flatMap { mark in lines.indices.contains(mark.line - 1) ? lines[mark.line - 1].dropFirst(mark.column - 1).first : nil }
-                documents.append(ManifestDocument(source: source, number: number, node: node, isJSON: start == "{"))
+                let resolved: Node
+                do {
+                    resolved = try resolvingMergeKeys(node)
+                } catch {
+                    throw ManifestError("\(source): document \(number): \(error.description)")
+                }
+                documents.append(ManifestDocument(source: source, number: number, node: resolved, isJSON: start == "{"))
             }
         } catch let error as ManifestError {
             throw error
