@@ -372,6 +372,8 @@ import Yams
         (["--api-timeout", "-1s", "-"], "--api-timeout must not be negative"),
         (["--region", "EWR", "-"], "--region must be"),
         (["/nonexistent/manifest.yaml"], "/nonexistent/manifest.yaml: cannot open"),
+        (["--patch", "-o", "yaml", "-"], "--patch and --output exclude each other"),
+        (["-", "-"], "- (standard input) is named twice"),
     ])
     func badFlagsExitTwo(arguments: [String], message: String) async throws {
         let result = try await Self.mutate(arguments, stdin: "")

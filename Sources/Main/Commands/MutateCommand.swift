@@ -42,8 +42,8 @@ struct MutateCommand: WebhookCommand {
     @Option(name: [.short, .long], help: "Namespace of objects that name none.")
     var namespace: String = "default"
 
-    @Option(name: [.short, .long], help: "yaml or json.")
-    var output: String = "yaml"
+    @Option(name: [.short, .long], help: "yaml (the default) or json.")
+    var output: String?
 
     @Flag(help: "Print each pod-bearing object's JSON Patch (paths from the object's root) instead of the manifests.")
     var patch: Bool = false
@@ -57,7 +57,12 @@ struct MutateCommand: WebhookCommand {
     func execute() async throws(ConfigurationError) -> Int32 {
         let patchConfig = try Configuration.patchConfig(mutation)
         guard !files.isEmpty else { throw ConfigurationError("mutate needs manifest files, or - for standard input") }
+        guard files.count(where: { $0 == "-" }) <= 1 else { throw ConfigurationError("- (standard input) is named twice; it can be read once") }
+        let output = output ?? "yaml"
         guard output == "yaml" || output == "json" else { throw ConfigurationError("--output must be yaml or json, got '\(output)'") }
+        guard !patch || self.output == nil else {
+            throw ConfigurationError("--patch and --output exclude each other: --patch prints the patches as JSON")
+        }
         let apiTimeout = try Configuration.duration(apiTimeout, flag: "--api-timeout")
         var documents: [ManifestDocument] = []
         for file in files {
