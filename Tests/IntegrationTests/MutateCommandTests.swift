@@ -254,6 +254,26 @@ import Yams
         }
     }
 
+    /// A pod labelled vultr.com/skip-irsa-webhook: "true" is never sent to the webhook (the
+    /// shipped configuration's objectSelector), so it is printed unchanged and --explain says
+    /// why; any other value of the label is sent as usual.
+    @Test func podsLabelledToSkipTheWebhookAreLeftAlone() async throws {
+        let labelled = { (value: String) in
+            Self.workload("Deployment").replacingOccurrences(of: "labels: {app: web}", with: "labels: {app: web, vultr.com/skip-irsa-webhook: \"\(value)\"}")
+        }
+        let input = Self.serviceAccount + "\n---\n" + labelled("true")
+        let result = try await Self.mutate(["--explain", "--strict", "-"], stdin: input)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try Self.documents(result.stdout) == (try Self.documents(input)))
+        #expect(result.stderr == "irsa-webhook: explain: <stdin>: document 2 (Deployment shop/web): not mutated: labelled "
+            + "vultr.com/skip-irsa-webhook=\"true\", which the webhook configuration's objectSelector never sends\n")
+        let patches = try await Self.mutate(["--patch", "-"], stdin: input)
+        #expect(try JSONParser.parse(patches.stdout).arrayValue?.first?["patch"] == [])
+
+        let sent = try await Self.mutate(["-"], stdin: Self.serviceAccount + "\n---\n" + labelled("false"))
+        #expect(Self.env(Self.podOf(try Self.documents(sent.stdout)[1])?["spec"]?["containers"]?[0])["AWS_ROLE_ARN"] == Self.role)
+    }
+
     /// -o json prints kubectl's shape (one object, or a List); --patch prints each pod-bearing
     /// object's patch from its root, which the independent RFC 6902 applier turns into exactly
     /// what -o json printed.

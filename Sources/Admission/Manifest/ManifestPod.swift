@@ -15,12 +15,18 @@ public struct ManifestPod {
         "CronJob": ("batch", ["spec", "jobTemplate", "spec", "template"]),
     ]
 
+    /// The pod label the shipped webhook configuration's `objectSelector` excludes with the
+    /// value "true": such a pod is never sent to the webhook.
+    public static let optOutLabel = "vultr.com/skip-irsa-webhook"
+
     /// The reference tokens of the pod in the document.
     public var path: [String]
     /// What the mutation reads from it.
     public var pod: Pod
     /// The ServiceAccount its pods run as: the pod's `serviceAccountName` in the object's namespace.
     public var serviceAccount: ServiceAccountKey
+    /// Whether the pod carries `optOutLabel` set to "true".
+    public var isOptedOut: Bool
 
     /// The pod of `document`, or nil when its kind holds none (it passes through unchanged).
     ///
@@ -55,5 +61,6 @@ public struct ManifestPod {
         var namespace = node["metadata"]?["namespace"]?.string ?? ""
         if namespace.isEmpty { namespace = defaultNamespace }
         serviceAccount = ServiceAccountKey(namespace: namespace, name: pod.serviceAccountName)
+        isOptedOut = template["metadata"]?["labels"]?[Self.optOutLabel]?.string == "true"
     }
 }

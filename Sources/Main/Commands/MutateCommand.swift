@@ -9,7 +9,8 @@ import Glibc
 ///
 /// Each Pod, and the pod template of each Deployment, StatefulSet, DaemonSet, ReplicaSet, Job
 /// and CronJob, goes through the webhook's own decoder, `PodMutation` and `PodPatch`; the patch
-/// is applied to the parsed document (`ManifestPatch`). Other documents pass through.
+/// is applied to the parsed document (`ManifestPatch`). Other documents pass through, as do pods
+/// labelled `ManifestPod.optOutLabel`, which the webhook configuration never sends.
 struct MutateCommand: WebhookCommand {
     static let configuration = CommandConfiguration(
         commandName: "mutate",
@@ -88,11 +89,20 @@ struct MutateCommand: WebhookCommand {
                     throw ConfigurationError(object.error(error).description)
                 }
                 guard let pod else { continue }
-                let (account, origin) = try await accounts.account(pod.serviceAccount)
-                let mutation = PodMutation(pod: pod.pod, serviceAccount: account, configuration: patchConfig)
-                warned = report(object, pod: pod, account: account, origin: origin, mutation: mutation, configuration: patchConfig) || warned
+                var podPatch: [UInt8]?
+                if pod.isOptedOut {
+                    if explain {
+                        StandardStream.error("irsa-webhook: explain: \(object.label): not mutated: labelled \(ManifestPod.optOutLabel)=\"true\", "
+                            + "which the webhook configuration's objectSelector never sends")
+                    }
+                } else {
+                    let (account, origin) = try await accounts.account(pod.serviceAccount)
+                    let mutation = PodMutation(pod: pod.pod, serviceAccount: account, configuration: patchConfig)
+                    warned = report(object, pod: pod, account: account, origin: origin, mutation: mutation, configuration: patchConfig) || warned
+                    podPatch = mutation.patch
+                }
                 do {
-                    let manifestPatch = try ManifestPatch(mutation.patch ?? Array("[]".utf8), under: object.path + pod.path)
+                    let manifestPatch = try ManifestPatch(podPatch ?? Array("[]".utf8), under: object.path + pod.path)
                     node = try manifestPatch.applied(to: node)
                     patches.append(Self.patchEntry(object, manifestPatch))
                 } catch {
