@@ -315,6 +315,15 @@ import Yams
         let pod = try Self.documents(result.stdout)[1]
         #expect(pod["spec"]?["containers"]?[0]?["args"]?[1]?.int == nil, "\"8080\" stays a string")
         #expect(Self.env(pod["spec"]?["containers"]?[0])["AWS_ROLE_ARN"] == Self.role)
+
+        // The same from files, the ServiceAccount as JSON too (a kubectl -o json List).
+        let directory = try TestTools.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let accounts = #"{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"ServiceAccount","metadata":{"name":"web","namespace":"shop","annotations":{"vultr.com/role-arn":"\#(Self.role)"}}}]}"#
+        let fromFiles = try await Self.mutate([try TestTools.write(accounts, to: "accounts.json", in: directory),
+                                               try TestTools.write(json, to: "pod.json", in: directory)])
+        #expect(fromFiles.status == 0, "\(fromFiles.stderr)")
+        #expect(try Self.documents(fromFiles.stdout)[1] == pod)
     }
 
     /// The mutation flags are serve's, environment included: STS_ENDPOINT stands in for an absent
