@@ -326,6 +326,26 @@ import Yams
         #expect(try Self.documents(fromFiles.stdout)[1] == pod)
     }
 
+    /// A stream of JSON objects one after another (what `jq -c '.items[]'` prints), which
+    /// kubectl reads too: one document each, numbered in order.
+    @Test func jsonStreamIsReadAsDocuments() async throws {
+        let account = #"{"apiVersion":"v1","kind":"ServiceAccount","metadata":{"name":"web","namespace":"shop","annotations":{"vultr.com/role-arn":"\#(Self.role)"}}}"#
+        let pod = #"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"shop"},"spec":{"serviceAccountName":"web","containers":[{"name":"app"}]}}"#
+        let result = try await Self.mutate(["--explain", "-o", "json", "-"], stdin: account + "\n" + pod + "  " + pod.replacingOccurrences(of: "\"p\"", with: "\"q\""))
+        #expect(result.status == 0, "\(result.stderr)")
+        let items = try #require(try JSONParser.parse(result.stdout)["items"]?.arrayValue)
+        #expect(items.map { $0["metadata"]?["name"]?.stringValue } == ["web", "p", "q"])
+        for item in items.dropFirst() {
+            #expect(item["spec"]?["containers"]?.arrayValue?.first?["env"]?.arrayValue?.first?["value"]?.stringValue == Self.role)
+        }
+        #expect(result.stderr.contains("<stdin>: document 3 (Pod shop/q): ServiceAccount shop/web from <stdin>: document 1"), "\(result.stderr)")
+
+        let broken = try await Self.mutate(["-"], stdin: account + "\n" + pod + "\n" + #"{"kind": "Pod", "spec": [}"#)
+        #expect(broken.status == 2)
+        #expect(broken.stderr == "irsa-webhook: error: <stdin>: document 3: invalid JSON at byte \(account.utf8.count + pod.utf8.count + 27): "
+            + "unexpected character\n", "\(broken.stderr)")
+    }
+
     /// The mutation flags are serve's, environment included: STS_ENDPOINT stands in for an absent
     /// --sts-endpoint, and the prefix, audience, lifetime and mount path apply as they do there.
     @Test func serveFlagsAndEnvironmentDecideTheDefaults() async throws {

@@ -41,26 +41,43 @@ public struct ManifestDocument {
         return try documents(in: bytes, source: source == "-" ? "<stdin>" : source)
     }
 
-    /// The documents of `bytes`, read from `source`; empty documents are left out.
+    /// The documents of `bytes`, read from `source`; empty documents are left out. Besides YAML
+    /// (JSON is YAML), a stream of JSON objects one after another is read, as kubectl reads it
+    /// (`jsonStream`): one document each.
     ///
     /// Merge keys (`<<: *base`) are resolved as kubectl resolves them (`resolvingMergeKeys`).
     ///
-    /// - Throws: `ManifestError` for text that is not UTF-8 or not YAML (JSON is YAML), naming the
-    ///   document and the line, for documents nested or aliased beyond `ConfigurationYAML`'s limits,
-    ///   and for a merge key of anything but mappings.
+    /// - Throws: `ManifestError` for text that is not UTF-8 or not YAML, naming the document and
+    ///   the line (or the byte, in a JSON stream), for documents nested or aliased beyond
+    ///   `ConfigurationYAML`'s limits, and for a merge key of anything but mappings.
     public static func documents(in bytes: [UInt8], source: String) throws(ManifestError) -> [ManifestDocument] {
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw ManifestError("\(source): not UTF-8 text")
         }
+        do throws(ManifestError) {
+            return try yamlDocuments(text, byteCount: bytes.count, source: source)
+        } catch {
+            guard let values = try jsonStream(bytes, source: source) else { throw error }
+            var documents: [ManifestDocument] = []
+            for (index, value) in values.enumerated() {
+                documents += try yamlDocuments(String(decoding: bytes[value], as: UTF8.self), byteCount: value.count, source: source,
+                                               firstNumber: index + 1)
+            }
+            return documents
+        }
+    }
+
+    /// The YAML documents of `text` (`byteCount` bytes), numbered from `firstNumber`.
+    private static func yamlDocuments(_ text: String, byteCount: Int, source: String, firstNumber: Int = 1) throws(ManifestError) -> [ManifestDocument] {
         var documents: [ManifestDocument] = []
-        var number = 0
+        var number = firstNumber - 1
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         do {
             let parser = try Parser(yaml: text)
             while let node = try parser.nextRoot() {
                 number += 1
                 do {
-                    try ConfigurationYAML.checkLimits(node, maximumNodes: ConfigurationYAML.nodeBudget(forBytes: bytes.count))
+                    try ConfigurationYAML.checkLimits(node, maximumNodes: ConfigurationYAML.nodeBudget(forBytes: byteCount))
                 } catch {
                     throw ManifestError("\(source): document \(number): \(error.description)")
                 }
