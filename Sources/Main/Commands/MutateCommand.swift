@@ -16,9 +16,10 @@ struct MutateCommand: WebhookCommand {
         commandName: "mutate",
         abstract: "Print manifests as the webhook would mutate them (offline preview).",
         discussion: """
-        Reads YAML (one or more documents) or JSON manifests from FILEs, or standard input for -. \
-        Pods and the pod templates of Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs and \
-        CronJobs are mutated; other documents are printed unchanged, in order. ServiceAccounts come \
+        Reads YAML (one or more documents) or JSON manifests (one or more objects) from FILEs, or \
+        standard input for -. Pods and the pod templates of Deployments, StatefulSets, DaemonSets, \
+        ReplicaSets, Jobs and CronJobs are mutated (unless labelled vultr.com/skip-irsa-webhook: \
+        "true"); other documents are printed unchanged, in order. ServiceAccounts come \
         from ServiceAccount documents in the input, then --service-accounts-file or the cluster \
         (--kubeconfig, GET only). Warnings go to standard error. Exit codes: 0 done; 1 with --strict \
         when anything was warned about; 2 bad input or flags (one line naming the document and field).
@@ -46,7 +47,7 @@ struct MutateCommand: WebhookCommand {
     @Option(name: [.short, .long], help: "yaml (the default) or json.")
     var output: String?
 
-    @Flag(help: "Print each pod-bearing object's JSON Patch (paths from the object's root) instead of the manifests.")
+    @Flag(help: "Print each pod-bearing object's JSON Patch (paths from the object's root) instead of the manifests; not with -o.")
     var patch: Bool = false
 
     @Flag(help: "Exit with code 1 when anything was warned about.")
