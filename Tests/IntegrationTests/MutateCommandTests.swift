@@ -212,6 +212,8 @@ import Yams
         let pod = Self.workload("Pod").replacingOccurrences(of: "metadata:\n  name: web\n", with:
             "metadata:\n  name: web\n  annotations:\n    vultr.com/skip-containers: helper\n")
             .replacingOccurrences(of: "value: \"8080\"", with: "value: \"8080\"\n    - name: AWS_REGION\n      value: mine")
+            .replacingOccurrences(of: "image: registry.example/app:1\n", with: "image: registry.example/app:1\n    envFrom:\n    - configMapRef: {name: aws}\n")
+            .replacingOccurrences(of: "image: registry.example/helper:1", with: "image: registry.example/helper:1\n    envFrom: [{secretRef: {name: s}}]")
         let result = try await Self.mutate(["--explain", "-"], stdin: account + "\n---\n" + pod)
         #expect(result.status == 0, "\(result.stderr)")
         let line = try #require(result.stderr.split(separator: "\n").first { $0.contains("explain:") })
@@ -221,10 +223,12 @@ import Yams
                 + "ServiceAccount vultr.com/region=\"ams\", pod vultr.com/skip-containers=\"helper\"",
             "skipped containers helper (vultr.com/skip-containers)",
             "container app keeps its own AWS_REGION",
+            "container app has envFrom, which the webhook cannot see: what it adds wins over the same names there",
             "mutated: role \(Self.role), audience vultr, token 3600 s, region ams",
         ] {
             #expect(line.contains(part), "explain lacks \(part): \(line)")
         }
+        #expect(!line.contains("container helper has envFrom"), "a skipped container gets nothing: \(line)")
         let unmutated = try await Self.mutate(["--explain", "-"], stdin: Self.workload("Job"))
         #expect(unmutated.stderr.contains("not mutated: no such ServiceAccount"), "\(unmutated.stderr)")
     }

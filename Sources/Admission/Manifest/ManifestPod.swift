@@ -27,6 +27,9 @@ public struct ManifestPod {
     public var serviceAccount: ServiceAccountKey
     /// Whether the pod carries `optOutLabel` set to "true".
     public var isOptedOut: Bool
+    /// The init containers and containers with `envFrom`, whose variables the webhook cannot see
+    /// (and Kubernetes lets `env`, where the webhook adds its own, win over them).
+    public var containersWithEnvFrom: Set<String> = []
 
     /// The pod of `document`, or nil when its kind holds none (it passes through unchanged).
     ///
@@ -62,5 +65,10 @@ public struct ManifestPod {
         if namespace.isEmpty { namespace = defaultNamespace }
         serviceAccount = ServiceAccountKey(namespace: namespace, name: pod.serviceAccountName)
         isOptedOut = template["metadata"]?["labels"]?[Self.optOutLabel]?.string == "true"
+        for list in ["initContainers", "containers"] {
+            for container in template["spec"]?[list]?.sequence ?? [] where container["envFrom"]?.sequence?.isEmpty == false {
+                if let name = container["name"]?.string { containersWithEnvFrom.insert(name) }
+            }
+        }
     }
 }

@@ -39,6 +39,9 @@ struct MutationExplanation {
             let own = AWSVariables.names(in: container.definedVariables.intersection(settings.variables))
             if !own.isEmpty { notes.append("container \(container.name) keeps its own \(own.joined(separator: ", "))") }
             if container.hasTokenMount { notes.append("container \(container.name) already mounts \(settings.tokenMountPath)") }
+            if pod.containersWithEnvFrom.contains(container.name) {
+                notes.append("container \(container.name) has envFrom, which the webhook cannot see: what it adds wins over the same names there")
+            }
         }
         if pod.pod.hasTokenVolume { notes.append("volume \(PatchConfig.volumeName) already exists") }
         return notes
