@@ -5,7 +5,10 @@
 ///   exists, or no container is to be patched (every one is skipped).
 /// - Every init container and container (not ephemeral ones), except the skipped ones, gets each
 ///   variable it does not already define, and a read-only mount of the volume unless some mount
-///   already uses the token mount path.
+///   already uses the token mount path. A container that defines one of `AWS_REGION` and
+///   `AWS_DEFAULT_REGION` itself gets the other as a reference to it (`$(AWS_REGION)`, expanded by
+///   Kubernetes), so boto3 (which reads only the latter) and the other SDKs (only the former) use
+///   the container's region, not the webhook's.
 /// - Absent (or null) arrays are added whole; existing ones are appended to with `/-`, one
 ///   operation per element, so the patch applies to every pod and never depends on its own order.
 ///
@@ -53,8 +56,19 @@ public enum PodPatch {
         var mountRange: Range<Int>
         var volumeRange: Range<Int>
 
-        /// The env entry (`{"name":…,"value":…}`) of the variable at `position` in `AWSVariables.all`.
-        func entry(_ position: Int) -> ArraySlice<UInt8> { rendered[entryRanges[position]] }
+        /// `AWS_REGION` and `AWS_DEFAULT_REGION` as references to each other (empty when no region is wanted).
+        var regionReferenceRange: Range<Int> = 0..<0
+        var defaultRegionReferenceRange: Range<Int> = 0..<0
+
+        /// The env entry (`{"name":…,"value":…}`) of the variable at `position` in `AWSVariables.all`
+        /// for `container`: a region variable refers to its companion when the container sets that.
+        func entry(_ position: Int, for container: Pod.Container) -> ArraySlice<UInt8> {
+            switch AWSVariables.all[position].variable {
+            case .region where container.definedVariables.contains(.defaultRegion): rendered[regionReferenceRange]
+            case .defaultRegion where container.definedVariables.contains(.region): rendered[defaultRegionReferenceRange]
+            default: rendered[entryRanges[position]]
+            }
+        }
         /// The volume mount object.
         var mount: ArraySlice<UInt8> { rendered[mountRange] }
         /// The projected token volume object.
@@ -83,6 +97,14 @@ public enum PodPatch {
                 entryRanges.append(start..<writer.count)
             }
             var start = writer.count
+            if wanted.contains(.region) {
+                writer.raw("{\"name\":\"AWS_REGION\",\"value\":\"$(AWS_DEFAULT_REGION)\"}")
+                regionReferenceRange = start..<writer.count
+                start = writer.count
+                writer.raw("{\"name\":\"AWS_DEFAULT_REGION\",\"value\":\"$(AWS_REGION)\"}")
+                defaultRegionReferenceRange = start..<writer.count
+                start = writer.count
+            }
             writer.raw("{\"name\":\"")
             writer.raw(PatchConfig.volumeName)
             writer.raw("\",\"mountPath\":")
@@ -109,10 +131,10 @@ public enum PodPatch {
             let positions = AWSVariables.all.indices.lazy.filter { missing.contains(AWSVariables.all[$0].variable) }
             if container.hasEnv {
                 for position in positions {
-                    patch.add(arrayPath, index: index, "/env/-", value: fragments.entry(position))
+                    patch.add(arrayPath, index: index, "/env/-", value: fragments.entry(position, for: container))
                 }
             } else {
-                patch.add(arrayPath, index: index, "/env", arrayOf: positions.map(fragments.entry))
+                patch.add(arrayPath, index: index, "/env", arrayOf: positions.map { fragments.entry($0, for: container) })
             }
         }
         if !container.hasTokenMount {

@@ -5,7 +5,8 @@
 public struct MutationInvariants: Sendable {
     /// Where the token is mounted.
     public var mountPath: String
-    /// Every variable the webhook should set, with its value, where the container lacks it.
+    /// Every variable the webhook should set, with its value, where the container lacks it (a
+    /// region variable whose companion the container sets refers to it instead).
     public var expectedEnv: [String: String]
     /// Audience and lifetime of the token volume, when one should be added.
     public var token: (audience: String, expirationSeconds: Int)?
@@ -14,6 +15,9 @@ public struct MutationInvariants: Sendable {
 
     /// The name of the projected token volume and its mounts.
     public static let volumeName = "vultr-irsa-token"
+    /// Each region variable and its companion: added next to a companion the container sets
+    /// itself, a region variable refers to it (`$(AWS_REGION)`), so SDKs reading either agree.
+    public static let regionCompanions = ["AWS_REGION": "AWS_DEFAULT_REGION", "AWS_DEFAULT_REGION": "AWS_REGION"]
 
     public init(mountPath: String, expectedEnv: [String: String], token: (audience: String, expirationSeconds: Int)?,
                 untouched: Set<String> = []) {
@@ -81,7 +85,9 @@ public struct MutationInvariants: Sendable {
         if addedNames != expectedAdded { found.append("\(name): added variables \(addedNames), expected \(expectedAdded)") }
         for entry in added {
             let variable = entry["name"]?.stringValue ?? ""
-            if entry != ["name": .string(variable), "value": .string(expectedEnv[variable] ?? "?")] {
+            // A region variable whose companion the container sets itself follows it.
+            let companion = Self.regionCompanions[variable].flatMap { defined.contains($0) ? "$(\($0))" : nil }
+            if entry != ["name": .string(variable), "value": .string(companion ?? expectedEnv[variable] ?? "?")] {
                 found.append("\(name): variable \(entry.serialized)")
             }
         }

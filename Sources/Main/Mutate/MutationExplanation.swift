@@ -36,8 +36,12 @@ struct MutationExplanation {
         let skipped = containers.filter { settings.skippedContainers.contains($0.name) }.map(\.name)
         if !skipped.isEmpty { notes.append("skipped containers \(skipped.joined(separator: ", ")) (\(configuration.annotationKeys.skipContainers))") }
         for container in containers where !settings.skippedContainers.contains(container.name) {
-            let own = AWSVariables.names(in: container.definedVariables.intersection(settings.variables))
-            if !own.isEmpty { notes.append("container \(container.name) keeps its own \(own.joined(separator: ", "))") }
+            let ownVariables = container.definedVariables.intersection(settings.variables)
+            if !ownVariables.isEmpty {
+                let regions = ownVariables.intersection([.region, .defaultRegion])
+                let follower = regions == .region ? " (AWS_DEFAULT_REGION refers to it)" : regions == .defaultRegion ? " (AWS_REGION refers to it)" : ""
+                notes.append("container \(container.name) keeps its own \(AWSVariables.names(in: ownVariables).joined(separator: ", "))\(follower)")
+            }
             if container.hasTokenMount { notes.append("container \(container.name) already mounts \(settings.tokenMountPath)") }
             if pod.containersWithEnvFrom.contains(container.name) {
                 notes.append("container \(container.name) has envFrom, which the webhook cannot see: what it adds wins over the same names there")
