@@ -17,7 +17,7 @@ public struct MutationInvariants: Sendable {
     public static let volumeName = "vultr-irsa-token"
     /// Each region variable and its companion: added next to a companion the container sets
     /// itself, a region variable refers to it (`$(AWS_REGION)`), so SDKs reading either agree.
-    public static let regionCompanions = ["AWS_REGION": "AWS_DEFAULT_REGION", "AWS_DEFAULT_REGION": "AWS_REGION"]
+    private static let regionCompanions = ["AWS_REGION": "AWS_DEFAULT_REGION", "AWS_DEFAULT_REGION": "AWS_REGION"]
 
     public init(mountPath: String, expectedEnv: [String: String], token: (audience: String, expirationSeconds: Int)?,
                 untouched: Set<String> = []) {
