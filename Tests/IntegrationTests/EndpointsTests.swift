@@ -2,7 +2,8 @@ import Foundation
 import Testing
 
 /// /healthz, /readyz and /metrics on the TLS port and on the plain-HTTP metrics port, with
-/// counters that move when admissions and failed handshakes happen.
+/// counters that move when admissions and failed handshakes happen, and `irsa_build_info`
+/// naming the version `--version` prints.
 @Suite struct EndpointsTests {
     @Test func healthReadinessAndMetricsOnBothPorts() async throws {
         let directory = try TestTools.temporaryDirectory()
@@ -27,6 +28,12 @@ import Testing
         #expect(try await TestTools.curl("POST", port: metricsPort, path: "/mutate", caFile: nil, contentType: "application/json",
                                          bodyFile: TestTools.root.appendingPathComponent("deploy/dev/review.json").path).status == 413)
 
+        // irsa_build_info carries what `irsa-webhook --version` prints: one constant.
+        let printed = try WebhookProcess(["--version"], environment: [:])
+        #expect(try await printed.waitForExit(timeout: .seconds(10)) == 0)
+        let version = printed.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(version.split(separator: ".").count == 3, "\(printed.output)")
+
         let before = try await TestTools.curl("GET", port: metricsPort, path: "/metrics", caFile: nil)
         #expect(before.status == 200)
         let mutatedBefore = TestTools.metric(#"irsa_admissions_total{result="mutated"}"#, in: before.body) ?? 0
@@ -48,7 +55,7 @@ import Testing
             #expect(TestTools.metric(#"irsa_tls_handshake_failures_total{reason="not_tls"}"#, in: after.body) == handshakeFailuresBefore + 1)
             #expect(TestTools.metric("irsa_admission_duration_seconds_count", in: after.body) ?? 0 >= 1)
             #expect(TestTools.metric(#"irsa_admission_duration_seconds_bucket{le="+Inf"}"#, in: after.body) ?? 0 >= 1)
-            #expect(TestTools.metric(#"irsa_build_info{version="0.1.0"}"#, in: after.body) == 1, "\(after.body)")
+            #expect(TestTools.metric(#"irsa_build_info{version="\#(version)"}"#, in: after.body) == 1, "\(version): \(after.body)")
             // The scrape over TLS is itself an open connection; over plain HTTP, none may be open.
             let open = try #require(TestTools.metric("irsa_open_connections", in: after.body), "\(after.body)")
             #expect(open >= 0 && open <= 1)
