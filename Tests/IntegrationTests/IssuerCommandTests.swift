@@ -80,9 +80,7 @@ import TestKubernetesAPI
     /// `--apply` registers both. A key Vultr's body cannot carry (not RSA) is refused by name.
     @Test func everyKeyOfARotatingClusterIsRegistered() async throws {
         let cluster = try FakeKubernetesAPI()
-        let directory = try TestTools.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let kubeconfig = try TestTools.write(cluster.kubeconfig, to: "kubeconfig", in: directory)
+        let kubeconfig = try cluster.directory.write("kubeconfig", cluster.kubeconfig)
         let key = try #require(cluster.jwks.first)
         let current = ["use": key.use, "kty": key.kty, "kid": key.kid, "alg": key.alg, "n": key.n, "e": key.e]
         var previous = current
