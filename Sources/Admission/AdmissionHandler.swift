@@ -37,8 +37,10 @@ public final class AdmissionHandler: Sendable {
         }
         let key = ServiceAccountKey(namespace: namespace, name: pod.serviceAccountName)
         do {
-            let account = try await serviceAccounts.serviceAccount(key)
-            return mutate(request, pod: pod, serviceAccount: account)
+            if let account = serviceAccounts.storedServiceAccount(key) {
+                return mutate(request, pod: pod, serviceAccount: account)
+            }
+            return mutate(request, pod: pod, serviceAccount: try await serviceAccounts.serviceAccount(key))
         } catch {
             return lookupFailed(request, pod: pod, key: key, error: error)
         }

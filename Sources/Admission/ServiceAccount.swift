@@ -51,6 +51,17 @@ public protocol ServiceAccountSource: Sendable {
     /// Runs on the caller's executor (`nonisolated(nonsending)`): a source that needs no other
     /// isolation (a static map, a cache hit on the caller's loop) answers without a task switch.
     nonisolated(nonsending) func serviceAccount(_ key: ServiceAccountKey) async throws -> ServiceAccount?
+
+    /// The answer `serviceAccount(_:)` would give, when the source holds it in memory and may
+    /// serve it now: `.some(nil)` for an account known not to exist, nil when only the async
+    /// lookup can answer (a fetch, an expired entry, an actor's state). The admission path asks
+    /// this first, so a hit costs no async call.
+    func storedServiceAccount(_ key: ServiceAccountKey) -> ServiceAccount??
+}
+
+extension ServiceAccountSource {
+    /// Nothing is answered without the async lookup.
+    public func storedServiceAccount(_ key: ServiceAccountKey) -> ServiceAccount?? { nil }
 }
 
 /// A fixed set of ServiceAccounts held in memory: dev mode, tests and benchmarks.
@@ -66,5 +77,9 @@ public struct StaticServiceAccountSource: ServiceAccountSource {
 
     nonisolated(nonsending) public func serviceAccount(_ key: ServiceAccountKey) async throws -> ServiceAccount? {
         accounts[key]
+    }
+
+    public func storedServiceAccount(_ key: ServiceAccountKey) -> ServiceAccount?? {
+        .some(accounts[key])
     }
 }

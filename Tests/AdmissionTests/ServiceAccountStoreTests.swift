@@ -140,6 +140,21 @@ extension ServiceAccountStore.Lookup {
         #expect(api.requests.count == 2)
     }
 
+    /// The synchronous answer the admission path asks first: a hit, a known deletion, and nil
+    /// (ask the async lookup) for an account the store cannot answer, which it does not fetch.
+    @Test func theStoredAnswerServesHitsAndLeavesMissesToTheAsyncLookup() throws {
+        let store = makeSyncedStore([account("app", version: 5), account("gone", version: 6)])
+        store.apply(.deleted(account("gone", version: 7), resourceVersion: "7"))
+        let upstream = StaticServiceAccountSource([account("new", version: 8)])
+        let source = StoreServiceAccountSource(store: store, fetcher: ServiceAccountFetchCoalescer(upstream: upstream), now: clock.function)
+        #expect(source.storedServiceAccount(key("app")) == .some(account("app", version: 5)))
+        #expect(source.storedServiceAccount(key("gone")) == .some(nil))
+        #expect(source.storedServiceAccount(key("new")) == nil)
+        store.setWatching(false)
+        clock.advance(by: .seconds(61))
+        #expect(source.storedServiceAccount(key("app")) == nil, "an entry past its time to live is the async lookup's to refresh")
+    }
+
     /// The open-addressed table against a dictionary: random inserts, updates and removals of
     /// keys short and long (the hash's three paths: under 4, 4 to 16 and over 16 bytes), with
     /// enough removals that the slots after a removed one shift back across the table's end.

@@ -22,4 +22,8 @@ public final class ReloadableServiceAccountSource: ServiceAccountSource {
     nonisolated(nonsending) public func serviceAccount(_ key: ServiceAccountKey) async throws -> ServiceAccount? {
         current.withLock { $0.accounts[key] }
     }
+
+    public func storedServiceAccount(_ key: ServiceAccountKey) -> ServiceAccount?? {
+        .some(current.withLock { $0.accounts[key] })
+    }
 }

@@ -5,10 +5,11 @@ import EventLoop
 /// delivered yet (created a moment before their pod), and entries unconfirmed for longer than the
 /// store's time to live while the watch is down.
 ///
-/// A hit runs on the caller's executor under the store's lock: no actor, no task switch. A GET
-/// answer is kept in the store only if no newer watch event arrived meanwhile. When the GET fails,
-/// an expired entry still within the store's stale-if-error window is served instead; otherwise
-/// the error goes to the caller (fail open or closed as configured).
+/// A hit runs on the caller's executor under the store's lock: no actor, no task switch, and
+/// through `storedServiceAccount(_:)` no async call. A GET answer is kept in the store only if
+/// no newer watch event arrived meanwhile. When the GET fails, an expired entry still within the
+/// store's stale-if-error window is served instead; otherwise the error goes to the caller (fail
+/// open or closed as configured).
 public final class StoreServiceAccountSource: ServiceAccountSource {
     /// The store lookups read.
     public let store: ServiceAccountStore
@@ -20,6 +21,11 @@ public final class StoreServiceAccountSource: ServiceAccountSource {
         self.store = store
         self.fetcher = fetcher
         self.now = now
+    }
+
+    public func storedServiceAccount(_ key: ServiceAccountKey) -> ServiceAccount?? {
+        if case .answer(let account) = store.lookup(key) { return .some(account) }
+        return nil
     }
 
     nonisolated(nonsending) public func serviceAccount(_ key: ServiceAccountKey) async throws -> ServiceAccount? {
