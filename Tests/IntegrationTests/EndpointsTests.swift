@@ -103,4 +103,36 @@ import Testing
         #expect(cpu > 0 && cpu < 60)
         #expect(try await webhook.stop(timeout: .seconds(10)) == 0)
     }
+
+    /// The metrics of watch mode, narrowing and the Kubernetes API client have `# HELP` too
+    /// (the test above runs from a file, where they do not appear).
+    @Test func watchModeAndNarrowingMetricsHaveHelp() async throws {
+        let narrowing = try await NarrowingWebhook { api in
+            try api.upsert(namespace: "default", name: "app", annotations: ["vultr.com/role-arn": WatchModeWebhook.role("app")])
+        }
+        #expect(try await narrowing.waitForCondition { $0 != nil })
+        // A watch event, and a GET for an account the watch has not delivered.
+        try narrowing.api.upsert(namespace: "default", name: "second", annotations: ["vultr.com/role-arn": WatchModeWebhook.role("second")])
+        #expect(try await narrowing.waitForCondition { NarrowingWebhook.names($0, "second") })
+        _ = try await narrowing.setup.admittedRole("unknown")
+        let scrape = try await TestTools.curl("GET", port: narrowing.setup.port, path: "/metrics", caFile: narrowing.setup.caFile)
+        let lines = scrape.body.split(separator: "\n").map(String.init)
+        let typed = lines.filter { $0.hasPrefix("# TYPE ") }.map { String($0.split(separator: " ")[2]) }
+        let helped = Set(lines.filter { $0.hasPrefix("# HELP ") }.map { String($0.split(separator: " ")[2]) })
+        for family in ["irsa_narrowing_writes_total", "irsa_narrowing_mode", "irsa_serviceaccount_watch_events_total",
+                       "irsa_serviceaccount_store_entries", "irsa_serviceaccount_lookups_total", "irsa_kubernetes_api_requests_total",
+                       "irsa_kubernetes_api_connections_opened_total"] {
+            #expect(typed.contains(family), "\(family) not exported: \(typed)")
+        }
+        #expect(typed.filter { !helped.contains($0) }.isEmpty, "metrics without # HELP: \(typed.filter { !helped.contains($0) })")
+
+        // irsa_kubernetes_api_requests_total counts the ServiceAccount GETs, as its HELP says, not the LIST and WATCH.
+        let gets = narrowing.api.requests.filter { request in
+            let parts = request.split(separator: " ")[0].split(separator: "?")[0].split(separator: "/")
+            return parts.count == 6 && parts[4] == "serviceaccounts"
+        }
+        let counted = lines.filter { $0.hasPrefix("irsa_kubernetes_api_requests_total{") }
+            .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0, +)
+        #expect(!gets.isEmpty && counted == Double(gets.count), "\(counted) counted, GETs \(gets), all requests \(narrowing.api.requests)")
+    }
 }
