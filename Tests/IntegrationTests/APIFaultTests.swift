@@ -13,17 +13,21 @@ import Testing
 /// account is in the store, so "cold" accounts do not exist; the store serving through API and
 /// watch faults is `ServiceAccountInformerTests`'s.
 @Suite(.serialized) struct APIFaultTests {
-    /// The webhook's `--api-timeout`: one lookup, retries included.
-    static let apiTimeout: Duration = .milliseconds(500)
+    /// The webhook's `--api-timeout`: one lookup, retries included. Under a sanitizer (5 to 15
+    /// times slower) 900 ms, so that the API's answers, not the timeout, still end most lookups;
+    /// still below the 1 s `Retry-After` and the 2 s delays of the faults.
+    static let apiTimeout: Duration = Sanitizers.any ? .milliseconds(900) : .milliseconds(500)
+    /// The margins below are measured on a debug build; a sanitizer's is about three times slower.
+    static let slowdown = Sanitizers.any ? 3 : 1
     /// How long past `apiTimeout` an answer may take as the client sees it: `webhookMargin` plus
     /// the Python client's 50 threads (sharing the GIL) reading their answers. Measured: at most
     /// 0.44 s past the timeout with a load average of 12 to 22 (other builds running).
-    static let margin: Duration = .seconds(1)
+    static let margin: Duration = .seconds(1) * slowdown
     /// How long past `apiTimeout` a failed lookup's admission may take as the webhook measures it
     /// (its `ServiceAccount lookup failed` log line). About 20 lookups time out together, and
     /// one loop of a debug build then answers some 50 waiting admissions in a row, on a machine
     /// other builds keep busy: measured up to 0.27 s past the timeout; the margin is about twice that.
-    static let webhookMargin: Duration = .milliseconds(500)
+    static let webhookMargin: Duration = .milliseconds(500) * slowdown
     /// Found accounts are cached this long; the test waits it out after the warm-up, so warm
     /// accounts are served stale (stale-while-revalidate, with a background refresh that fails
     /// while the fault lasts).

@@ -10,4 +10,6 @@ enum Sanitizers {
     /// AddressSanitizer: freed memory waits in its quarantine (256 MiB by default), so resident
     /// memory says nothing about what the program holds.
     static let address = dlsym(nil, "__asan_init") != nil
+    /// Either: everything runs several times slower than in a plain debug build.
+    static let any = thread || address
 }
