@@ -270,25 +270,34 @@ public final class LeaseElector: Sendable {
 
     /// Gives the Lease up if this process was the last to hold it, so a candidate takes it at
     /// once. The request runs in a task of its own: this one is cancelled.
+    ///
+    /// A renewal cancelled in flight may have been written without this process seeing the
+    /// answer, so the Lease's resourceVersion moved on: on that conflict the Lease is read again
+    /// and released if it still names this process.
     private func release(_ observation: Observation) async {
         guard let lease = observation.lease, lease.record.holderIdentity == configuration.identity else { return }
-        let now = Lease.microTime()
-        let record = Lease.Record(
-            holderIdentity: "", leaseDurationSeconds: 1, acquireTime: now, renewTime: now, leaseTransitions: lease.record.leaseTransitions)
-        let api = self.api
+        let (api, identity) = (self.api, configuration.identity)
         let deadline = Deadline.now() + configuration.timing.renewDeadline
-        let result = await Task(executorPreference: api.client.loop) {
-            try await api.update(lease, to: record, deadline: deadline)
+        let result = await Task(executorPreference: api.client.loop) { () async throws -> Lease? in
+            if let released = try await api.update(lease, to: Self.released(lease), deadline: deadline) { return released }
+            guard let current = try await api.get(deadline: deadline), current.record.holderIdentity == identity else { return nil }
+            return try await api.update(current, to: Self.released(current), deadline: deadline)
         }.result
         switch result {
         case .success(.some):
             state.withLock { $0.statistics.holder = "" }
             logger.info("released the Lease", metadata: metadata(observation))
         case .success(.none):
-            logger.info("did not release the Lease: it changed since this process last renewed it", metadata: metadata(observation))
+            logger.info("did not release the Lease: another process holds it now", metadata: metadata(observation))
         case .failure(let error):
             logger.warning("could not release the Lease; a successor takes it when it expires", metadata: metadata(observation).merging(["error": "\(error)"]) { $1 })
         }
+    }
+
+    /// What a released `lease` holds: no holder, a 1 s duration, its transitions kept.
+    private static func released(_ lease: Lease) -> Lease.Record {
+        let now = Lease.microTime()
+        return Lease.Record(holderIdentity: "", leaseDurationSeconds: 1, acquireTime: now, renewTime: now, leaseTransitions: lease.record.leaseTransitions)
     }
 
     private func metadata(_ observation: Observation) -> Logger.Metadata {
