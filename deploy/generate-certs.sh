@@ -21,9 +21,11 @@
 #   deploy/generate-certs.sh                 print secret.yaml and the patched webhook.yaml to
 #                                            stdout (pipe to `kubectl apply -f -`); keys are
 #                                            made in a temporary directory and deleted
-#   deploy/generate-certs.sh --apply         kubectl apply the Secret and the patched webhook
-#                                            (both of these make a new CA every run: to renew
-#                                            without changing caBundle, use --out DIR)
+#   deploy/generate-certs.sh --apply         kubectl apply the patched webhook, then the Secret.
+#                                            Both of these make a new CA every run, so --apply
+#                                            alone is for a first install: it refuses when the
+#                                            webhook is registered already. To renew, use
+#                                            --out DIR (with --apply if you like).
 # Options:
 #   --namespace NS (irsa-system)  the namespace of the certificate's names, the Secret, and every
 #                                 object in the webhook.yaml and deploy.yaml it writes
@@ -76,6 +78,15 @@ done
 if $new_ca && [ -z "$out" ]; then fail "--new-ca needs --out (without it every run makes a new CA)"; fi
 command -v openssl >/dev/null || fail "openssl not found" 1
 if $apply; then command -v kubectl >/dev/null || fail "--apply needs kubectl" 1; fi
+# Without --out every run makes a new CA. Over a registered webhook that would replace its
+# caBundle while the Pods still serve the previous certificate: new pods would lose their role.
+if $apply && [ -z "$out" ]; then
+    registered="$(kubectl get mutatingwebhookconfiguration irsa-webhook --ignore-not-found \
+        -o 'jsonpath={.webhooks[0].clientConfig.caBundle}')" || fail "--apply: kubectl get mutatingwebhookconfiguration irsa-webhook failed" 1
+    if [ -n "$registered" ]; then
+        fail "irsa-webhook is registered already, and --apply without --out would make a new CA its caBundle does not trust: keep a CA with --out DIR (later runs reuse it and renew only the serving certificate)" 1
+    fi
+fi
 
 umask 077
 if [ -n "$out" ]; then
@@ -181,8 +192,10 @@ with_ca_bundle "$here/deploy.yaml" > "$dir/deploy.yaml"
 with_ca_bundle "$here/systemd/webhook-url.yaml" > "$dir/webhook-url.yaml"
 
 if $apply; then
-    kubectl apply -f "$dir/secret.yaml"
+    # caBundle first: it trusts the CA of the certificate the Secret brings (after --new-ca, the
+    # previous CA too), so no pod is admitted unmutated while the Secret reaches the Pods.
     kubectl apply -f "$dir/webhook.yaml"
+    kubectl apply -f "$dir/secret.yaml"
 elif [ -z "$out" ]; then
     cat "$dir/secret.yaml"
     echo "---"

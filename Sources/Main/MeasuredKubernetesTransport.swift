@@ -1,7 +1,8 @@
 import Admission
 import EventLoop
 
-/// Counts every request to the Kubernetes API by status code and records its latency.
+/// Counts the ServiceAccount lookups' requests to the Kubernetes API by status code and records
+/// their latency. (The informer's LIST and WATCH and narrowing's writes have their own metrics.)
 struct MeasuredKubernetesTransport: KubernetesTransport {
     let inner: any KubernetesTransport
     let metrics: WebhookMetrics

@@ -13,7 +13,7 @@ enum ServiceAccountFileReloader {
                 let reloaded = try StaticServiceAccountSource(contentsOfFile: path, keeping: filter)
                 guard reloaded.accounts != source.source.accounts else { return }
                 source.replace(with: reloaded)
-                logger.info("ServiceAccounts file reloaded", metadata: ["file": "\(path)", "accounts": "\(reloaded.accounts.count)"])
+                logger.info("ServiceAccounts file reloaded", metadata: ["file": "\(path)", "accounts": .count(reloaded.accounts.count)])
             } catch {
                 logger.error("ServiceAccounts file reload failed; still serving the previous accounts", metadata: ["error": "\(error)"])
             }

@@ -196,6 +196,73 @@ struct TCPServerTests {
         #expect(child.terminationStatus == 0, "\(text)")
         #expect(text.contains("passed"), "\(text)")
     }
+
+    /// Connections the kernel queued on a listener but the server had not accepted yet are
+    /// served when it stops accepting, not reset by the listener's close: in a `--reuse-port`
+    /// handover the old process's listener holds its share of new connections until it closes.
+    @Test func stopAcceptingServesTheConnectionsAlreadyQueued() async throws {
+        let group = EventLoopGroup(threads: 1)
+        defer { group.shutdown() }
+        let loop = group.loops[0]
+        let server = try TCPServer.bind(group: group, address: loopback) { socket in await echo(socket) }
+        server.start()
+        let port = server.localAddress.port
+        #expect(try Self.blockingEcho(port: port, message: "warm-up") == "warm-up")
+
+        // Hold the loop while 8 clients connect and send: the kernel queues them unaccepted.
+        let holding = Shared(false)
+        let release = Shared(false)
+        loop.execute {
+            holding.withValue { $0 = true }
+            let deadline = Deadline.after(.seconds(10))
+            while !release.current, Deadline.now() < deadline { usleep(1000) }
+        }
+        #expect(await eventually { holding.current })
+        let clients = try (0..<8).map { index in try Self.blockingClient(port: port, send: "queued \(index)") }
+        defer { for client in clients { Glibc.close(client) } }
+        try await Task.sleep(for: .milliseconds(50))
+        let stopped = Task { await server.stopAccepting() }
+        try await Task.sleep(for: .milliseconds(50))  // stop() is queued behind the holding job
+        release.withValue { $0 = true }
+        await stopped.value
+
+        for (index, client) in clients.enumerated() {
+            shutdown(client, Int32(SHUT_WR))
+            #expect(Self.readAll(client) == "queued \(index)", "client \(index) was reset instead of served")
+        }
+    }
+
+    /// A blocking client on 127.0.0.1:`port` that has sent `message`, reads time out after 5 s.
+    static func blockingClient(port: UInt16, send message: String) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let address = try SocketAddress(host: "127.0.0.1", port: port)
+        let connected = try address.withSocketAddress { pointer, length in connect(fd, pointer, length) }
+        #expect(connected == 0, "connect: errno \(errno)")
+        #expect(Array(message.utf8).withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, 0) } == message.utf8.count)
+        return fd
+    }
+
+    /// What `fd` reads until end of stream, a reset or a timeout.
+    static func readAll(_ fd: Int32) -> String {
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count <= 0 { break }
+            bytes += buffer[0..<count]
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// One blocking round trip through an echo server.
+    static func blockingEcho(port: UInt16, message: String) throws -> String {
+        let fd = try blockingClient(port: port, send: message)
+        defer { Glibc.close(fd) }
+        shutdown(fd, Int32(SHUT_WR))
+        return readAll(fd)
+    }
 }
 
 /// Only runs inside the child process started by `pausesAcceptingWhenDescriptorsRunOutThenResumes`.

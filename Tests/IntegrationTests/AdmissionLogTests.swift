@@ -68,6 +68,63 @@ import Testing
         #expect(stopping.first?["graceSeconds"] as? Double == 25, "\(stopping)")
     }
 
+    /// The lines of the informer (a LIST, a watch cut off), of narrowing (a write, a failed one),
+    /// of the Lease and of a ServiceAccounts file reload carry their counts and durations as JSON
+    /// numbers, durations in seconds: no `"12"`, no `"0.5 seconds"`.
+    @Test func informerNarrowingLeaseAndReloadLinesCarryNumbersAsNumbers() async throws {
+        let narrowing = try await NarrowingWebhook { api in
+            try api.upsert(namespace: "default", name: "app", annotations: ["vultr.com/role-arn": WatchModeWebhook.role("app")])
+        }
+        let webhook = narrowing.setup.webhook
+        let written = try await HandshakeFailureLoggingTests.logLines(of: webhook, containing: "webhook configuration written", atLeast: 1)
+        #expect(written.first?["accounts"] as? Int == 1, "\(written)")
+        #expect((written.first?["codePoints"] as? Int ?? 0) > 0, "\(written)")
+        #expect(written.first?["seconds"] is Double, "\(written)")
+        let listed = try await HandshakeFailureLoggingTests.logLines(of: webhook, containing: "ServiceAccounts listed", atLeast: 1)
+        #expect(listed.first?["accounts"] as? Int == 1 && listed.first?["pages"] as? Int == 1, "\(listed)")
+        #expect(listed.first?["seconds"] is Double, "\(listed)")
+
+        // A failed narrowing write, and a watch stream cut off without its last chunk: both retry.
+        try narrowing.api.behaveWebhookConfigurations(status: 403, times: 1)
+        try narrowing.api.upsert(namespace: "default", name: "second", annotations: ["vultr.com/role-arn": WatchModeWebhook.role("second")])
+        let failedWrite = try await HandshakeFailureLoggingTests.logLines(of: webhook, containing: "cannot write the webhook configuration", atLeast: 1)
+        #expect((failedWrite.first?["retryIn"] as? Double ?? 0) > 0, "\(failedWrite)")
+        try narrowing.api.behaveWatch(.init(closeAfter: .milliseconds(300), closeAbruptly: true))
+        let interrupted = try await HandshakeFailureLoggingTests.logLines(of: webhook, containing: "watch interrupted", atLeast: 1)
+        #expect((interrupted.first?["retryIn"] as? Double ?? 0) > 0, "\(interrupted)")
+        try narrowing.api.behaveWatch()
+        #expect(Self.fieldsThatLookLikeNumbers(in: webhook.output).isEmpty, "\(Self.fieldsThatLookLikeNumbers(in: webhook.output))")
+
+        let directory = try TestTools.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let tls = try await TestTools.makeCertificate(in: directory, name: "tls")
+        let accountsFile = try TestTools.write(Self.accounts, to: "accounts.yaml", in: directory)
+        let fileWebhook = try WebhookProcess([
+            "--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", "--threads", "1",
+            "--tls-cert-file", tls.certificate, "--tls-key-file", tls.key, "--service-accounts-file", accountsFile,
+        ])
+        _ = try await fileWebhook.listeningPort()
+        _ = try TestTools.write(Self.accounts + "\n---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {name: third, namespace: default}\n",
+                                to: "accounts.yaml", in: directory)
+        let reloaded = try await HandshakeFailureLoggingTests.logLines(of: fileWebhook, containing: "ServiceAccounts file reloaded", atLeast: 1)
+        #expect(reloaded.first?["accounts"] as? Int == 3, "\(reloaded)")
+        #expect(try await fileWebhook.stop(timeout: .seconds(10)) == 0)
+        #expect(Self.fieldsThatLookLikeNumbers(in: fileWebhook.output).isEmpty, "\(Self.fieldsThatLookLikeNumbers(in: fileWebhook.output))")
+    }
+
+    /// "message: key=value" for every string field of the JSON log lines in `output` that holds a
+    /// number or a Swift `Duration`'s description; resourceVersions are opaque strings in Kubernetes.
+    static func fieldsThatLookLikeNumbers(in output: String) -> [String] {
+        let number = #/-?[0-9]+(\.[0-9]+)?(e-?[0-9]+)?( seconds)?/#
+        return output.split(separator: "\n").flatMap { line -> [String] in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return [] }
+            return object.compactMap { key, value in
+                guard key != "resourceVersion", let text = value as? String, text.wholeMatch(of: number) != nil else { return nil }
+                return "\(object["message"] ?? "?"): \(key)=\(text)"
+            }
+        }
+    }
+
     /// The sample review with its pod moved to `serviceAccount` in namespace default.
     static func review(serviceAccount: String, in directory: URL) throws -> String {
         let sample = TestTools.root.appendingPathComponent("deploy/dev/review.json")

@@ -141,6 +141,23 @@ import Testing
         }
     }
 
+    /// README's Configuration table and `serve --help` list the same flags, and the README names
+    /// every other option `--help` shows (`--version`).
+    @Test func readmeDocumentsTheFlagsHelpShows() async throws {
+        let webhook = try WebhookProcess(["serve", "--help"], environment: [:])
+        #expect(try await webhook.waitForExit(timeout: .seconds(10)) == 0)
+        let flag = #/^\s+(--[a-z0-9-]+)/#
+        let helped = Set(webhook.output.split(separator: "\n").compactMap { try? flag.firstMatch(in: String($0))?.output.1 }.map(String.init))
+        let readme = try String(contentsOf: TestTools.root.appendingPathComponent("README.md"), encoding: .utf8)
+        let configuration = readme.components(separatedBy: "\n## Configuration\n").last?.components(separatedBy: "\n### ").first ?? ""
+        let row = #/^\| `(--[a-z0-9-]+)`/#
+        let tabled = Set(configuration.split(separator: "\n").compactMap { try? row.firstMatch(in: String($0))?.output.1 }.map(String.init))
+        #expect(helped.count >= 40, "\(helped)")
+        #expect(tabled.subtracting(helped).isEmpty, "in README's table, not in --help: \(tabled.subtracting(helped))")
+        let untabled = helped.subtracting(tabled).subtracting(["--help"])
+        #expect(untabled.filter { !readme.contains("irsa-webhook \($0)") }.isEmpty, "in --help, not in README: \(untabled)")
+    }
+
     @Test func mutateHelpDocumentsItsFlagsAndTheSharedOnes() async throws {
         let webhook = try WebhookProcess(["mutate", "--help"], environment: [:])
         #expect(try await webhook.waitForExit(timeout: .seconds(10)) == 0)

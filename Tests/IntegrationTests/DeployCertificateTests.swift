@@ -290,6 +290,51 @@ struct DeployCertificateTests {
         }
     }
 
+    @Test("--apply applies the caBundle before the Secret, and alone refuses a registered webhook")
+    func applyOrder() async throws {
+        let directory = try TestTools.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // A kubectl that records its arguments and answers `get` with $REGISTERED_CA_BUNDLE: the
+        // script's calls are what is checked here (no API server runs on this machine).
+        let bin = directory.appendingPathComponent("bin")
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        let kubectl = try TestTools.write(#"""
+            #!/bin/sh
+            echo "$*" >> "$KUBECTL_LOG"
+            if [ "$1" = get ]; then printf '%s' "$REGISTERED_CA_BUNDLE"; fi
+            """# + "\n", to: "bin/kubectl", in: directory)
+        #expect(chmod(kubectl, 0o755) == 0)
+        let log = directory.appendingPathComponent("kubectl.log")
+        func run(_ arguments: [String], registered: String = "") async throws -> (TestTools.Result, [String]) {
+            try? FileManager.default.removeItem(at: log)
+            var environment = ProcessInfo.processInfo.environment
+            environment["PATH"] = bin.path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
+            environment["KUBECTL_LOG"] = log.path
+            environment["REGISTERED_CA_BUNDLE"] = registered
+            let result = try await TestTools.run(["bash", Deploy.url("generate-certs.sh").path] + arguments,
+                                                 environment: environment, timeout: .seconds(60))
+            let calls = ((try? String(contentsOf: log, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+            return (result, calls)
+        }
+
+        let out = directory.appendingPathComponent("certs").path
+        for arguments in [["--out", out, "--apply"], ["--out", out, "--new-ca", "--apply"], ["--out", out, "--apply"]] {
+            let (result, calls) = try await run(arguments)
+            #expect(result.status == 0, "\(arguments): \(result.stderr)")
+            #expect(calls == ["apply -f \(out)/webhook.yaml", "apply -f \(out)/secret.yaml"], "\(arguments)")
+        }
+
+        let (first, firstCalls) = try await run(["--apply"])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(firstCalls.count == 3 && firstCalls[0].hasPrefix("get mutatingwebhookconfiguration irsa-webhook"), "\(firstCalls)")
+        #expect(firstCalls.dropFirst().map { $0.hasSuffix("/webhook.yaml") } == [true, false], "\(firstCalls)")
+
+        let (renewal, renewalCalls) = try await run(["--apply"], registered: "LS0tLS1CRUdJTg==")
+        #expect(renewal.status == 1)
+        #expect(renewal.stderr.contains("registered already") && renewal.stderr.contains("--out DIR"), "\(renewal.stderr)")
+        #expect(renewalCalls.count == 1, "nothing applied: \(renewalCalls)")
+    }
+
     @Test("--help prints the usage on standard output and exits 0")
     func help() async throws {
         for flag in ["--help", "-h"] {

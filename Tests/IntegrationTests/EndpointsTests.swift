@@ -2,7 +2,8 @@ import Foundation
 import Testing
 
 /// /healthz, /readyz and /metrics on the TLS port and on the plain-HTTP metrics port, with
-/// counters that move when admissions and failed handshakes happen.
+/// counters that move when admissions and failed handshakes happen, and `irsa_build_info`
+/// naming the version `--version` prints.
 @Suite struct EndpointsTests {
     @Test func healthReadinessAndMetricsOnBothPorts() async throws {
         let directory = try TestTools.temporaryDirectory()
@@ -27,6 +28,12 @@ import Testing
         #expect(try await TestTools.curl("POST", port: metricsPort, path: "/mutate", caFile: nil, contentType: "application/json",
                                          bodyFile: TestTools.root.appendingPathComponent("deploy/dev/review.json").path).status == 413)
 
+        // irsa_build_info carries what `irsa-webhook --version` prints: one constant.
+        let printed = try WebhookProcess(["--version"], environment: [:])
+        #expect(try await printed.waitForExit(timeout: .seconds(10)) == 0)
+        let version = printed.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(version.split(separator: ".").count == 3, "\(printed.output)")
+
         let before = try await TestTools.curl("GET", port: metricsPort, path: "/metrics", caFile: nil)
         #expect(before.status == 200)
         let mutatedBefore = TestTools.metric(#"irsa_admissions_total{result="mutated"}"#, in: before.body) ?? 0
@@ -48,7 +55,7 @@ import Testing
             #expect(TestTools.metric(#"irsa_tls_handshake_failures_total{reason="not_tls"}"#, in: after.body) == handshakeFailuresBefore + 1)
             #expect(TestTools.metric("irsa_admission_duration_seconds_count", in: after.body) ?? 0 >= 1)
             #expect(TestTools.metric(#"irsa_admission_duration_seconds_bucket{le="+Inf"}"#, in: after.body) ?? 0 >= 1)
-            #expect(TestTools.metric(#"irsa_build_info{version="0.1.0"}"#, in: after.body) == 1, "\(after.body)")
+            #expect(TestTools.metric(#"irsa_build_info{version="\#(version)"}"#, in: after.body) == 1, "\(version): \(after.body)")
             // The scrape over TLS is itself an open connection; over plain HTTP, none may be open.
             let open = try #require(TestTools.metric("irsa_open_connections", in: after.body), "\(after.body)")
             #expect(open >= 0 && open <= 1)
@@ -95,5 +102,37 @@ import Testing
         let cpu = try #require(TestTools.metric("process_cpu_seconds_total", in: scrape.body))
         #expect(cpu > 0 && cpu < 60)
         #expect(try await webhook.stop(timeout: .seconds(10)) == 0)
+    }
+
+    /// The metrics of watch mode, narrowing and the Kubernetes API client have `# HELP` too
+    /// (the test above runs from a file, where they do not appear).
+    @Test func watchModeAndNarrowingMetricsHaveHelp() async throws {
+        let narrowing = try await NarrowingWebhook { api in
+            try api.upsert(namespace: "default", name: "app", annotations: ["vultr.com/role-arn": WatchModeWebhook.role("app")])
+        }
+        #expect(try await narrowing.waitForCondition { $0 != nil })
+        // A watch event, and a GET for an account the watch has not delivered.
+        try narrowing.api.upsert(namespace: "default", name: "second", annotations: ["vultr.com/role-arn": WatchModeWebhook.role("second")])
+        #expect(try await narrowing.waitForCondition { NarrowingWebhook.names($0, "second") })
+        _ = try await narrowing.setup.admittedRole("unknown")
+        let scrape = try await TestTools.curl("GET", port: narrowing.setup.port, path: "/metrics", caFile: narrowing.setup.caFile)
+        let lines = scrape.body.split(separator: "\n").map(String.init)
+        let typed = lines.filter { $0.hasPrefix("# TYPE ") }.map { String($0.split(separator: " ")[2]) }
+        let helped = Set(lines.filter { $0.hasPrefix("# HELP ") }.map { String($0.split(separator: " ")[2]) })
+        for family in ["irsa_narrowing_writes_total", "irsa_narrowing_mode", "irsa_serviceaccount_watch_events_total",
+                       "irsa_serviceaccount_store_entries", "irsa_serviceaccount_lookups_total", "irsa_kubernetes_api_requests_total",
+                       "irsa_kubernetes_api_connections_opened_total"] {
+            #expect(typed.contains(family), "\(family) not exported: \(typed)")
+        }
+        #expect(typed.filter { !helped.contains($0) }.isEmpty, "metrics without # HELP: \(typed.filter { !helped.contains($0) })")
+
+        // irsa_kubernetes_api_requests_total counts the ServiceAccount GETs, as its HELP says, not the LIST and WATCH.
+        let gets = narrowing.api.requests.filter { request in
+            let parts = request.split(separator: " ")[0].split(separator: "?")[0].split(separator: "/")
+            return parts.count == 6 && parts[4] == "serviceaccounts"
+        }
+        let counted = lines.filter { $0.hasPrefix("irsa_kubernetes_api_requests_total{") }
+            .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0, +)
+        #expect(!gets.isEmpty && counted == Double(gets.count), "\(counted) counted, GETs \(gets), all requests \(narrowing.api.requests)")
     }
 }

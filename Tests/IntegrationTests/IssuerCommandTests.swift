@@ -76,6 +76,37 @@ import TestKubernetesAPI
         #expect(!(applied.stdout + applied.stderr).contains(Self.apiKey))
     }
 
+    /// A cluster in the middle of a key rotation serves two keys: two bodies are printed, and
+    /// `--apply` registers both. A key Vultr's body cannot carry (not RSA) is refused by name.
+    @Test func everyKeyOfARotatingClusterIsRegistered() async throws {
+        let cluster = try FakeKubernetesAPI()
+        let kubeconfig = try cluster.directory.write("kubeconfig", cluster.kubeconfig)
+        let key = try #require(cluster.jwks.first)
+        let current = ["use": key.use, "kty": key.kty, "kid": key.kid, "alg": key.alg, "n": key.n, "e": key.e]
+        var previous = current
+        previous["kid"] = "previous-key"
+        previous["n"] = String(key.n.reversed())
+        _ = try cluster.directory.write("jwks.json", try JSONSerialization.data(withJSONObject: ["keys": [current, previous]]))
+
+        let vultr = try await FakeVultrAPI(apiKey: Self.apiKey)
+        let applied = try await Self.issuer(
+            ["--kubeconfig", kubeconfig, "--apply", "--vultr-api-url", vultr.url],
+            environment: ["VULTR_API_KEY": Self.apiKey, "SSL_CERT_FILE": vultr.certificateFile])
+        #expect(applied.status == 0, "\(applied.stderr)")
+        let printed = Self.lines(applied.stdout).filter { $0["source"] == "external" }
+        #expect(printed.map { $0["kid"] } == [key.kid, "previous-key"], "\(applied.stdout)")
+        let sent = vultr.requests.compactMap { try? JSONSerialization.jsonObject(with: Data($0.body.utf8)) as? [String: String] }
+        #expect(sent.map { $0["kid"] } == [key.kid, "previous-key"], "\(vultr.requests.map(\.body))")
+        #expect(sent.last?["n"] == previous["n"] && sent.allSatisfy { $0["uri"] == "https://127.0.0.1:\(cluster.port)/openid/v1/jwks" })
+
+        let elliptic: [String: String] = ["use": "sig", "kty": "EC", "kid": "ec-key", "alg": "ES256", "crv": "P-256", "x": "AQ", "y": "AQ"]
+        _ = try cluster.directory.write("jwks.json", try JSONSerialization.data(withJSONObject: ["keys": [current, elliptic]]))
+        let refused = try await Self.issuer(["--kubeconfig", kubeconfig])
+        #expect(refused.status == 2)
+        #expect(refused.stderr == "irsa-webhook: error: key ec-key in the cluster's /openid/v1/jwks is not RSA; the issuer body carries RSA keys (n, e)\n",
+                "\(refused.stderr)")
+    }
+
     @Test func refusedAndFailedRegistrationsSayWhy() async throws {
         let vultr = try await FakeVultrAPI(apiKey: Self.apiKey)
         let arguments = ["--vke-cluster-id", "c-1", "--apply", "--vultr-api-url", vultr.url]
@@ -100,6 +131,14 @@ import TestKubernetesAPI
         #expect(unreachable.status == 1)
         #expect(unreachable.stderr.hasPrefix("irsa-webhook issuer: cannot reach the Vultr API at https://127.0.0.1:"), "\(unreachable.stderr)")
         #expect(!(unreachable.stdout + unreachable.stderr).contains(Self.apiKey))
+
+        // The key goes only to an https URL.
+        let plain = try await Self.issuer(
+            ["--vke-cluster-id", "c-1", "--apply", "--vultr-api-url", "http://127.0.0.1:\(try TestTools.freePort())"],
+            environment: ["VULTR_API_KEY": Self.apiKey])
+        #expect(plain.status == 2)
+        #expect(plain.stderr.hasPrefix("irsa-webhook: error: --vultr-api-url must be an https URL"), "\(plain.stderr)")
+        #expect(!(plain.stdout + plain.stderr).contains(Self.apiKey))
 
         let noKey = try await Self.issuer(arguments)
         #expect(noKey.status == 2)

@@ -26,6 +26,34 @@ struct RepositoryTests {
         #expect(offenders.isEmpty, "\(offenders)")
     }
 
+    @Test("every package in the repository has a committed Package.resolved, pinning what the root pins",
+          .enabled(if: Deploy.which("git") != nil && FileManager.default.fileExists(atPath: TestTools.root.appendingPathComponent(".git").path),
+                   "not a git checkout"))
+    func dependenciesArePinnedEverywhere() async throws {
+        /// identity -> "location version revision" of a Package.resolved.
+        func pins(_ path: String) throws -> [String: String] {
+            let data = try Data(contentsOf: TestTools.root.appendingPathComponent(path))
+            let document = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+            let list = try #require(document["pins"] as? [[String: Any]], "\(path) has no pins")
+            return Dictionary(uniqueKeysWithValues: list.map { pin in
+                let state = pin["state"] as? [String: Any] ?? [:]
+                return (pin["identity"] as? String ?? "?",
+                        "\(pin["location"] ?? "?") \(state["version"] ?? "-") \(state["revision"] ?? "?")")
+            })
+        }
+        let tracked = Set(try await Self.trackedFiles())
+        let manifests = tracked.filter { $0 == "Package.swift" || $0.hasSuffix("/Package.swift") }
+        #expect(manifests.count >= 3, "\(manifests)")
+        let root = try pins("Package.resolved")
+        #expect(!root.isEmpty)
+        for manifest in manifests {
+            let resolved = String(manifest.dropLast("Package.swift".count)) + "Package.resolved"
+            let committed = tracked.contains(resolved)
+            #expect(committed, "\(resolved) is not committed: \(manifest) resolves unpinned")
+            if committed { #expect(try pins(resolved) == root, "\(resolved) pins differ from Package.resolved") }
+        }
+    }
+
     @Test("Benchmarks/peers/make_review.py writes deploy/dev/review.json byte for byte")
     func benchmarkReviewIsTheDevSample() async throws {
         let generator = TestTools.root.appendingPathComponent("Benchmarks/peers/make_review.py").path

@@ -306,7 +306,7 @@ public final class LeaseElector: Sendable {
         ]
         if let record = observation.lease?.record {
             metadata["holder"] = "\(record.holderIdentity)"
-            metadata["leaseTransitions"] = "\(record.leaseTransitions)"
+            metadata["leaseTransitions"] = .count(record.leaseTransitions)
         }
         return metadata
     }

@@ -105,7 +105,7 @@ public final class ServiceAccountInformer: Sendable {
                 } catch {
                     if Task.isCancelled { break }
                     let pause = backoff.next(random: Double.random(in: 0..<1))
-                    logger.warning("ServiceAccount LIST failed; retrying", metadata: ["error": "\(error)", "retryIn": "\(pause)"])
+                    logger.warning("ServiceAccount LIST failed; retrying", metadata: ["error": "\(error)", "retryIn": .seconds(pause)])
                     try? await api.client.loop.sleep(until: .after(pause))
                 }
                 continue
@@ -132,7 +132,7 @@ public final class ServiceAccountInformer: Sendable {
             case .closed, .timeout, .error:
                 let pause = backoff.next(random: Double.random(in: 0..<1))
                 logger.warning("ServiceAccount watch interrupted; resuming", metadata: [
-                    "reason": "\(end.reason)", "error": "\(end)", "resourceVersion": "\(last)", "retryIn": "\(pause)",
+                    "reason": "\(end.reason)", "error": "\(end)", "resourceVersion": "\(last)", "retryIn": .seconds(pause),
                 ])
                 try? await api.client.loop.sleep(until: .after(pause))
             case .gone(let why):
@@ -154,8 +154,8 @@ public final class ServiceAccountInformer: Sendable {
         await updates.replace(with: listing.table, resourceVersion: ServiceAccount.orderedVersion(listing.resourceVersion), followed: listing.collected)
         counters.withLock { $0.lists += 1 }
         logger.info("ServiceAccounts listed", metadata: [
-            "accounts": "\(accounts)", "pages": "\(listing.pages)", "resourceVersion": "\(listing.resourceVersion)",
-            "seconds": "\(Double(Deadline.now().uptimeNanoseconds &- started.uptimeNanoseconds) / 1e9)",
+            "accounts": .count(accounts), "pages": .count(listing.pages), "resourceVersion": "\(listing.resourceVersion)",
+            "seconds": .stringConvertible(Double(Deadline.now().uptimeNanoseconds &- started.uptimeNanoseconds) / 1e9),
         ])
         return listing.resourceVersion
     }

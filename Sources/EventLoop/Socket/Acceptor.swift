@@ -78,8 +78,20 @@ final class Acceptor: @unchecked Sendable {
         }
     }
 
-    /// Ends `run()`: unregisters the listener (it stays open until the server closes it). Loop thread only.
+    /// Ends `run()`: accepts the connections already queued on the listener and starts serving
+    /// them, then unregisters the listener (it stays open until the server closes it). Closing a
+    /// listener resets the connections in its queue, and during a `--reuse-port` handover the
+    /// kernel has queued some of them on this process's listener, not the successor's. The
+    /// connections are launched before the deregistration wakes `run()`, so on this loop they
+    /// start, and count as open, before the server's stop returns. Loop thread only.
     func stop() {
+        while server.limit.tryAcquire() {
+            guard let socket = try? acceptOne() else {
+                server.limit.release()
+                break
+            }
+            server.launch(socket)
+        }
         isStopped = true
         registration.deregister(removeFromEpoll: true)
     }

@@ -23,13 +23,7 @@ final class ConnectionLimit: @unchecked Sendable {
     func acquire() async -> Bool {
         while true {
             if isClosed.load(ordering: .acquiring) { return false }
-            var current = count.load(ordering: .relaxed)
-            while current < maximum {
-                let (exchanged, original) = count.compareExchange(
-                    expected: current, desired: current + 1, ordering: .acquiringAndReleasing)
-                if exchanged { return true }
-                current = original
-            }
+            if tryAcquire() { return true }
             let closed = await withUnsafeContinuation { (continuation: UnsafeContinuation<Bool, Never>) in
                 // Re-checked under the lock that `release` takes after decrementing: no lost wake-up.
                 let resumeNow: Bool? = lock.withLock {
@@ -42,6 +36,18 @@ final class ConnectionLimit: @unchecked Sendable {
             }
             if closed { return false }
         }
+    }
+
+    /// Takes a slot if one is free, without waiting (and whether or not the limit is closed).
+    func tryAcquire() -> Bool {
+        var current = count.load(ordering: .relaxed)
+        while current < maximum {
+            let (exchanged, original) = count.compareExchange(
+                expected: current, desired: current + 1, ordering: .acquiringAndReleasing)
+            if exchanged { return true }
+            current = original
+        }
+        return false
     }
 
     /// Gives a slot back and wakes one waiting acceptor.

@@ -32,7 +32,7 @@ struct IssuerCommand: WebhookCommand {
     @Flag(help: "Send the body to the Vultr API (key from VULTR_API_KEY) instead of only printing it.")
     var apply = false
 
-    @Option(help: "Base URL of the Vultr API.")
+    @Option(help: "Base URL of the Vultr API (https only: the API key is sent to it).")
     var vultrApiUrl = "https://api.vultr.com"
 
     @Option(help: "Time allowed for each request, e.g. 10s.")
@@ -44,6 +44,9 @@ struct IssuerCommand: WebhookCommand {
         }
         if let jwksUri, !jwksUri.hasPrefix("https://") {
             throw ConfigurationError("--jwks-uri must be an https URL, got '\(jwksUri)'")
+        }
+        guard vultrApiUrl.hasPrefix("https://") else {
+            throw ConfigurationError("--vultr-api-url must be an https URL (the API key is sent to it), got '\(vultrApiUrl)'")
         }
         let apiKey = ProcessEnvironment.variables()["VULTR_API_KEY"] ?? ""
         if apply, apiKey.isEmpty {

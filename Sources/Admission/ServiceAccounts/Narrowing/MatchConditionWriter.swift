@@ -169,11 +169,11 @@ public final class MatchConditionWriter: ServiceAccountStoreGate {
             return previous
         }
         var metadata: Logger.Metadata = [
-            "scope": "\(condition.scope.rawValue)", "accounts": "\(accounts)", "codePoints": "\(condition.size)",
-            "seconds": "\(Double(duration.components.attoseconds) / 1e18 + Double(duration.components.seconds))",
+            "scope": "\(condition.scope.rawValue)", "accounts": .count(accounts), "codePoints": .count(condition.size),
+            "seconds": .seconds(duration),
         ]
         if condition.scope != .serviceAccounts, condition.scope != previous {
-            metadata["limit"] = "\(configuration.maximumCodePoints)"
+            metadata["limit"] = .count(configuration.maximumCodePoints)
             logger.warning(condition.scope == .namespaces
                 ? "narrowing downgraded: the accounts with a role do not fit in one expression; sending every pod of their namespaces"
                 : "narrowing downgraded: not even their namespaces fit in one expression; sending every pod (no condition)", metadata: metadata)
@@ -193,7 +193,7 @@ public final class MatchConditionWriter: ServiceAccountStoreGate {
         }
         if first { notifyAdmitting() }
         logger.warning("cannot write the webhook configuration's matchConditions; keeping the last condition written, retrying", metadata: [
-            "configuration": "\(configuration.configurationName)", "error": "\(error)", "retryIn": "\(pause)",
+            "configuration": "\(configuration.configurationName)", "error": "\(error)", "retryIn": .seconds(pause),
         ])
     }
 
