@@ -41,6 +41,8 @@ import Testing
             accounts, condition.unicodeScalars.count, bytes, bytesWithout, delays[delays.count / 2] * 1000, (delays.last ?? 0) * 1000,
             writeSeconds / max(writeCount, 1) * 1000))
         #expect(condition.unicodeScalars.count <= 100_000)
-        #expect((delays.last ?? 1) < 1.0)
+        // A bound for a debug build (the figures are a release build's); a sanitizer's is about
+        // three times slower (ThreadSanitizer: 1.17 s for 9,996 accounts).
+        #expect((delays.last ?? 1) < (Sanitizers.any ? 3.0 : 1.0))
     }
 }
