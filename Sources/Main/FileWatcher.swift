@@ -9,7 +9,9 @@ import Glibc
 /// after they change. Kubernetes updates a mounted Secret by swapping a `..data` symlink inside
 /// the directory, so the directory, not the file, is what gets watched.
 ///
-/// Changes are debounced: the callback runs once the directory has been quiet for `settle`.
+/// Only events naming a watched file, or Kubernetes' `..data` link, count: a change to another
+/// file in the same directory (a log written beside the configuration, `/tmp`) calls nothing
+/// back. Changes are debounced: the callback runs once the directory has been quiet for `settle`.
 /// `stop()` (or releasing the watcher) ends and joins the thread, so no callback, which may be
 /// inside OpenSSL reloading a certificate, runs while the process exits.
 final class FileWatcher: @unchecked Sendable {
@@ -40,8 +42,9 @@ final class FileWatcher: @unchecked Sendable {
             throw ConfigurationError("eventfd for the certificate watcher failed: \(reason)")
         }
         let settleMilliseconds = Int32(clamping: settle.totalNanoseconds / 1_000_000)
+        let names = Set(paths.map { String($0.split(separator: "/").last ?? Substring($0)) } + ["..data"])
         let context = Unmanaged.passRetained(WatchContext(
-            descriptor: descriptor, stopEvent: stopEvent, settleMilliseconds: settleMilliseconds, onChange: onChange))
+            descriptor: descriptor, stopEvent: stopEvent, settleMilliseconds: settleMilliseconds, names: names, onChange: onChange))
         var thread = pthread_t()
         let result = pthread_create(&thread, nil, { argument in
             Unmanaged<WatchContext>.fromOpaque(argument!).takeRetainedValue().run()
@@ -68,16 +71,36 @@ final class FileWatcher: @unchecked Sendable {
         let descriptor: Int32
         let stopEvent: Int32
         let settleMilliseconds: Int32
+        /// The file names whose events count.
+        let names: Set<String>
         let onChange: @Sendable () -> Void
 
-        init(descriptor: Int32, stopEvent: Int32, settleMilliseconds: Int32, onChange: @escaping @Sendable () -> Void) {
+        init(descriptor: Int32, stopEvent: Int32, settleMilliseconds: Int32, names: Set<String>, onChange: @escaping @Sendable () -> Void) {
             self.descriptor = descriptor
             self.stopEvent = stopEvent
             self.settleMilliseconds = settleMilliseconds
+            self.names = names
             self.onChange = onChange
         }
 
-        /// Until `stop()`: waits for the first event, then until the directory is quiet, then calls back.
+        /// Whether the events in `bytes` (as `read` returned them) name a watched file; a queue
+        /// overflow, which loses names, counts too.
+        func namesAWatchedFile(_ bytes: UnsafeRawBufferPointer) -> Bool {
+            let header = MemoryLayout<inotify_event>.size
+            var offset = 0
+            while offset + header <= bytes.count {
+                let event = bytes.loadUnaligned(fromByteOffset: offset, as: inotify_event.self)
+                if event.mask & UInt32(IN_Q_OVERFLOW) != 0 { return true }
+                let nameBytes = UnsafeRawBufferPointer(rebasing: bytes[(offset + header)..<min(bytes.count, offset + header + Int(event.len))])
+                let name = String(decoding: nameBytes.prefix { $0 != 0 }, as: UTF8.self)
+                if names.contains(name) { return true }
+                offset += header + Int(event.len)
+            }
+            return false
+        }
+
+        /// Until `stop()`: waits for an event naming a watched file, then until the directory is
+        /// quiet, then calls back.
         func run() {
             CEventLoopShims_setThreadName("file-watcher")
             var buffer = [UInt8](repeating: 0, count: 4096)
@@ -85,15 +108,22 @@ final class FileWatcher: @unchecked Sendable {
                 pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0),
                 pollfd(fd: stopEvent, events: Int16(POLLIN), revents: 0),
             ]
+            var changed = false
             while true {
-                guard Glibc.poll(&fds, 2, -1) > 0 else { continue }
-                repeat {
-                    if fds[1].revents != 0 { return }
-                    if fds[0].revents != 0 {
-                        _ = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+                let ready = Glibc.poll(&fds, 2, changed ? settleMilliseconds : -1)
+                if ready < 0 { continue }
+                if ready == 0 {
+                    onChange()
+                    changed = false
+                    continue
+                }
+                if fds[1].revents != 0 { return }
+                if fds[0].revents != 0 {
+                    let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+                    if count > 0, buffer.withUnsafeBytes({ namesAWatchedFile(UnsafeRawBufferPointer(rebasing: $0[..<count])) }) {
+                        changed = true
                     }
-                } while Glibc.poll(&fds, 2, settleMilliseconds) > 0
-                onChange()
+                }
             }
         }
     }

@@ -37,4 +37,37 @@ import Testing
         #expect(try await role() == WatchModeWebhook.role("file-v2"))
         #expect(try await webhook.stop(timeout: .seconds(10)) == 0)
     }
+
+    /// Only the file's own events count: another file written in the same directory reloads
+    /// nothing. The file's contents are changed through a hard link in another directory (no
+    /// event in the watched one), so a reload, if one ran, would log "reloaded".
+    @Test func anotherFileInTheDirectoryDoesNotReload() async throws {
+        let directory = try TestTools.temporaryDirectory()
+        let elsewhere = try TestTools.temporaryDirectory()
+        defer {
+            try? FileManager.default.removeItem(at: directory)
+            try? FileManager.default.removeItem(at: elsewhere)
+        }
+        let tls = try await TestTools.makeCertificate(in: elsewhere, name: "tls")
+        let accounts = try TestTools.write(Self.file(role: WatchModeWebhook.role("file-v1")), to: "accounts.yaml", in: directory)
+        let webhook = try WebhookProcess([
+            "--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", "--threads", "1",
+            "--tls-cert-file", tls.certificate, "--tls-key-file", tls.key, "--service-accounts-file", accounts,
+        ])
+        _ = try await webhook.listeningPort()
+        let alias = elsewhere.appendingPathComponent("alias.yaml").path
+        try FileManager.default.linkItem(atPath: accounts, toPath: alias)
+        try Self.file(role: WatchModeWebhook.role("file-v2")).write(toFile: alias, atomically: false, encoding: .utf8)
+
+        for round in 0..<5 {
+            _ = try TestTools.write("round \(round)\n", to: "unrelated.log", in: directory)
+            try await Task.sleep(for: .milliseconds(150))
+        }
+        #expect(!(try await webhook.waitForOutput(containing: "ServiceAccounts file reloaded", timeout: .seconds(1))),
+                "a write to another file reloaded the ServiceAccounts file: \(webhook.output)")
+
+        try Self.file(role: WatchModeWebhook.role("file-v2")).write(toFile: accounts, atomically: false, encoding: .utf8)
+        #expect(try await webhook.waitForOutput(containing: "ServiceAccounts file reloaded", timeout: .seconds(5)), "\(webhook.output)")
+        #expect(try await webhook.stop(timeout: .seconds(10)) == 0)
+    }
 }
