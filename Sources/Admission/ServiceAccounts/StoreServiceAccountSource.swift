@@ -40,10 +40,7 @@ public final class StoreServiceAccountSource: ServiceAccountSource {
         let store = store
         let fetched = await fetcher.fetch(
             key,
-            answeredMeanwhile: {
-                if case .answer(let account) = store.lookup(key) { return .some(account) }
-                return nil
-            },
+            answeredMeanwhile: { [self] in storedServiceAccount(key) },
             publish: { result in
                 if case .success(let account) = result { _ = store.keepFetched(account, for: key, startedAt: startedAt) }
             })
