@@ -112,10 +112,22 @@ import Testing
             try setup.api.upsert(namespace: "default", name: Self.app, annotations: ["vultr.com/role-arn": role])
             #expect(try await setup.waitForRole(Self.app, role, timeout: .seconds(15)), "\(fault): \(setup.webhook.output.suffix(2000))")
         }
+        if fault.reason == "closed" {
+            // The stream open at behaveWatch lives on; the next one is cut after 1 s, and a third request shows
+            // that its end was counted.
+            let deadline = ContinuousClock.now + .seconds(15)
+            while watches() < watchesBefore + 2, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(watches() >= watchesBefore + 2, "no faulted watch stream ended: \(setup.api.requests.suffix(5))")
+        }
         let series = "irsa_serviceaccount_watch_restarts_total{reason=\"\(fault.reason)\"}"
         let counted = try await setup.waitForMetric(series, atLeast: 1)
         let metrics = try await setup.metrics()
         #expect(counted, "\(fault): \(metrics)")
+        if fault.reason == "closed" {
+            // A hang-up between events, with or without the last chunk and close_notify, is the server ending
+            // the stream (closed), not a broken one (error): normal renewals count as closed too.
+            #expect(TestTools.metric("irsa_serviceaccount_watch_restarts_total{reason=\"error\"}", in: metrics) == nil, "\(metrics)")
+        }
         try setup.api.behaveWatch()
     }
 

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import EventLoop
 
 extension ServiceAccountAPI {
@@ -72,10 +75,10 @@ extension ServiceAccountAPI {
             return (lastVersion, .error(error.description))
         } catch let error as IOError where error.code == .timedOut {
             return (lastVersion, .timeout)
-        } catch let error as IOError where error.code == .closed {
-            return (lastVersion, .closed)
-        } catch let error as HTTPClientError where error.code == .connectionClosed {
-            return (lastVersion, splitter.hasPartialEvent ? .error("stream closed inside an event") : .closed)
+        } catch where Self.isHangUp(error) {
+            // A server restarting, or a load balancer dropping the connection, often ends the stream
+            // without the last chunk or close_notify: between two events that loses nothing.
+            return (lastVersion, splitter.hasPartialEvent ? .error("stream closed inside an event: \(error)") : .closed)
         } catch {
             return (lastVersion, .error("\(error)"))
         }
@@ -86,6 +89,23 @@ extension ServiceAccountAPI {
             return (lastVersion, .error(failure.description))
         }
         return (lastVersion, splitter.hasPartialEvent ? .error("stream ended inside an event") : .closed)
+    }
+}
+
+extension ServiceAccountAPI {
+    /// Whether `error` says the peer ended the connection (cleanly or not), rather than that the
+    /// stream broke the protocol.
+    static func isHangUp(_ error: any Error) -> Bool {
+        switch error {
+        case let error as IOError:
+            error.code == .closed || (error.code == .syscall && [ECONNRESET, EPIPE].contains(error.errorNumber))
+        case let error as HTTPClientError:
+            error.code == .connectionClosed
+        case let error as TLSError:
+            error.code == .unexpectedEOF || error.code == .connectionClosed
+        default:
+            false
+        }
     }
 }
 
