@@ -197,7 +197,23 @@ extension ServiceAccountStore.Lookup {
         table.add(ServiceAccount(namespace: "a", name: "bc", resourceVersion: 2))
         #expect(table.entry(ServiceAccountKey(namespace: "ab", name: "c"))?.resourceVersion == 1)
         #expect(table.entry(ServiceAccountKey(namespace: "a", name: "bc"))?.resourceVersion == 2)
-        #expect(ServiceAccountKeyHash.hash(ServiceAccountKey(namespace: "ab", name: "c"))
-            != ServiceAccountKeyHash.hash(ServiceAccountKey(namespace: "a", name: "bc")))
+        #expect(ServiceAccountKeyHash.hash(ServiceAccountKey(namespace: "ab", name: "c"), seed: 1)
+            != ServiceAccountKeyHash.hash(ServiceAccountKey(namespace: "a", name: "bc"), seed: 1))
+    }
+
+    /// Every byte of a name of 1 to 40 bytes reaches the hash (the short-name paths read each byte
+    /// range once, split at byte 8), in small strings and in heap-allocated ones.
+    @Test func everyByteOfANameChangesItsHash() {
+        for length in 1...40 {
+            let name = String(repeating: "a", count: length)
+            let base = ServiceAccountKeyHash.hash(ServiceAccountKey(namespace: "ns", name: name), seed: 7)
+            for position in 0..<length {
+                var bytes = Array(name.utf8)
+                bytes[position] = UInt8(ascii: "b")
+                let changed = String(decoding: bytes, as: UTF8.self)
+                #expect(ServiceAccountKeyHash.hash(ServiceAccountKey(namespace: "ns", name: changed), seed: 7) != base,
+                        "byte \(position) of a \(length)-byte name")
+            }
+        }
     }
 }

@@ -31,13 +31,15 @@ extension ServiceAccountStore {
         private var records = RecordBuffer(capacity: 0)
         /// The records in use.
         public private(set) var count = 0
+        /// This table's `ServiceAccountKeyHash` seed.
+        private let seed = UInt64.random(in: .min ... .max)
 
         public init() {}
 
         /// Adds a listed account.
         public mutating func add(_ account: ServiceAccount) {
             let key = account.key
-            upsert(key, hash: ServiceAccountKeyHash.hash(key), Entry(
+            upsert(key, Entry(
                 annotations: account.annotations, resourceVersion: account.resourceVersion ?? 0, fetchedAt: 0, exists: true, fetched: false))
         }
 
@@ -46,13 +48,13 @@ extension ServiceAccountStore {
             UInt32(truncatingIfNeeded: hash >> 32) | 0x8000_0000
         }
 
-        /// The index of `key`'s record (`hash` is its `ServiceAccountKeyHash`), or nil.
+        /// The index of `key`'s record, or nil.
         @inline(__always)
-        func index(of key: ServiceAccountKey, hash: UInt64) -> Int? {
+        func index(of key: ServiceAccountKey) -> Int? {
             let records = records.base
             let mask = self.records.capacity - 1
             guard mask >= 0 else { return nil }
-            let bits = Self.hashBits(hash)
+            let bits = Self.hashBits(ServiceAccountKeyHash.hash(key, seed: seed))
             var position = Int(bits) & mask
             while true {
                 let stored = records[position].hashBits
@@ -64,36 +66,31 @@ extension ServiceAccountStore {
 
         /// The entry for `key`, or nil.
         func entry(_ key: ServiceAccountKey) -> Entry? {
-            index(of: key, hash: ServiceAccountKeyHash.hash(key)).map { records.base[$0].entry }
+            index(of: key).map { records.base[$0].entry }
         }
 
-        /// The entry of the record at `index` (from `index(of:hash:)`).
+        /// The entry of the record at `index` (from `index(of:)`).
         subscript(index: Int) -> Entry {
             records.base[index].entry
         }
 
         /// Stores `entry` under `key`, replacing any.
-        mutating func upsert(_ key: ServiceAccountKey, hash: UInt64, _ entry: Entry) {
-            if let index = index(of: key, hash: hash) {
+        mutating func upsert(_ key: ServiceAccountKey, _ entry: Entry) {
+            if let index = index(of: key) {
                 makeUnique()
                 records.base[index].entry = entry
                 return
             }
             if (count + 1) * 3 > records.capacity * 2 { grow() } else { makeUnique() }
-            place(Record(key: key, entry: entry, hashBits: Self.hashBits(hash)))
+            place(Record(key: key, entry: entry, hashBits: Self.hashBits(ServiceAccountKeyHash.hash(key, seed: seed))))
             count += 1
-        }
-
-        /// Stores `entry` under `key`, replacing any.
-        mutating func upsert(_ key: ServiceAccountKey, _ entry: Entry) {
-            upsert(key, hash: ServiceAccountKeyHash.hash(key), entry)
         }
 
         /// Removes `key`'s record, if any, and shifts back the records after it that may move
         /// closer to where their probe starts, so every probe still reaches its key before an
         /// empty record.
         mutating func remove(_ key: ServiceAccountKey) {
-            guard var hole = index(of: key, hash: ServiceAccountKeyHash.hash(key)) else { return }
+            guard var hole = index(of: key) else { return }
             makeUnique()
             let records = records.base
             records[hole] = .empty

@@ -4,9 +4,9 @@ import EventLoop
 /// mutation reads (the kept annotations) and its resourceVersion, filled by a LIST, kept current
 /// by the watch, and topped up by GETs for accounts the watch has not delivered yet.
 ///
-/// Lookups hash the key (`ServiceAccountKeyHash`), then take a lock for one probe of the table
-/// (`Table`): no actor and no thread hop, so the admission path stays on its event loop. One store serves every loop (one copy of 100,000 accounts, not
-/// one per loop); writers (the watch on one loop, GET answers) hold the lock just as briefly, and
+/// Lookups take a lock, hash the key (`ServiceAccountKeyHash`, with the table's seed) and probe the
+/// table (`Table`) once: no actor and no thread hop, so the admission path stays on its event
+/// loop. One store serves every loop (one copy of 100,000 accounts, not one per loop); writers (the watch on one loop, GET answers) hold the lock just as briefly, and
 /// a relist builds its table outside the lock and swaps it in.
 ///
 /// Freshness: while a watch stream runs, every entry is current. While it is down (or before the
@@ -110,13 +110,24 @@ public final class ServiceAccountStore: Sendable {
 
     // MARK: - Lookups
 
-    /// The hot path: the entry for `key` if it may be served, else what to do instead. The key
-    /// is hashed before the lock is taken; the lock is held for the probe and the counter.
+    /// The hot path, while the watch runs: the account (`.some(nil)`: it does not exist), or nil
+    /// when `lookup(_:)` must decide. The lock is held for the hash (the table's seed), the probe
+    /// and the counter; no `Lookup` is built, returned and destroyed.
+    @inline(__always)
+    func watchedAnswer(_ key: ServiceAccountKey) -> ServiceAccount?? {
+        state.withLock { state in
+            guard state.watching, let index = state.table.index(of: key) else { return nil }
+            state.statistics.storeLookups += 1
+            let entry = state.table[index]
+            return .some(entry.exists ? Self.account(key, entry) : nil)
+        }
+    }
+
+    /// The entry for `key` if it may be served, else what to do instead.
     func lookup(_ key: ServiceAccountKey) -> Lookup {
-        let hash = ServiceAccountKeyHash.hash(key)
-        return state.withLock { state in
+        state.withLock { state in
             if state.watching {
-                if let index = state.table.index(of: key, hash: hash) {
+                if let index = state.table.index(of: key) {
                     state.statistics.storeLookups += 1
                     let entry = state.table[index]
                     return .answer(entry.exists ? Self.account(key, entry) : nil)
@@ -127,7 +138,7 @@ public final class ServiceAccountStore: Sendable {
                 }
                 return .fetch(fallback: nil)
             }
-            guard let index = state.table.index(of: key, hash: hash) else { return .fetch(fallback: nil) }
+            guard let index = state.table.index(of: key) else { return .fetch(fallback: nil) }
             let entry = state.table[index]
             let watchConfirmed = state.confirmedAt?.uptimeNanoseconds ?? 0
             let confirmed = max(entry.fetchedAt, watchConfirmed)

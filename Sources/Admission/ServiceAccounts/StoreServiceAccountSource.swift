@@ -24,6 +24,7 @@ public final class StoreServiceAccountSource: ServiceAccountSource {
     }
 
     public func storedServiceAccount(_ key: ServiceAccountKey) -> ServiceAccount?? {
+        if let answer = store.watchedAnswer(key) { return answer }
         if case .answer(let account) = store.lookup(key) { return .some(account) }
         return nil
     }
