@@ -11,7 +11,7 @@ public struct PodMutation: Sendable {
     public var skipReason: AdmissionOutcome.SkipReason?
 
     /// Decides for `pod` running as `serviceAccount` (nil: it does not exist).
-    public init(pod: Pod, serviceAccount: ServiceAccount?, configuration: PatchConfig) {
+    public init(pod: borrowing Pod, serviceAccount: ServiceAccount?, configuration: borrowing PatchConfig) {
         guard let serviceAccount else {
             skipReason = .serviceAccountNotFound
             return
