@@ -94,6 +94,12 @@ bench: deps
 bench-rates: deps
 	Benchmarks/bench.sh rates
 
+# Instructions per admission under valgrind (cachegrind): exact where CPU time is noisy, for
+# comparing builds: `make bench-instructions BINARIES="old/irsa-webhook .build/release/irsa-webhook"`.
+.PHONY: bench-instructions
+bench-instructions: deps
+	Benchmarks/instructions.sh $(BINARIES)
+
 bench-full: deps
 	Benchmarks/bench.sh full
 

@@ -44,10 +44,11 @@ test_certificate() {
 # free_port: a TCP port on 127.0.0.1 that nothing listens on right now.
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
-# wait_https PORT PID: until the server answers TLS on PORT (10 s at most); fails when PID exits.
+# wait_https PORT PID [SECONDS]: until the server answers TLS on PORT (SECONDS, default 10, at
+# most); fails when PID exits.
 wait_https() {
   local port=$1 pid=$2 i
-  for ((i = 0; i < 100; i++)); do
+  for ((i = 0; i < ${3:-10} * 10; i++)); do
     kill -0 "$pid" 2>/dev/null || return 1
     if curl -sk -o /dev/null --max-time 1 "https://127.0.0.1:$port/healthz"; then return 0; fi
     sleep 0.1
