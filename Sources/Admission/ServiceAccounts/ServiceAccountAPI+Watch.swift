@@ -75,7 +75,7 @@ extension ServiceAccountAPI {
             return (lastVersion, .error(error.description))
         } catch let error as IOError where error.code == .timedOut {
             return (lastVersion, .timeout)
-        } catch where Self.isHangUp(error) {
+        } catch where status == 200 && Self.isHangUp(error) {
             // A server restarting, or a load balancer dropping the connection, often ends the stream
             // without the last chunk or close_notify: between two events that loses nothing.
             return (lastVersion, splitter.hasPartialEvent ? .error("stream closed inside an event: \(error)") : .closed)
