@@ -48,13 +48,24 @@ extension ServiceAccountStore {
             UInt32(truncatingIfNeeded: hash >> 32) | 0x8000_0000
         }
 
+        /// `key`'s hash in this table.
+        @inline(__always)
+        private func hash(_ key: ServiceAccountKey) -> UInt64 {
+            ServiceAccountKeyHash.hash(key, seed: seed)
+        }
+
         /// The index of `key`'s record, or nil.
         @inline(__always)
         func index(of key: ServiceAccountKey) -> Int? {
+            index(of: key, hash: hash(key))
+        }
+
+        @inline(__always)
+        private func index(of key: ServiceAccountKey, hash: UInt64) -> Int? {
             let records = records.base
             let mask = self.records.capacity - 1
             guard mask >= 0 else { return nil }
-            let bits = Self.hashBits(ServiceAccountKeyHash.hash(key, seed: seed))
+            let bits = Self.hashBits(hash)
             var position = Int(bits) & mask
             while true {
                 let stored = records[position].hashBits
@@ -76,13 +87,14 @@ extension ServiceAccountStore {
 
         /// Stores `entry` under `key`, replacing any.
         mutating func upsert(_ key: ServiceAccountKey, _ entry: Entry) {
-            if let index = index(of: key) {
+            let hash = hash(key)
+            if let index = index(of: key, hash: hash) {
                 makeUnique()
                 records.base[index].entry = entry
                 return
             }
             if (count + 1) * 3 > records.capacity * 2 { grow() } else { makeUnique() }
-            place(Record(key: key, entry: entry, hashBits: Self.hashBits(ServiceAccountKeyHash.hash(key, seed: seed))))
+            place(Record(key: key, entry: entry, hashBits: Self.hashBits(hash)))
             count += 1
         }
 
