@@ -6,8 +6,9 @@ import EventLoop
 ///
 /// Lookups take a lock, hash the key (`ServiceAccountKeyHash`, with the table's seed) and probe the
 /// table (`Table`) once: no actor and no thread hop, so the admission path stays on its event
-/// loop. One store serves every loop (one copy of 100,000 accounts, not one per loop); writers (the watch on one loop, GET answers) hold the lock just as briefly, and
-/// a relist builds its table outside the lock and swaps it in.
+/// loop. One store serves every loop (one copy of 100,000 accounts, not one per loop); writers
+/// (the watch on one loop, GET answers) hold the lock just as briefly, and a relist builds its
+/// table outside the lock and swaps it in.
 ///
 /// Freshness: while a watch stream runs, every entry is current. While it is down (or before the
 /// first LIST) an entry is served for `timeToLive` from its last confirmation (the watch's last
@@ -115,23 +116,14 @@ public final class ServiceAccountStore: Sendable {
     /// and the counter; no `Lookup` is built, returned and destroyed.
     @inline(__always)
     func watchedAnswer(_ key: ServiceAccountKey) -> ServiceAccount?? {
-        state.withLock { state in
-            guard state.watching, let index = state.table.index(of: key) else { return nil }
-            state.statistics.storeLookups += 1
-            let entry = state.table[index]
-            return .some(entry.exists ? Self.account(key, entry) : nil)
-        }
+        state.withLock { Self.watchedHit(key, in: &$0) }
     }
 
     /// The entry for `key` if it may be served, else what to do instead.
     func lookup(_ key: ServiceAccountKey) -> Lookup {
         state.withLock { state in
             if state.watching {
-                if let index = state.table.index(of: key) {
-                    state.statistics.storeLookups += 1
-                    let entry = state.table[index]
-                    return .answer(entry.exists ? Self.account(key, entry) : nil)
-                }
+                if let answer = Self.watchedHit(key, in: &state) { return .answer(answer) }
                 if state.deletions[key] != nil {
                     state.statistics.storeLookups += 1
                     return .answer(nil)
@@ -151,6 +143,16 @@ public final class ServiceAccountStore: Sendable {
             }
             return .fetch(fallback: entry.exists && age < timeToLive + configuration.staleIfError ? .some(account) : nil)
         }
+    }
+
+    /// While the watch runs, `key`'s account if the table holds it (`.some(nil)`: it does not
+    /// exist), counted as a store lookup; nil otherwise. Under the lock.
+    @inline(__always)
+    private static func watchedHit(_ key: ServiceAccountKey, in state: inout State) -> ServiceAccount?? {
+        guard state.watching, let index = state.table.index(of: key) else { return nil }
+        state.statistics.storeLookups += 1
+        let entry = state.table[index]
+        return .some(entry.exists ? account(key, entry) : nil)
     }
 
     /// Keeps what a GET that started at `startedAt` answered for `key`, unless the store has
